@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Algorithm is what a pin hashes.
@@ -96,14 +97,28 @@ func Parse(alg Algorithm, text string) (Pin, error) {
 		}
 		return Pin{Algorithm: alg, Digest: digest}, nil
 	}
-	if len(compact) != 2*size {
-		return Pin{}, fmt.Errorf("%s pin %q has %d hex digits, want %d", alg, text, len(compact), 2*size)
+	return parseHex(alg, text, compact)
+}
+
+// parseHex decodes the hex digits of a pin. Characters are checked before
+// the length, so "zz" is reported as not hex rather than as two hex digits.
+func parseHex(alg Algorithm, text, compact string) (Pin, error) {
+	if i := strings.IndexFunc(compact, func(r rune) bool { return !isHexDigit(r) }); i >= 0 {
+		bad, _ := utf8.DecodeRuneInString(compact[i:])
+		return Pin{}, fmt.Errorf("%s pin %q has %q, which is not a hex digit", alg, text, bad)
+	}
+	if len(compact) != 2*alg.Size() {
+		return Pin{}, fmt.Errorf("%s pin %q has %d hex digits, want %d", alg, text, len(compact), 2*alg.Size())
 	}
 	digest, err := hex.DecodeString(compact)
-	if err != nil {
-		return Pin{}, fmt.Errorf("%s pin %q has a character that is not a hex digit", alg, text)
+	if err != nil { // unreachable after the checks above; kept so a digest is never partial
+		return Pin{}, fmt.Errorf("%s pin %q: %w", alg, text, err)
 	}
 	return Pin{Algorithm: alg, Digest: digest}, nil
+}
+
+func isHexDigit(r rune) bool {
+	return '0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F'
 }
 
 // ParseLine reads a pin line: "sha256:<hex>", "sha1:<hex>" or
@@ -194,11 +209,21 @@ func NewSet(pins []Pin) (*Set, error) {
 	return s, nil
 }
 
-// Len returns how many distinct pins the set holds.
-func (s *Set) Len() int { return len(s.sha256) + len(s.sha1) + len(s.spkiSHA256) }
+// Len returns how many distinct pins the set holds. A nil Set holds none.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.sha256) + len(s.sha1) + len(s.spkiSHA256)
+}
 
 // Contains reports whether any of the certificate's fingerprints is pinned.
+// A nil Set pins nothing, so it contains no certificate: a caller that
+// forgot to compile its pins rejects rather than panics.
 func (s *Set) Contains(f *Fingerprints) bool {
+	if s == nil {
+		return false
+	}
 	if _, ok := s.sha256[f.SHA256]; ok {
 		return true
 	}

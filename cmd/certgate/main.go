@@ -1,0 +1,58 @@
+// Command certgate is a Gateway API implementation whose data plane pins
+// client certificates per route.
+//
+//	certgate pin FILE|-     print the pins of each certificate in a PEM file
+//	certgate version        print the version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; without
+// it, the module version recorded by the Go toolchain is used.
+var version = ""
+
+const usage = `usage: certgate COMMAND [ARGS]
+
+commands:
+  pin FILE|-   print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
+  version      print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "pin":
+		return runPin(args[1:], stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "certgate", buildVersion())
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "certgate: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}

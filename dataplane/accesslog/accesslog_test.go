@@ -1,0 +1,46 @@
+package accesslog
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf).Log(&Entry{
+		Gateway: "ns/gw", Route: "ns/api", Rule: "admin", Method: "GET", Host: "api.example.com",
+		Path: "/admin", Status: 403, Duration: 1500 * time.Microsecond, Bytes: 21,
+		ClientCertSHA256: "ab12", Rejection: "pin_mismatch",
+	})
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) != 1 {
+		t.Fatalf("got %d lines, want 1: %s", len(lines), buf.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(lines[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"msg": "request", "gateway": "ns/gw", "route": "ns/api", "rule": "admin", "method": "GET",
+		"path": "/admin", "status": 403.0, "duration_seconds": 0.0015, "bytes": 21.0,
+		"client_cert_sha256": "ab12", "clientcert_rejection": "pin_mismatch",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, ok := got["upstream"]; ok {
+		t.Error("empty upstream was written")
+	}
+	if _, ok := got["time"]; !ok {
+		t.Error("no time field")
+	}
+}
+
+func TestNilLoggerDiscards(t *testing.T) {
+	var l *Logger
+	l.Log(&Entry{}) // must not panic
+}

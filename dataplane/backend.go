@@ -1,0 +1,146 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/upstream"
+)
+
+// backendSet is a rule's backends, compiled.
+type backendSet struct {
+	weighted *upstream.Weighted
+	// targets parallel the rule's backends; nil for an invalid one.
+	targets []*backendTarget
+}
+
+// pick chooses the backend of one request, or nil when the rule has no
+// valid backend to send it to (the request then gets 500).
+func (s *backendSet) pick() *backendTarget {
+	i := s.weighted.Pick()
+	if i < 0 {
+		return nil
+	}
+	return s.targets[i]
+}
+
+// backendTarget is one backend of one rule with the reverse proxy that
+// sends requests to it.
+type backendTarget struct {
+	namespace, service string
+	proxy              *httputil.ReverseProxy
+}
+
+func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
+	set := &backendSet{weighted: upstream.NewWeighted(rule.Backends)}
+	policy := upstream.NewRetryPolicy(rule.Retry, rule.Timeouts)
+	for i := range rule.Backends {
+		b := &rule.Backends[i].Backend
+		if b.Invalid != "" {
+			set.targets = append(set.targets, nil)
+			continue
+		}
+		u, err := d.upstream.Upstream(b)
+		if err != nil {
+			return nil, err
+		}
+		set.targets = append(set.targets, &backendTarget{
+			namespace: b.Namespace,
+			service:   b.Service,
+			proxy:     d.reverseProxy(&upstream.RetryTransport{Upstream: u, Policy: policy}, b),
+		})
+	}
+	return set, nil
+}
+
+// proxyBuffers lends the copy buffers of response bodies, so proxying a
+// body does not allocate 32 KiB per request.
+var proxyBuffers = bufferPool{pool: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return p.pool.Get().([]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(b) } //nolint:staticcheck // a slice header is small; the array is what is reused.
+
+// reverseProxy builds the proxy for one backend. The upstream transport
+// chooses the endpoint and scheme of each attempt; the URL set here only
+// carries the path and query.
+func (d *Dataplane) reverseProxy(rt http.RoundTripper, b *snapshot.Backend) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        rewrite,
+		Transport:      rt,
+		ModifyResponse: modifyResponse,
+		ErrorHandler:   d.proxyError(b),
+		BufferPool:     &proxyBuffers,
+		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// rewrite builds the upstream request from the incoming one. httputil
+// has already removed hop-by-hop headers (RFC 9110 section 7.6.1) and any
+// Forwarded/X-Forwarded-* headers from out.
+func rewrite(pr *httputil.ProxyRequest) {
+	st := stateOf(pr.In.Context())
+	out := pr.Out
+	// The path sent is the normalised path the route matched: a request
+	// cannot match one route and reach the backend as another.
+	out.URL = &url.URL{Scheme: "http", Host: "upstream", RawQuery: pr.In.URL.RawQuery}
+	setEscapedPath(out.URL, st.info.Path)
+	out.Host = pr.In.Host
+	// X-Forwarded-For: the client's chain, then the address this gateway
+	// saw. X-Forwarded-Proto and -Host describe the request as received.
+	if prior, ok := pr.In.Header["X-Forwarded-For"]; ok {
+		out.Header["X-Forwarded-For"] = prior
+	}
+	pr.SetXForwarded()
+	st.rule.filters.ModifyRequest(out, st.info)
+}
+
+// setEscapedPath sets u's path from its escaped form, which
+// router.NormalizePath produced and so is valid.
+func setEscapedPath(u *url.URL, escaped string) {
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		p = escaped
+	}
+	u.Path, u.RawPath = p, escaped
+}
+
+// modifyResponse applies the rule's response filters to a backend's
+// response and notes the endpoint that answered.
+func modifyResponse(res *http.Response) error {
+	st := stateOf(res.Request.Context())
+	if res.Request.URL != nil {
+		st.upstream = res.Request.URL.Host
+	}
+	return st.rule.filters.ModifyBackendResponse(res)
+}
+
+// proxyError answers a request the backend could not: 504 when the
+// request's time ran out, 503 when the backend has no endpoints, 502
+// otherwise. A failed TLS handshake is counted with its reason.
+func (d *Dataplane) proxyError(b *snapshot.Backend) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if reason := upstream.TLSErrorReason(err); reason != "" {
+			d.opts.Metrics.BackendTLSErrors.WithLabelValues(b.Namespace, b.Service, reason).Inc()
+		}
+		switch {
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			// The client went away; nobody reads an answer.
+			w.WriteHeader(499)
+		case errors.Is(err, context.DeadlineExceeded):
+			answer(w, http.StatusGatewayTimeout)
+		case errors.Is(err, upstream.ErrNoEndpoints):
+			answer(w, http.StatusServiceUnavailable)
+		default:
+			d.log.Debug("upstream request failed", "backend", b.Name, "error", err)
+			answer(w, http.StatusBadGateway)
+		}
+	}
+}

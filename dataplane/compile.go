@@ -1,0 +1,150 @@
+package dataplane
+
+import (
+	"cmp"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+
+	"github.com/certgate/certgate/dataplane/metrics"
+	"github.com/certgate/certgate/dataplane/router"
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// portConfig is the compiled configuration of one socket: the listeners
+// that share its address and port.
+type portConfig struct {
+	port int32
+	// tls is nil for an HTTP port. For HTTPS it only picks, by SNI, the
+	// listener whose handshake configuration applies.
+	tls       *tls.Config
+	listeners *router.HostIndex[*listenerConfig]
+	// fallback handles handshakes whose SNI matches no listener, and
+	// requests whose Host matches none.
+	fallback *listenerConfig
+}
+
+// listenerConfig is one compiled listener.
+type listenerConfig struct {
+	name    string
+	gateway string
+	tls     *tls.Config
+	// tlsProfile identifies the listener's client certificate handshake
+	// settings, for the 421 check.
+	tlsProfile string
+	table      *router.Table
+	routes     []*routeConfig
+	// unmatched records requests that matched no route.
+	unmatched *metrics.RouteRecorder
+}
+
+// compile builds the configuration of every socket in s, keyed by address.
+// It does not touch the running data plane.
+func (d *Dataplane) compile(s *snapshot.Snapshot) (map[string]*portConfig, error) {
+	bySocket := map[string][]*snapshot.Listener{}
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		addr := net.JoinHostPort(l.Address, fmt.Sprint(l.Port))
+		bySocket[addr] = append(bySocket[addr], l)
+	}
+	keys, err := d.ticketKeys(d.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("session ticket keys: %w", err)
+	}
+	ports := make(map[string]*portConfig, len(bySocket))
+	for addr, ls := range bySocket {
+		pc, err := d.compilePort(ls, keys)
+		if err != nil {
+			return nil, err
+		}
+		ports[addr] = pc
+	}
+	return ports, nil
+}
+
+func (d *Dataplane) compilePort(ls []*snapshot.Listener, ticketKeys [][32]byte) (*portConfig, error) {
+	// A stable order makes the fallback listener the same on every apply.
+	slices.SortFunc(ls, func(a, b *snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	pc := &portConfig{port: ls[0].Port}
+	requestCert := anyRequirement(ls)
+	entries := make([]router.HostEntry[*listenerConfig], 0, len(ls))
+	for _, l := range ls {
+		lc, err := d.compileListener(l, requestCert, ticketKeys)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		entries = append(entries, router.HostEntry[*listenerConfig]{Pattern: l.Hostname, Value: lc})
+		if pc.fallback == nil || l.Hostname == "" {
+			pc.fallback = lc
+		}
+	}
+	hosts, err := router.NewHostIndex(entries)
+	if err != nil {
+		return nil, fmt.Errorf("listeners on port %d: %w", pc.port, err)
+	}
+	pc.listeners = hosts
+	if ls[0].Protocol == snapshot.ProtocolHTTPS {
+		pc.tls = &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			GetConfigForClient: pc.handshakeConfig,
+		}
+	}
+	return pc, nil
+}
+
+// handshakeConfig picks the listener for a TLS handshake by SNI.
+func (pc *portConfig) handshakeConfig(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	return pc.listenerFor(hello.ServerName).tls, nil
+}
+
+// listenerFor returns the listener for a host name, or the fallback.
+func (pc *portConfig) listenerFor(host string) *listenerConfig {
+	if lc, ok := pc.listeners.Lookup(host); ok {
+		return lc
+	}
+	return pc.fallback
+}
+
+// anyRequirement reports whether any route on these listeners has a client
+// certificate requirement.
+func anyRequirement(ls []*snapshot.Listener) bool {
+	for _, l := range ls {
+		for _, r := range l.Routes {
+			for _, rule := range r.Rules {
+				if rule.ClientCert != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, ticketKeys [][32]byte) (*listenerConfig, error) {
+	lc := &listenerConfig{
+		name:      l.Name,
+		gateway:   l.Gateway,
+		unmatched: d.opts.Metrics.Route(l.Gateway, "", ""),
+	}
+	if l.Protocol == snapshot.ProtocolHTTPS {
+		cfg, profile, err := listenerTLS(l, requestCert, ticketKeys)
+		if err != nil {
+			return nil, err
+		}
+		lc.tls, lc.tlsProfile = cfg, profile
+	}
+	table, err := router.Compile(l.Routes)
+	if err != nil {
+		return nil, err
+	}
+	lc.table = table
+	for i := range l.Routes {
+		rc, err := d.compileRoute(l, &l.Routes[i])
+		if err != nil {
+			return nil, fmt.Errorf("routes[%d] (%s/%s): %w", i, l.Routes[i].Namespace, l.Routes[i].Name, err)
+		}
+		lc.routes = append(lc.routes, rc)
+	}
+	return lc, nil
+}

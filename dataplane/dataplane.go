@@ -1,0 +1,166 @@
+// Package dataplane serves a snapshot: it compiles the snapshot into route
+// tables, TLS configurations, client certificate requirements and upstream
+// transports, then swaps them in atomically. A snapshot that fails to
+// compile is rejected whole and the previous one keeps serving.
+//
+// The pieces live in subpackages named for what they hold: snapshot (the
+// model), router (path normalisation and route matching), clientcert
+// (judging a client certificate), filter (HTTPRoute filters), upstream
+// (backend transports and backend TLS), metrics and accesslog. This package
+// owns the sockets and the per-request flow that ties them together.
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/certgate/certgate/dataplane/accesslog"
+	"github.com/certgate/certgate/dataplane/metrics"
+	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/upstream"
+)
+
+// Options configure a Dataplane.
+type Options struct {
+	// Metrics receives every metric; required.
+	Metrics *metrics.Metrics
+	// Log receives operational messages; nil discards them.
+	Log *slog.Logger
+	// AccessLog receives one line per request; nil discards them.
+	AccessLog *accesslog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Dataplane serves the most recently applied snapshot.
+type Dataplane struct {
+	opts     Options
+	log      *slog.Logger
+	upstream *upstream.Pool
+
+	// mu serialises Apply and Shutdown; requests never take it.
+	mu      sync.Mutex
+	sockets map[string]*socket
+	closed  bool
+	// Session ticket keys, guarded by mu; see ticketKeys.
+	ticketKey, ticketPrev *[32]byte
+	ticketKeyBorn         time.Time
+}
+
+// New returns a data plane that serves nothing until the first Apply.
+func New(opts Options) *Dataplane {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Dataplane{
+		opts:     opts,
+		log:      opts.Log,
+		upstream: upstream.NewPool(),
+		sockets:  map[string]*socket{},
+	}
+}
+
+// Apply validates and compiles s, opens the sockets it adds, and swaps it
+// in. On any error nothing changes: the previous snapshot keeps serving.
+// Sockets that s no longer has drain in the background.
+func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer func() { d.opts.Metrics.Applied(err, d.opts.Now()) }()
+	if d.closed {
+		return errors.New("data plane is shut down")
+	}
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("invalid snapshot: %w", err)
+	}
+	ports, err := d.compile(s)
+	if err != nil {
+		return fmt.Errorf("compile snapshot: %w", err)
+	}
+	opened, err := d.openMissing(ports)
+	if err != nil {
+		return err
+	}
+	for addr, cfg := range ports {
+		d.sockets[addr].config.Store(cfg)
+	}
+	for _, s := range opened {
+		s.start(d.log)
+	}
+	for addr, s := range d.sockets {
+		if _, keep := ports[addr]; !keep {
+			delete(d.sockets, addr)
+			go d.drain(s)
+		}
+	}
+	d.upstream.Sweep()
+	d.recordExpiry(s)
+	d.log.Info("snapshot applied", "listeners", len(s.Listeners), "sockets", len(d.sockets))
+	return nil
+}
+
+// openMissing binds every address in ports that has no socket yet. If one
+// fails, the ones it opened are closed again.
+func (d *Dataplane) openMissing(ports map[string]*portConfig) ([]*socket, error) {
+	var opened []*socket
+	for addr := range ports {
+		if _, ok := d.sockets[addr]; ok {
+			continue
+		}
+		s, err := openSocket(d, addr, d.log)
+		if err != nil {
+			for _, o := range opened {
+				o.closeUnstarted()
+				delete(d.sockets, o.addr)
+			}
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		d.sockets[addr] = s
+		opened = append(opened, s)
+	}
+	return opened, nil
+}
+
+func (d *Dataplane) drain(s *socket) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	s.drain(ctx)
+	d.log.Info("listener closed", "address", s.addr)
+}
+
+// Addr returns the bound address of the socket for a listener address and
+// port, for callers that asked for port 0 semantics through the OS. It is
+// nil when no such socket is open.
+func (d *Dataplane) Addr(address string, port int32) net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.sockets[net.JoinHostPort(address, fmt.Sprint(port))]; ok {
+		return s.ln.Addr()
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections on every socket and waits, until
+// ctx ends, for in-flight requests to finish.
+func (d *Dataplane) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	var wg sync.WaitGroup
+	for addr, s := range d.sockets {
+		delete(d.sockets, addr)
+		wg.Go(func() { s.drain(ctx) })
+	}
+	wg.Wait()
+	d.upstream.Close()
+	return ctx.Err()
+}

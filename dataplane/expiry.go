@@ -1,0 +1,85 @@
+package dataplane
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// Roles of the certificate expiry metric.
+const (
+	roleServing       = "serving"
+	roleBackendClient = "backend-client"
+	roleCA            = "ca"
+)
+
+// recordExpiry sets the expiry gauge of every certificate s uses, and
+// drops the gauges of certificates it no longer uses.
+func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
+	g := d.opts.Metrics.CertificateExpiry
+	g.Reset()
+	set := func(role, source string, pemBytes []byte) {
+		namespace, name, _ := strings.Cut(source, "/")
+		if notAfter, ok := earliestExpiry(pemBytes); ok {
+			g.WithLabelValues(role, namespace, name).Set(float64(notAfter))
+		}
+	}
+	for _, l := range s.Listeners {
+		if l.TLS != nil {
+			for _, c := range l.TLS.Certificates {
+				set(roleServing, c.Name, c.CertPEM)
+			}
+			if v := l.TLS.FrontendValidation; v != nil {
+				for _, ca := range v.CACertificates {
+					set(roleCA, ca.Name, ca.PEM)
+				}
+			}
+		}
+		for _, r := range l.Routes {
+			for _, rule := range r.Rules {
+				if rc := rule.ClientCert; rc != nil {
+					for _, ca := range rc.CACertificates {
+						set(roleCA, ca.Name, ca.PEM)
+					}
+				}
+				for _, b := range rule.Backends {
+					if t := b.TLS; t != nil {
+						for _, ca := range t.CACertificates {
+							set(roleCA, ca.Name, ca.PEM)
+						}
+						if c := t.ClientCertificate; c != nil {
+							set(roleBackendClient, c.Name, c.CertPEM)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// earliestExpiry returns the earliest NotAfter, as a Unix time, of the
+// certificates in a PEM bundle: a chain is only as valid as its shortest
+// lived member.
+func earliestExpiry(data []byte) (int64, bool) {
+	var earliest int64
+	found := false
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return earliest, found
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			continue
+		}
+		if t := cert.NotAfter.Unix(); !found || t < earliest {
+			earliest, found = t, true
+		}
+	}
+}

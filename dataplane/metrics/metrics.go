@@ -1,0 +1,161 @@
+// Package metrics defines certgate's Prometheus metrics, on a registry of
+// their own so that nothing else in the process can add to or change what
+// /metrics serves.
+//
+// Labels never carry client-controlled values (paths, client addresses,
+// certificate hashes): every label value comes from configuration or from a
+// fixed set, so the number of series is bounded by configuration.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector certgate exports.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	// ClientCertRejections counts requests a requirement rejected, or in
+	// audit mode would have rejected: namespace, route, rule, reason, mode.
+	ClientCertRejections *prometheus.CounterVec
+	// ClientCertVerified counts requests that passed a requirement:
+	// namespace, route, rule.
+	ClientCertVerified *prometheus.CounterVec
+	// HTTPRequests counts every request answered: gateway, namespace,
+	// route, code.
+	HTTPRequests *prometheus.CounterVec
+	// HTTPRequestDuration observes request durations: namespace, route.
+	HTTPRequestDuration *prometheus.HistogramVec
+	// BackendTLSErrors counts failed TLS handshakes with backends:
+	// namespace, service, reason.
+	BackendTLSErrors *prometheus.CounterVec
+	// CertificateExpiry is the NotAfter of each certificate in use, as a
+	// Unix time: role (serving, backend-client, ca), namespace, name.
+	CertificateExpiry *prometheus.GaugeVec
+	// ConfigApplies counts snapshots applied (result="success") or rejected
+	// (result="failure").
+	ConfigApplies *prometheus.CounterVec
+	// ConfigLastApplied is the Unix time of the last applied snapshot.
+	ConfigLastApplied prometheus.Gauge
+}
+
+// New creates the collectors and registers them, with the Go runtime and
+// process collectors, on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		ClientCertRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_clientcert_rejections_total",
+			Help: "Requests rejected by a client certificate requirement (mode=\"audit\": that would have been rejected), by reason.",
+		}, []string{"namespace", "route", "rule", "reason", "mode"}),
+		ClientCertVerified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_clientcert_verified_total",
+			Help: "Requests whose client certificate satisfied the route's requirement.",
+		}, []string{"namespace", "route", "rule"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_http_requests_total",
+			Help: "Requests answered, by status code.",
+		}, []string{"gateway", "namespace", "route", "code"}),
+		HTTPRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "certgate_http_request_duration_seconds",
+			Help:    "Time from the request's headers to the end of the response.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"namespace", "route"}),
+		BackendTLSErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_backend_tls_errors_total",
+			Help: "TLS handshakes with backends that failed, by reason.",
+		}, []string{"namespace", "service", "reason"}),
+		CertificateExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "certgate_certificate_expiry_timestamp_seconds",
+			Help: "NotAfter of each certificate in use, as a Unix time.",
+		}, []string{"role", "namespace", "name"}),
+		ConfigApplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_config_applies_total",
+			Help: "Configuration snapshots applied (success) or rejected (failure).",
+		}, []string{"result"}),
+		ConfigLastApplied: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "certgate_config_last_applied_timestamp_seconds",
+			Help: "Unix time of the last configuration snapshot applied.",
+		}),
+	}
+	m.registry.MustRegister(
+		m.ClientCertRejections, m.ClientCertVerified, m.HTTPRequests, m.HTTPRequestDuration,
+		m.BackendTLSErrors, m.CertificateExpiry, m.ConfigApplies, m.ConfigLastApplied,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Both results exist from the start, so a rate() over failures works
+	// before the first failure.
+	m.ConfigApplies.WithLabelValues("success")
+	m.ConfigApplies.WithLabelValues("failure")
+	return m
+}
+
+// Registry returns the registry the collectors are on.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// Applied records the outcome of applying a snapshot.
+func (m *Metrics) Applied(err error, now time.Time) {
+	if err != nil {
+		m.ConfigApplies.WithLabelValues("failure").Inc()
+		return
+	}
+	m.ConfigApplies.WithLabelValues("success").Inc()
+	m.ConfigLastApplied.Set(float64(now.Unix()))
+}
+
+// commonCodes are the status codes given a counter in advance for every
+// route, so that recording them is a map read rather than a label lookup.
+var commonCodes = []int{
+	http.StatusOK, http.StatusCreated, http.StatusNoContent,
+	http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusNotModified,
+	http.StatusTemporaryRedirect, http.StatusPermanentRedirect,
+	http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+	http.StatusMisdirectedRequest, http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+// RouteRecorder records requests of one route on one gateway. It is built
+// once per configuration, so recording a request takes no label lookup for
+// the common status codes.
+type RouteRecorder struct {
+	vec      *prometheus.CounterVec
+	labels   [3]string
+	codes    map[int]prometheus.Counter
+	duration prometheus.Observer
+}
+
+// Route returns the recorder for a route. namespace and route are empty for
+// requests that matched no route.
+func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
+	r := &RouteRecorder{
+		vec:      m.HTTPRequests,
+		labels:   [3]string{gateway, namespace, route},
+		codes:    make(map[int]prometheus.Counter, len(commonCodes)),
+		duration: m.HTTPRequestDuration.WithLabelValues(namespace, route),
+	}
+	for _, code := range commonCodes {
+		r.codes[code] = m.HTTPRequests.WithLabelValues(gateway, namespace, route, strconv.Itoa(code))
+	}
+	return r
+}
+
+// Record counts one answered request and observes its duration.
+func (r *RouteRecorder) Record(code int, elapsed time.Duration) {
+	c, ok := r.codes[code]
+	if !ok {
+		c = r.vec.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
+	}
+	c.Inc()
+	r.duration.Observe(elapsed.Seconds())
+}

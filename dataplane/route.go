@@ -1,0 +1,89 @@
+package dataplane
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/dataplane/clientcert"
+	"github.com/certgate/certgate/dataplane/filter"
+	"github.com/certgate/certgate/dataplane/metrics"
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// routeConfig is one compiled route on one listener.
+type routeConfig struct {
+	// id is "namespace/name", as the access log shows it.
+	id       string
+	recorder *metrics.RouteRecorder
+	rules    []*ruleConfig
+}
+
+// ruleConfig is one compiled rule: everything a request that matched it
+// needs, resolved once per snapshot.
+type ruleConfig struct {
+	label       string
+	filters     *filter.Chain
+	requirement *clientcert.Requirement
+	// verified and rejected are this rule's client certificate counters,
+	// looked up once here so a request only increments them.
+	verified prometheus.Counter
+	rejected map[clientcert.Reason]prometheus.Counter
+	backends *backendSet
+	mirrors  []*mirrorTarget
+	timeouts snapshot.Timeouts
+}
+
+func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
+	rc := &routeConfig{
+		id:       r.Namespace + "/" + r.Name,
+		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Name),
+	}
+	for i := range r.Rules {
+		rule, err := d.compileRule(l, r, i)
+		if err != nil {
+			return nil, fmt.Errorf("rules[%d]: %w", i, err)
+		}
+		rc.rules = append(rc.rules, rule)
+	}
+	return rc, nil
+}
+
+func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index int) (*ruleConfig, error) {
+	rule := &r.Rules[index]
+	chain, err := filter.Compile(rule.Filters)
+	if err != nil {
+		return nil, err
+	}
+	rc := &ruleConfig{
+		label:    rule.Label(index),
+		filters:  chain,
+		timeouts: rule.Timeouts,
+	}
+	if rule.ClientCert != nil {
+		rc.requirement = clientcert.Compile(rule.ClientCert)
+		if problem := rc.requirement.Problem(); problem != "" {
+			d.log.Warn("client certificate requirement cannot be used; its routes answer 403 until it is fixed",
+				"policy", rule.ClientCert.Policy, "route", r.Namespace+"/"+r.Name, "rule", rc.label, "problem", problem)
+		}
+		m := d.opts.Metrics
+		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Name, rc.label)
+		mode := strings.ToLower(string(rc.requirement.Mode()))
+		rc.rejected = map[clientcert.Reason]prometheus.Counter{}
+		for _, reason := range clientcert.Reasons {
+			rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, r.Name, rc.label, string(reason), mode)
+		}
+	}
+	if rc.backends, err = d.compileBackends(rule); err != nil {
+		return nil, err
+	}
+	for i, m := range chain.Mirrors() {
+		target, err := d.compileMirror(m)
+		if err != nil {
+			return nil, fmt.Errorf("filters: mirror[%d]: %w", i, err)
+		}
+		rc.mirrors = append(rc.mirrors, target)
+	}
+	return rc, nil
+}

@@ -1,0 +1,72 @@
+// Package router decides which HTTPRoute rule serves a request.
+//
+// It holds three pieces, used in this order on every request:
+//
+//   - NormalizePath turns the request's escaped path into the one path that
+//     is both matched and sent upstream.
+//   - HostIndex picks a value by host name (exact, wildcard or catch-all);
+//     the data plane uses it to choose a listener, and a Table uses it to
+//     choose route hostnames.
+//   - Table, compiled from the routes of one listener, matches a Request to
+//     a route, rule and match, without allocating.
+//
+// # Path normalisation
+//
+// A gateway that matches one path and forwards another lets a client reach
+// a route it was not allowed to reach ("/public/../admin" matched as
+// /public, served as /admin). So the path is normalised once, the result is
+// matched, and the same result is forwarded. The rules, in order:
+//
+//  1. The path must start with "/".
+//  2. Percent-encodings of RFC 3986 unreserved characters (ALPHA DIGIT
+//     "-" "." "_" "~") are decoded; every other percent-encoding is kept,
+//     with uppercase hex. A malformed escape ("%G1", a trailing "%4") is an
+//     error. Bytes that may not appear raw in a path (space, controls,
+//     non-ASCII, '"', "<", ">", "?", "#", ...) are percent-encoded.
+//  3. An encoded slash or backslash ("%2F", "%5C", either case) and a raw
+//     backslash are errors: a backend that decodes them would see path
+//     separators the gateway did not match on.
+//  4. Dot segments are removed as RFC 3986 section 5.2.4 says, after step 2,
+//     so "%2e%2e" is "..". Going above the root stays at the root
+//     ("/../a" is "/a"); a trailing dot segment leaves a trailing slash
+//     ("/a/b/.." is "/a/").
+//  5. ";" is an ordinary character, kept verbatim, except that a segment
+//     whose part before the first ";" is "." or ".." is an error: servlet
+//     containers strip path parameters and would resolve "/public/..;/admin"
+//     to "/admin".
+//  6. Consecutive slashes are kept as they are, not merged: "//a" and "/a"
+//     are different paths to the matcher and to the backend alike, so
+//     keeping them cannot create a mismatch, and merging would change what
+//     the backend receives.
+//
+// Every error wraps ErrBadPath; the caller answers 400 Bad Request.
+//
+// # Route precedence
+//
+// A Table follows the Gateway API HTTPRoute rules. Host name first: the
+// rules of routes whose matching host name is most specific are tried
+// first (an exact name, then longer wildcards, then shorter ones, then
+// routes without host names). Rules of less specific host names stay
+// candidates after them, so a request reaches any attached route that
+// matches it rather than a 404.
+//
+// Within one host name, across all routes and rules, a match wins by, in
+// order:
+//
+//  1. an Exact path match;
+//  2. a RegularExpression path match, longer pattern first (the spec
+//     leaves regex precedence to the implementation: a regex is more
+//     specific than a prefix but less than an exact path);
+//  3. a PathPrefix match with the most characters;
+//  4. a method match;
+//  5. the most header matches;
+//  6. the most query parameter matches;
+//  7. the oldest route by creation timestamp;
+//  8. the route first in "namespace/name" order;
+//  9. the first rule in the route, then the first match in the rule.
+//
+// Exact paths are found in a map and prefixes in a trie of path segments,
+// so matching looks only at candidates whose path could match, however many
+// routes share a host. Regular expressions cannot be indexed that way and
+// are tried one by one; keep them few.
+package router

@@ -1,0 +1,76 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestPrivateKeyIsRedactedInEveryTextForm(t *testing.T) {
+	secret := "-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0\n-----END EC PRIVATE KEY-----\n"
+	c := Certificate{Name: "ns/tls", CertPEM: []byte("cert"), Key: PrivateKey(secret)}
+	js, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{
+		fmt.Sprint(c), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c),
+		fmt.Sprintf("%s", c.Key), fmt.Sprintf("%x", c.Key), fmt.Sprintf("%q", c.Key), string(js),
+	} {
+		if strings.Contains(out, "c2VjcmV0") || strings.Contains(out, "PRIVATE") || strings.Contains(out, fmt.Sprintf("%x", secret[:8])) {
+			t.Errorf("key material leaked: %s", out)
+		}
+	}
+	if got := string(c.Key.Bytes()); got != secret {
+		t.Errorf("Bytes() = %q, want the key", got)
+	}
+}
+
+func validListener() Listener {
+	return Listener{
+		Name: "ns/gw/http", Gateway: "ns/gw", Port: 8080, Protocol: ProtocolHTTP,
+		Routes: []Route{{
+			Namespace: "ns", Name: "r",
+			Rules: []Rule{{
+				Matches:  []Match{{Path: &PathMatch{Type: PathPrefix, Value: "/api"}}},
+				Backends: []WeightedBackend{{Backend: Backend{Name: "ns/svc:80", Endpoints: []Endpoint{{Address: "127.0.0.1", Port: 9000}}}, Weight: 1}},
+			}},
+		}},
+	}
+}
+
+func TestValidateNamesTheFieldAtFault(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(s *Snapshot)
+		want   string
+	}{
+		{"port out of range", func(s *Snapshot) { s.Listeners[0].Port = 70000 }, "listeners[0] (ns/gw/http).port: 70000"},
+		{"https without tls", func(s *Snapshot) { s.Listeners[0].Protocol = ProtocolHTTPS }, "listeners[0] (ns/gw/http).tls: required for protocol HTTPS"},
+		{"tls on http", func(s *Snapshot) { s.Listeners[0].TLS = &ListenerTLS{} }, ".tls: must be empty for protocol HTTP"},
+		{"bad path", func(s *Snapshot) { s.Listeners[0].Routes[0].Rules[0].Matches[0].Path.Value = "api" }, "routes[0] (ns/r).rules[0].matches[0].path.value"},
+		{"bad endpoint", func(s *Snapshot) { s.Listeners[0].Routes[0].Rules[0].Backends[0].Endpoints[0].Address = "localhost" }, "rules[0].backends[0] (ns/svc:80).endpoints[0].address"},
+		{"bad hostname", func(s *Snapshot) { s.Listeners[0].Hostname = "a.*.example.com" }, "listeners[0] (ns/gw/http).hostname"},
+		{"bad mode", func(s *Snapshot) { s.Listeners[0].Routes[0].Rules[0].ClientCert = &Requirement{Mode: "Maybe"} }, "rules[0].clientCert.mode"},
+		{"protocol clash on one socket", func(s *Snapshot) {
+			other := validListener()
+			other.Name, other.Protocol = "ns/gw/https", ProtocolHTTPS
+			other.TLS = &ListenerTLS{Certificates: []Certificate{{Name: "ns/c", CertPEM: []byte("c"), Key: PrivateKey("k")}}}
+			s.Listeners = append(s.Listeners, other)
+		}, "listeners[1] (ns/gw/https).protocol: HTTPS conflicts with HTTP on listeners[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Snapshot{Listeners: []Listener{validListener()}}
+			if err := s.Validate(); err != nil {
+				t.Fatalf("valid snapshot rejected: %v", err)
+			}
+			tt.mutate(s)
+			err := s.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,208 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Validate checks what the data plane needs to hold before it compiles a
+// snapshot: names present, ports in range, listeners sharing a socket agree
+// on their protocol, TLS present exactly on HTTPS listeners, match and
+// filter fields set for their types. Every error names the field at fault,
+// starting at the listener ("listeners[0] (ns/gw/https).routes[1] ...").
+// All problems are reported together.
+func (s *Snapshot) Validate() error {
+	var errs []error
+	sockets := map[string]int{}
+	names := map[string]bool{}
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		at := fmt.Sprintf("listeners[%d] (%s)", i, l.Name)
+		if l.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: must not be empty", at))
+		} else if names[l.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: duplicate listener name", at))
+		}
+		names[l.Name] = true
+		errs = append(errs, l.validate(at)...)
+		if first, ok := sockets[l.socket()]; ok && s.Listeners[first].Protocol != l.Protocol {
+			errs = append(errs, fmt.Errorf("%s.protocol: %s conflicts with %s on listeners[%d], which shares %s", at, l.Protocol, s.Listeners[first].Protocol, first, l.socket()))
+		} else if !ok {
+			sockets[l.socket()] = i
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// socket is the address and port a listener binds, in net.Dial form.
+func (l *Listener) socket() string {
+	return net.JoinHostPort(l.Address, fmt.Sprint(l.Port))
+}
+
+func (l *Listener) validate(at string) []error {
+	var errs []error
+	if l.Port < 1 || l.Port > 65535 {
+		errs = append(errs, fmt.Errorf("%s.port: %d is not between 1 and 65535", at, l.Port))
+	}
+	if l.Address != "" && net.ParseIP(l.Address) == nil {
+		errs = append(errs, fmt.Errorf("%s.address: %q is not an IP address", at, l.Address))
+	}
+	if err := validateHostname(l.Hostname); err != nil {
+		errs = append(errs, fmt.Errorf("%s.hostname: %w", at, err))
+	}
+	switch l.Protocol {
+	case ProtocolHTTP:
+		if l.TLS != nil {
+			errs = append(errs, fmt.Errorf("%s.tls: must be empty for protocol HTTP", at))
+		}
+	case ProtocolHTTPS:
+		errs = append(errs, l.TLS.validate(at+".tls")...)
+	default:
+		errs = append(errs, fmt.Errorf("%s.protocol: %q is not HTTP or HTTPS", at, l.Protocol))
+	}
+	for i := range l.Routes {
+		r := &l.Routes[i]
+		errs = append(errs, r.validate(fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name))...)
+	}
+	return errs
+}
+
+func (t *ListenerTLS) validate(at string) []error {
+	if t == nil {
+		return []error{fmt.Errorf("%s: required for protocol HTTPS", at)}
+	}
+	var errs []error
+	if len(t.Certificates) == 0 {
+		errs = append(errs, fmt.Errorf("%s.certificates: at least one serving certificate is required", at))
+	}
+	for i, c := range t.Certificates {
+		if len(c.CertPEM) == 0 || len(c.Key) == 0 {
+			errs = append(errs, fmt.Errorf("%s.certificates[%d] (%s): certificate and key are both required", at, i, c.Name))
+		}
+	}
+	if v := t.FrontendValidation; v != nil {
+		if v.Mode != AllowValidOnly && v.Mode != AllowInsecureFallback {
+			errs = append(errs, fmt.Errorf("%s.frontendValidation.mode: %q is not AllowValidOnly or AllowInsecureFallback", at, v.Mode))
+		}
+		if len(v.CACertificates) == 0 {
+			errs = append(errs, fmt.Errorf("%s.frontendValidation.caCertificates: at least one is required", at))
+		}
+	}
+	return errs
+}
+
+func (r *Route) validate(at string) []error {
+	var errs []error
+	if r.Name == "" || r.Namespace == "" {
+		errs = append(errs, fmt.Errorf("%s: namespace and name are required", at))
+	}
+	for i, h := range r.Hostnames {
+		if err := validateHostname(h); err != nil {
+			errs = append(errs, fmt.Errorf("%s.hostnames[%d]: %w", at, i, err))
+		}
+	}
+	for i := range r.Rules {
+		errs = append(errs, r.Rules[i].validate(fmt.Sprintf("%s.rules[%d]", at, i))...)
+	}
+	return errs
+}
+
+func (r *Rule) validate(at string) []error {
+	var errs []error
+	for i, m := range r.Matches {
+		errs = append(errs, m.validate(fmt.Sprintf("%s.matches[%d]", at, i))...)
+	}
+	for i, b := range r.Backends {
+		if b.Weight < 0 {
+			errs = append(errs, fmt.Errorf("%s.backends[%d].weight: %d is negative", at, i, b.Weight))
+		}
+		errs = append(errs, b.validate(fmt.Sprintf("%s.backends[%d] (%s)", at, i, b.Name))...)
+	}
+	if r.Retry != nil && r.Retry.Attempts < 0 {
+		errs = append(errs, fmt.Errorf("%s.retry.attempts: %d is negative", at, r.Retry.Attempts))
+	}
+	if r.Timeouts.Request < 0 || r.Timeouts.BackendRequest < 0 {
+		errs = append(errs, fmt.Errorf("%s.timeouts: durations must not be negative", at))
+	}
+	if r.Timeouts.Request > 0 && r.Timeouts.BackendRequest > r.Timeouts.Request {
+		errs = append(errs, fmt.Errorf("%s.timeouts.backendRequest: %s is longer than request %s", at, r.Timeouts.BackendRequest, r.Timeouts.Request))
+	}
+	if c := r.ClientCert; c != nil && c.Mode != "" && c.Mode != ModeEnforce && c.Mode != ModeAudit {
+		errs = append(errs, fmt.Errorf("%s.clientCert.mode: %q is not Enforce or Audit", at, c.Mode))
+	}
+	return errs
+}
+
+func (m *Match) validate(at string) []error {
+	var errs []error
+	if p := m.Path; p != nil {
+		switch p.Type {
+		case PathExact, PathPrefix:
+			if !strings.HasPrefix(p.Value, "/") {
+				errs = append(errs, fmt.Errorf("%s.path.value: %q must start with /", at, p.Value))
+			}
+		case PathRegularExpression:
+		default:
+			errs = append(errs, fmt.Errorf("%s.path.type: %q is not Exact, PathPrefix or RegularExpression", at, p.Type))
+		}
+	}
+	for i, h := range m.Headers {
+		errs = append(errs, h.validate(fmt.Sprintf("%s.headers[%d]", at, i))...)
+	}
+	for i, q := range m.QueryParams {
+		errs = append(errs, q.validate(fmt.Sprintf("%s.queryParams[%d]", at, i))...)
+	}
+	return errs
+}
+
+func (v *ValueMatch) validate(at string) []error {
+	var errs []error
+	if v.Name == "" {
+		errs = append(errs, fmt.Errorf("%s.name: must not be empty", at))
+	}
+	if v.Type != MatchExact && v.Type != MatchRegularExpression {
+		errs = append(errs, fmt.Errorf("%s.type: %q is not Exact or RegularExpression", at, v.Type))
+	}
+	return errs
+}
+
+func (b *Backend) validate(at string) []error {
+	if b.Invalid != "" {
+		return nil
+	}
+	var errs []error
+	if b.Name == "" {
+		errs = append(errs, fmt.Errorf("%s.name: must not be empty", at))
+	}
+	for i, e := range b.Endpoints {
+		if net.ParseIP(e.Address) == nil {
+			errs = append(errs, fmt.Errorf("%s.endpoints[%d].address: %q is not an IP address", at, i, e.Address))
+		}
+		if e.Port < 1 || e.Port > 65535 {
+			errs = append(errs, fmt.Errorf("%s.endpoints[%d].port: %d is not between 1 and 65535", at, i, e.Port))
+		}
+	}
+	if t := b.TLS; t != nil && t.ServerName == "" {
+		errs = append(errs, fmt.Errorf("%s.tls.serverName: required for a TLS backend", at))
+	}
+	return errs
+}
+
+// validateHostname accepts "", an exact DNS name, or "*." followed by one.
+func validateHostname(h string) error {
+	if h == "" {
+		return nil
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if name == "" || strings.Contains(name, "*") || net.ParseIP(name) != nil {
+		return fmt.Errorf("%q is not a host name or a leading-wildcard host name", h)
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || strings.Trim(label, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return fmt.Errorf("%q is not a lowercase DNS name", h)
+		}
+	}
+	return nil
+}

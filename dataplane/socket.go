@@ -1,0 +1,107 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Server limits, set once here for every listener socket.
+const (
+	// readHeaderTimeout bounds how long a client may take to send request
+	// headers, so a slow client cannot hold a connection open for free
+	// (slowloris). Bodies are not bounded: uploads and streams may be long.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes keep-alive connections that carry no request.
+	idleTimeout = 120 * time.Second
+	// maxHeaderBytes bounds request line and headers; beyond it net/http
+	// answers 431 Request Header Fields Too Large.
+	maxHeaderBytes = 64 << 10
+	// drainTimeout is how long a removed or shut down socket waits for
+	// in-flight requests before it closes their connections.
+	drainTimeout = 30 * time.Second
+)
+
+// socket is one bound address and port with its HTTP server. It outlives
+// snapshots: a new snapshot that keeps the address swaps the socket's
+// configuration and keeps its connections.
+type socket struct {
+	addr   string
+	ln     net.Listener
+	server *http.Server
+	config atomic.Pointer[portConfig]
+	served chan struct{}
+}
+
+// openSocket binds addr. Serving starts with start, once the socket has a
+// configuration.
+func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &socket{addr: addr, ln: ln, served: make(chan struct{})}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.serve(s.config.Load(), w, r) })
+	s.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnContext:       withConnState,
+		// Renegotiation is off in crypto/tls servers; HTTP/2 comes from the
+		// "h2" ALPN protocol each listener's tls.Config offers.
+		Protocols: new(http.Protocols),
+	}
+	s.server.Protocols.SetHTTP1(true)
+	s.server.Protocols.SetHTTP2(true)
+	return s, nil
+}
+
+// start serves connections in the background.
+func (s *socket) start(log *slog.Logger) {
+	go func() {
+		defer close(s.served)
+		err := s.server.Serve(&tlsSwitchListener{Listener: s.ln, socket: s})
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("listener stopped", "address", s.addr, "error", err)
+		}
+	}()
+}
+
+// drain stops accepting, lets in-flight requests finish until ctx ends,
+// then closes what is left.
+func (s *socket) drain(ctx context.Context) {
+	if err := s.server.Shutdown(ctx); err != nil {
+		_ = s.server.Close()
+	}
+	<-s.served
+}
+
+// closeUnstarted releases a socket that never served.
+func (s *socket) closeUnstarted() { _ = s.ln.Close() }
+
+// tlsSwitchListener decides per accepted connection whether to speak TLS,
+// from the socket's configuration at that moment. A snapshot may turn a
+// port from HTTP to HTTPS without closing the socket; connections already
+// open keep the protocol they started with.
+type tlsSwitchListener struct {
+	net.Listener
+	socket *socket
+}
+
+func (l *tlsSwitchListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if cfg := l.socket.config.Load(); cfg != nil && cfg.tls != nil {
+		return tls.Server(c, cfg.tls), nil
+	}
+	return c, nil
+}

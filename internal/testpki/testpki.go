@@ -1,0 +1,291 @@
+// Package testpki issues real X.509 certificates for tests: a CA, optional
+// intermediates, and leaves with the SANs, key usages, validity and key type
+// a test needs. Everything is generated in memory per test, so no fixture
+// can expire in the repository and no private key is ever committed.
+//
+// ECDSA P-256 is the default key because generating it is cheap on shared
+// CI machines; ask for RSA only where a test is about RSA.
+package testpki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// KeyType is the kind of key a certificate is issued for.
+type KeyType string
+
+// Key types. The zero value is ECDSA.
+const (
+	ECDSA KeyType = ""
+	RSA   KeyType = "RSA"
+)
+
+// CAOptions shape a CA or an intermediate. Zero values give a CA valid from
+// an hour ago for ten years with an ECDSA key.
+type CAOptions struct {
+	// Name is the CA's common name; empty means "testpki CA".
+	Name      string
+	NotBefore time.Time
+	NotAfter  time.Time
+	Key       KeyType
+}
+
+// CA is a certificate authority that issues certificates in a test.
+type CA struct {
+	// Cert is the CA certificate.
+	Cert *x509.Certificate
+	// PEM is Cert in PEM form, as a CA bundle in a ConfigMap holds it.
+	PEM []byte
+	// Key signs what the CA issues.
+	Key crypto.Signer
+	// chain is the issuing chain above Cert, nearest first, without the
+	// root: what a leaf issued by this CA presents after itself.
+	chain []*x509.Certificate
+	root  bool
+}
+
+// NewCA returns a self-signed root CA with the given common name.
+func NewCA(t testing.TB, name string) *CA {
+	t.Helper()
+	return NewCAWith(t, CAOptions{Name: name})
+}
+
+// NewCAWith returns a self-signed root CA shaped by opts.
+func NewCAWith(t testing.TB, opts CAOptions) *CA {
+	t.Helper()
+	key := newKey(t, opts.Key)
+	tmpl := caTemplate(t, opts)
+	ca := newCA(t, tmpl, tmpl, key, key, nil)
+	ca.root = true
+	return ca
+}
+
+// Intermediate returns a CA signed by ca. Leaves it issues present the
+// intermediate (and any intermediates above it) after themselves, as a
+// client behind an intermediate CA does in the handshake.
+func (ca *CA) Intermediate(t testing.TB, opts CAOptions) *CA {
+	t.Helper()
+	key := newKey(t, opts.Key)
+	tmpl := caTemplate(t, opts)
+	chain := append([]*x509.Certificate{}, ca.chain...)
+	if !ca.root {
+		chain = append([]*x509.Certificate{ca.Cert}, chain...)
+	}
+	return newCA(t, tmpl, ca.Cert, key, ca.Key, chain)
+}
+
+// Pool returns a pool holding only this CA's certificate.
+func (ca *CA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return pool
+}
+
+func caTemplate(t testing.TB, opts CAOptions) *x509.Certificate {
+	t.Helper()
+	name := opts.Name
+	if name == "" {
+		name = "testpki CA"
+	}
+	notBefore, notAfter := validity(opts.NotBefore, opts.NotAfter, 10*365*24*time.Hour)
+	return &x509.Certificate{
+		SerialNumber:          serial(t),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"certgate tests"}},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+}
+
+func newCA(t testing.TB, tmpl, parent *x509.Certificate, key, parentKey crypto.Signer, chain []*x509.Certificate) *CA {
+	t.Helper()
+	cert := sign(t, tmpl, parent, key.Public(), parentKey)
+	return &CA{Cert: cert, PEM: certPEM(cert), Key: key, chain: chain}
+}
+
+// sign issues tmpl, signed by parentKey, and parses the result back so the
+// caller holds exactly what a peer would see on the wire.
+func sign(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, parentKey crypto.Signer) *x509.Certificate {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, parentKey)
+	if err != nil {
+		t.Fatalf("testpki: create certificate %q: %v", tmpl.Subject.CommonName, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("testpki: parse certificate %q: %v", tmpl.Subject.CommonName, err)
+	}
+	return cert
+}
+
+func newKey(t testing.TB, kind KeyType) crypto.Signer {
+	t.Helper()
+	var (
+		key crypto.Signer
+		err error
+	)
+	switch kind {
+	case ECDSA:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case RSA:
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		t.Fatalf("testpki: unknown key type %q", kind)
+	}
+	if err != nil {
+		t.Fatalf("testpki: generate %s key: %v", kind, err)
+	}
+	return key
+}
+
+func serial(t testing.TB) *big.Int {
+	t.Helper()
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		t.Fatalf("testpki: serial number: %v", err)
+	}
+	return n
+}
+
+// validity fills zero bounds: from an hour ago (so clock skew between a
+// test's certificate and its time.Now cannot matter) for lifetime.
+func validity(notBefore, notAfter time.Time, lifetime time.Duration) (time.Time, time.Time) {
+	if notBefore.IsZero() {
+		notBefore = time.Now().Add(-time.Hour)
+	}
+	if notAfter.IsZero() {
+		notAfter = notBefore.Add(lifetime)
+	}
+	return notBefore, notAfter
+}
+
+func certPEM(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out
+}
+
+// Options shape a leaf certificate. Zero values give an ECDSA certificate
+// for client and server authentication, valid from an hour ago for a day,
+// with no SANs.
+type Options struct {
+	// CommonName is the subject CN; empty means "testpki leaf".
+	CommonName string
+	// Organization, when set, is the subject O.
+	Organization []string
+	DNSNames     []string
+	// URIs are URI SANs, parsed with url.Parse.
+	URIs           []string
+	EmailAddresses []string
+	IPAddresses    []net.IP
+	// ExtKeyUsage nil means client and server authentication. A non-nil
+	// empty slice leaves the extension out.
+	ExtKeyUsage []x509.ExtKeyUsage
+	NotBefore   time.Time
+	NotAfter    time.Time
+	Key         KeyType
+}
+
+// Cert is an issued leaf with everything a test hands to a TLS stack or a
+// configuration.
+type Cert struct {
+	// TLS is the leaf, its intermediates and its key, ready for
+	// tls.Config.Certificates or GetClientCertificate.
+	TLS *tls.Certificate
+	// Leaf is the parsed leaf certificate.
+	Leaf *x509.Certificate
+	// Chain is the leaf followed by its intermediates, as presented in a
+	// handshake.
+	Chain []*x509.Certificate
+	// CertPEM is the leaf then its intermediates, PEM.
+	CertPEM []byte
+	// KeyPEM is the private key, PKCS #8 PEM.
+	KeyPEM []byte
+}
+
+// Issue issues a leaf certificate shaped by opts.
+func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
+	t.Helper()
+	key := newKey(t, opts.Key)
+	leaf := sign(t, leafTemplate(t, opts), ca.Cert, key.Public(), ca.Key)
+	chain := []*x509.Certificate{leaf}
+	if !ca.root {
+		chain = append(chain, ca.Cert)
+	}
+	chain = append(chain, ca.chain...)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatalf("testpki: marshal key: %v", err)
+	}
+	tlsCert := &tls.Certificate{PrivateKey: key, Leaf: leaf}
+	for _, c := range chain {
+		tlsCert.Certificate = append(tlsCert.Certificate, c.Raw)
+	}
+	return &Cert{
+		TLS:     tlsCert,
+		Leaf:    leaf,
+		Chain:   chain,
+		CertPEM: certPEM(chain...),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
+
+func leafTemplate(t testing.TB, opts Options) *x509.Certificate {
+	t.Helper()
+	cn := opts.CommonName
+	if cn == "" {
+		cn = "testpki leaf"
+	}
+	eku := opts.ExtKeyUsage
+	if eku == nil {
+		eku = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}
+	}
+	notBefore, notAfter := validity(opts.NotBefore, opts.NotAfter, 24*time.Hour)
+	tmpl := &x509.Certificate{
+		SerialNumber:   serial(t),
+		Subject:        pkix.Name{CommonName: cn, Organization: opts.Organization},
+		NotBefore:      notBefore,
+		NotAfter:       notAfter,
+		KeyUsage:       x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:    eku,
+		DNSNames:       opts.DNSNames,
+		EmailAddresses: opts.EmailAddresses,
+		IPAddresses:    opts.IPAddresses,
+	}
+	for _, raw := range opts.URIs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("testpki: URI SAN %q: %v", raw, err)
+		}
+		tmpl.URIs = append(tmpl.URIs, u)
+	}
+	return tmpl
+}
+
+// PeerState returns the connection state a server sees after a handshake
+// in which this certificate was presented, for tests that judge a peer
+// without running a handshake.
+func (c *Cert) PeerState() *tls.ConnectionState {
+	return &tls.ConnectionState{
+		Version:           tls.VersionTLS13,
+		HandshakeComplete: true,
+		PeerCertificates:  append([]*x509.Certificate{}, c.Chain...),
+	}
+}
