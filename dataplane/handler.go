@@ -144,7 +144,7 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 	if chain.CORS(w, r) {
 		return
 	}
-	if location, code, ok := chain.Redirect(r, st.info); ok {
+	if location, code, ok := chain.Redirect(st.info); ok {
 		chain.ModifyResponse(w.Header())
 		w.Header().Set("Location", location)
 		w.WriteHeader(code)

@@ -71,7 +71,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Name, rc.label)
 		mode := strings.ToLower(string(rc.requirement.Mode()))
 		rc.rejected = map[clientcert.Reason]prometheus.Counter{}
-		for _, reason := range clientcert.Reasons {
+		for _, reason := range clientcert.Reasons() {
 			rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, r.Name, rc.label, string(reason), mode)
 		}
 	}

@@ -150,9 +150,9 @@ func xfccValue(v string) string {
 	return v
 }
 
-func quoteXFCC(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
-}
+var xfccEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+func quoteXFCC(v string) string { return `"` + xfccEscaper.Replace(v) + `"` }
 
 // buildRFC9440 encodes the leaf and the presented intermediates as RFC
 // 9440 structured-field byte sequences (":" base64 DER ":"); the chain is

@@ -15,11 +15,10 @@ import (
 // hex escapes, so the result is still a valid distinguished name.
 func Subject(cert *x509.Certificate) string {
 	var rdns pkix.RDNSequence
-	s := cert.Subject.String()
-	if rest, err := asn1.Unmarshal(cert.RawSubject, &rdns); err == nil && len(rest) == 0 {
-		s = rdns.String()
+	if rest, err := asn1.Unmarshal(cert.RawSubject, &rdns); err != nil || len(rest) != 0 {
+		return escapeControl(cert.Subject.String())
 	}
-	return escapeControl(s)
+	return escapeControl(rdns.String())
 }
 
 func hasControl(s string) bool {

@@ -109,18 +109,20 @@ func compileOrigin(pat string) (origin, string) {
 	if !ok {
 		return origin{}, "is not an origin: want scheme://host[:port] with scheme http or https and no path"
 	}
-	if strings.Count(o.host, "*") > 1 {
+	rest, leftmost := strings.CutPrefix(o.host, "*")
+	switch {
+	case !strings.Contains(o.host, "*"):
+		if !isHostname(o.host) && !isIPv6Literal(o.host) {
+			return origin{}, "does not have a valid host name"
+		}
+	case strings.Count(o.host, "*") > 1:
 		return origin{}, `has more than one "*"`
-	}
-	switch rest, wild := strings.CutPrefix(o.host, "*"); {
-	case wild && rest == "":
+	case leftmost && rest == "":
 		o.host = ""
-	case wild && strings.HasPrefix(rest, ".") && isHostname(rest[1:]):
+	case leftmost && strings.HasPrefix(rest, ".") && isHostname(rest[1:]):
 		o.host = rest
-	case wild:
+	default:
 		return origin{}, `has a "*" that is not the whole leftmost label of the host ("https://*.example.com")`
-	case !isHostname(o.host) && !isIPv6Literal(o.host):
-		return origin{}, "does not have a valid host name"
 	}
 	return o, ""
 }

@@ -65,6 +65,25 @@
 //  8. the route first in "namespace/name" order;
 //  9. the first rule in the route, then the first match in the rule.
 //
+// # Conditions
+//
+//   - Exact and PathPrefix values are normalised like request paths, so
+//     "/%7euser" in a route and "/~user" in a request are the same. A
+//     PathPrefix matches whole segments ("/foo" matches "/foo", "/foo/"
+//     and "/foo/bar", not "/foobar") and its trailing slash is ignored.
+//   - Regular expressions are RE2 (Go's regexp) and must match the whole
+//     value: the normalised, still escaped path; a header value; a decoded
+//     query parameter value.
+//   - Header names are case-insensitive, values case-sensitive. A repeated
+//     header is compared as its values joined with "," (RFC 9110 section
+//     5.3), Cookie with "; " (RFC 9113 section 8.2.3); a Set-Cookie match
+//     holds when any one value matches.
+//   - Query parameter names are case-sensitive and, like values, decoded
+//     ("%XX", "+") before comparing; a repeated parameter is judged by its
+//     first value, as the spec recommends.
+//   - When one match lists the same header (or query parameter) name
+//     twice, only the first counts, for matching and for precedence.
+//
 // Exact paths are found in a map and prefixes in a trie of path segments,
 // so matching looks only at candidates whose path could match, however many
 // routes share a host. Regular expressions cannot be indexed that way and

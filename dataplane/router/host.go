@@ -12,7 +12,8 @@ type HostEntry[T any] struct {
 	// ("*.example.com") or "" for any host. Case and one trailing dot are
 	// ignored.
 	Pattern string
-	Value   T
+	// Value is what Lookup returns for a host this pattern matches best.
+	Value T
 }
 
 // HostIndex finds the most specific value for a host name: an exact

@@ -63,9 +63,9 @@ func NormalizePath(escaped string) (string, error) {
 	return normalizeSlow(escaped)
 }
 
-// isNormal reports whether NormalizePath would return p unchanged. It is
-// conservative only in that anything it rejects goes to normalizeSlow,
-// which also reports the errors.
+// isNormal reports, in one pass and without allocating, whether p is
+// already in normal form. Anything else, errors included, is left to
+// normalizeSlow.
 func isNormal(p string) bool {
 	seg := 1
 	for i := 1; i < len(p); i++ {
@@ -100,7 +100,8 @@ func isKeptEscape(hi, lo byte) bool {
 }
 
 // isDotSegment reports whether a segment, up to its first ";", is "." or
-// "..". Only the slow path tells the two apart (a ";" makes it an error).
+// "..". The fast path only needs to know that the segment is special;
+// resolveDots decides between removing it and rejecting it.
 func isDotSegment(seg string) bool {
 	name, _, _ := strings.Cut(seg, ";")
 	return name == "." || name == ".."

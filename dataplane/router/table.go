@@ -26,8 +26,10 @@ type Request struct {
 // Result says which match of which rule of which route won. The indexes
 // are into the routes given to Compile.
 type Result struct {
+	// RouteIndex is the index of the route in the slice given to Compile.
 	RouteIndex int
-	RuleIndex  int
+	// RuleIndex is the index of the rule in the route's Rules.
+	RuleIndex int
 	// MatchIndex is -1 when the rule has no matches, which is an implicit
 	// PathPrefix "/".
 	MatchIndex int
@@ -76,8 +78,9 @@ func Compile(routes []snapshot.Route) (*Table, error) {
 
 // Match returns the route, rule and match that win for r, or false when
 // none matches (the caller answers 404). It does not allocate, except to
-// join the values of a repeated header or decode an escaped query value
-// for a regular expression.
+// lowercase a Host with uppercase letters, and to join the values of a
+// repeated header or decode an escaped query value for a regular
+// expression.
 func (t *Table) Match(r *Request) (Result, bool) {
 	if t == nil || t.hosts == nil {
 		return Result{}, false

@@ -3,6 +3,7 @@ package upstream
 import (
 	"crypto/tls"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -116,3 +117,6 @@ func get(t *testing.T, u *Upstream, path string) (int, string, error) {
 	t.Helper()
 	return roundTrip(u, nil, newRequest(t, http.MethodGet, path, ""))
 }
+
+// quietLog discards a test server's error log.
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

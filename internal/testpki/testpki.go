@@ -34,7 +34,9 @@ const (
 )
 
 // CAOptions shape a CA or an intermediate. Zero values give a CA valid from
-// an hour ago for ten years with an ECDSA key.
+// a year ago for ten years with an ECDSA key, so leaves issued with past
+// validity periods (expired certificates) still chain to a CA that was
+// valid when they were.
 type CAOptions struct {
 	// Name is the CA's common name; empty means "testpki CA".
 	Name      string
@@ -100,7 +102,11 @@ func caTemplate(t testing.TB, opts CAOptions) *x509.Certificate {
 	if name == "" {
 		name = "testpki CA"
 	}
-	notBefore, notAfter := validity(opts.NotBefore, opts.NotAfter, 10*365*24*time.Hour)
+	notBefore := opts.NotBefore
+	if notBefore.IsZero() {
+		notBefore = time.Now().AddDate(-1, 0, 0)
+	}
+	notBefore, notAfter := validity(notBefore, opts.NotAfter, 10*365*24*time.Hour)
 	return &x509.Certificate{
 		SerialNumber:          serial(t),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"certgate tests"}},
@@ -201,6 +207,9 @@ type Options struct {
 	NotBefore   time.Time
 	NotAfter    time.Time
 	Key         KeyType
+	// PrivateKey, when set, is used instead of a new key of type Key: a
+	// renewal of an earlier Cert with the same key (same SPKI pin).
+	PrivateKey crypto.Signer
 }
 
 // Cert is an issued leaf with everything a test hands to a TLS stack or a
@@ -218,12 +227,17 @@ type Cert struct {
 	CertPEM []byte
 	// KeyPEM is the private key, PKCS #8 PEM.
 	KeyPEM []byte
+	// Key is the private key.
+	Key crypto.Signer
 }
 
 // Issue issues a leaf certificate shaped by opts.
 func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
 	t.Helper()
-	key := newKey(t, opts.Key)
+	key := opts.PrivateKey
+	if key == nil {
+		key = newKey(t, opts.Key)
+	}
 	leaf := sign(t, leafTemplate(t, opts), ca.Cert, key.Public(), ca.Key)
 	chain := []*x509.Certificate{leaf}
 	if !ca.root {
@@ -244,6 +258,7 @@ func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
 		Chain:   chain,
 		CertPEM: certPEM(chain...),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		Key:     key,
 	}
 }
 
