@@ -10,7 +10,9 @@ import (
 // FieldError is one problem in a filter, with the path of the field at fault
 // relative to the rule ("filters[2].requestRedirect.statusCode").
 type FieldError struct {
-	Field   string
+	// Field is the path of the field, as in the HTTPRoute's JSON.
+	Field string
+	// Problem says what is wrong with it and, where it helps, what to do.
 	Problem string
 }
 

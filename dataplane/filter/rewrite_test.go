@@ -3,6 +3,7 @@ package filter
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -80,7 +81,7 @@ func TestURLRewriteHostname(t *testing.T) {
 		"X-Header-Add-Append": {"append-val-1", "header-val-2"}, "X-Header-Remove": nil,
 	}
 	for name, values := range want {
-		if got := out.Header.Values(name); !equal(got, values) {
+		if got := out.Header.Values(name); !slices.Equal(got, values) {
 			t.Errorf("%s = %q, want %q", name, got, values)
 		}
 	}
@@ -104,16 +105,4 @@ func TestRequestStepsRunInFilterOrder(t *testing.T) {
 			t.Errorf("Host = %q, want %q (the later filter wins)", out.Host, tt.want)
 		}
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
