@@ -96,6 +96,12 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 		return lc, nil, nil
 	}
 	route, rule := lc.routes[m.RouteIndex], lc.routes[m.RouteIndex].rules[m.RuleIndex]
+	// A CORS preflight is answered before the certificate check: browsers
+	// send preflights without credentials, and a client certificate is
+	// one. The answer reveals only the CORS settings.
+	if rule.filters.CORS(w, r) {
+		return lc, route, rule
+	}
 	if !d.admit(rule, w, r, entry) {
 		return lc, route, rule
 	}
@@ -141,9 +147,6 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 // forward applies the rule's filters and proxies the request.
 func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Request) {
 	chain := st.rule.filters
-	if chain.CORS(w, r) {
-		return
-	}
 	if location, code, ok := chain.Redirect(st.info); ok {
 		chain.ModifyResponse(w.Header())
 		w.Header().Set("Location", location)

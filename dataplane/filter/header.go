@@ -38,7 +38,7 @@ func compileHeaderModifier(m *snapshot.HeaderModifier, field string, request boo
 	c := headerChecker{field: field, request: request, p: p, seen: map[string]string{}}
 	for i, h := range m.Set {
 		if name, ok := c.check(fmt.Sprintf("set[%d]", i), h.Name, h.Value, "set"); ok {
-			if name == "Host" {
+			if request && name == "Host" {
 				out.host, out.setHost = h.Value, true
 				continue
 			}

@@ -116,6 +116,17 @@ func TestRequestHeaderModifierSetsHostOnTheRequest(t *testing.T) {
 	}
 }
 
+func TestResponseHeaderModifierSetsHostLikeAnyHeader(t *testing.T) {
+	c := mustCompile(t, snapshot.Filter{Type: snapshot.FilterResponseHeaderModifier, ResponseHeaderModifier: &snapshot.HeaderModifier{
+		Set: []snapshot.Header{{Name: "host", Value: "a.example"}},
+	}})
+	h := http.Header{}
+	c.ModifyResponse(h)
+	if got := h.Get("Host"); got != "a.example" {
+		t.Errorf("response Host = %q, want a.example", got)
+	}
+}
+
 func TestHeaderModifierDoesNotShareValuesBetweenRequests(t *testing.T) {
 	c := mustCompile(t, snapshot.Filter{Type: snapshot.FilterResponseHeaderModifier, ResponseHeaderModifier: &snapshot.HeaderModifier{
 		Set: []snapshot.Header{{Name: "X-A", Value: "1"}},

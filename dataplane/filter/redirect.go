@@ -3,6 +3,7 @@ package filter
 import (
 	"cmp"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,8 +106,8 @@ func (rd *redirect) portFor(in RequestInfo) int {
 func hostPort(host string, port int, scheme string) string {
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	if port == 0 || port == wellKnownPort(scheme) {
-		if strings.Contains(host, ":") {
-			return "[" + host + "]" // an IPv6 literal
+		if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+			return "[" + host + "]"
 		}
 		return host
 	}

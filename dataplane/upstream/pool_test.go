@@ -183,3 +183,28 @@ func mustTransport(t *testing.T, p *Pool, b *snapshot.Backend) http.RoundTripper
 	}
 	return rt
 }
+
+func TestTLSBackendIsOfferedHTTP2OnlyWhenItsAppProtocolAsks(t *testing.T) {
+	ca := testpki.NewCA(t, "CA")
+	serving := ca.Issue(t, testpki.Options{DNSNames: []string{"svc.test"}})
+	for _, tt := range []struct {
+		proto snapshot.AppProtocol
+		want  int
+	}{{snapshot.AppProtocolHTTP, 1}, {snapshot.AppProtocolH2C, 2}} {
+		proto := make(chan int, 1)
+		be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			proto <- r.ProtoMajor
+		}, func(s *httptest.Server) {
+			s.EnableHTTP2 = true
+			s.TLS = serverTLS(serving.TLS)
+		})
+		u := compile(t, &snapshot.Backend{Name: "ns/svc:443", AppProtocol: tt.proto, Endpoints: []snapshot.Endpoint{be.endpoint()},
+			TLS: &snapshot.BackendTLS{ServerName: "svc.test", CACertificates: []snapshot.CACertificate{{Name: "ns/ca", PEM: ca.PEM}}}})
+		if _, _, err := get(t, u, "/"); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-proto; got != tt.want {
+			t.Errorf("appProtocol %q over TLS: backend saw HTTP/%d, want HTTP/%d", tt.proto, got, tt.want)
+		}
+	}
+}

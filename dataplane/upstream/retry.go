@@ -49,8 +49,10 @@ func NewRetryPolicy(r *snapshot.Retry, t snapshot.Timeouts) *RetryPolicy {
 // Upstream under one RetryPolicy. It is meant as the Transport of the
 // httputil.ReverseProxy compiled for one backend of one rule.
 type RetryTransport struct {
+	// Upstream is the backend; each attempt picks one of its endpoints.
 	Upstream *Upstream
-	Policy   *RetryPolicy
+	// Policy is the rule's; nil is not allowed (use &RetryPolicy{}).
+	Policy *RetryPolicy
 }
 
 // RoundTrip implements http.RoundTripper with Do.

@@ -48,7 +48,10 @@ var clientCertAlerts = []tls.AlertError{
 // verification error. With TLS 1.3 the backend judges the client
 // certificate after the client considers the handshake done, so its alert
 // arrives on the first read and reaches here through the transport's read
-// error; it is classified the same.
+// error; it is classified the same. One case cannot be told apart: a TLS
+// 1.2 backend that requires a certificate and gets none may answer with a
+// plain handshake_failure alert (RFC 5246 allows it; Go's server does), so
+// that is "handshake", not "bad_certificate".
 func TLSErrorReason(err error) string {
 	if err == nil {
 		return ""
