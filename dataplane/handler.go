@@ -52,6 +52,10 @@ func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	entry := accesslog.Entry{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath()}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		fp := peerOf(r).Fingerprints()
+		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
+	}
 	lc, route, rule := d.route(pc, sw, r, &entry)
 	elapsed := time.Since(start)
 	recorder := pc.fallback.unmatched
@@ -125,9 +129,6 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 		return true
 	}
 	peer := peerOf(r)
-	if fp := peer.Fingerprints(); fp != nil {
-		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
-	}
 	reason := req.Check(peer, d.opts.Now())
 	if reason == "" {
 		rule.verified.Inc()

@@ -159,3 +159,15 @@ func (r *RouteRecorder) Record(code int, elapsed time.Duration) {
 	c.Inc()
 	r.duration.Observe(elapsed.Seconds())
 }
+
+// Server returns an HTTP server for addr that serves the metrics at
+// /metrics. It is meant for its own address, apart from traffic listeners.
+func (m *Metrics) Server(addr string) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	return &http.Server{
+		Addr:              addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+}

@@ -1,0 +1,56 @@
+package metrics
+
+import (
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestRouteRecorderCountsCommonAndRareCodes(t *testing.T) {
+	m := New()
+	r := m.Route("ns/gw", "ns", "api")
+	r.Record(200, time.Millisecond)
+	r.Record(200, time.Millisecond)
+	r.Record(418, time.Millisecond)
+	if got := testutil.ToFloat64(m.HTTPRequests.WithLabelValues("ns/gw", "ns", "api", "200")); got != 2 {
+		t.Errorf("200s = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.HTTPRequests.WithLabelValues("ns/gw", "ns", "api", "418")); got != 1 {
+		t.Errorf("418s = %v, want 1", got)
+	}
+	if got := testutil.CollectAndCount(m.HTTPRequestDuration); got != 1 {
+		t.Errorf("duration series = %d, want 1", got)
+	}
+}
+
+func TestAppliedCountsResultsAndTime(t *testing.T) {
+	m := New()
+	if got := testutil.ToFloat64(m.ConfigApplies.WithLabelValues("failure")); got != 0 {
+		t.Fatalf("failure starts at %v, want an existing series at 0", got)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	m.Applied(nil, now)
+	m.Applied(errors.New("bad"), now.Add(time.Hour))
+	if got := testutil.ToFloat64(m.ConfigApplies.WithLabelValues("success")); got != 1 {
+		t.Errorf("success = %v", got)
+	}
+	if got := testutil.ToFloat64(m.ConfigLastApplied); got != 1_800_000_000 {
+		t.Errorf("last applied = %v, want the successful apply's time", got)
+	}
+}
+
+func TestServerServesTheRegistry(t *testing.T) {
+	m := New()
+	m.Route("ns/gw", "ns", "api").Record(403, time.Millisecond)
+	rec := httptest.NewRecorder()
+	m.Server("127.0.0.1:0").Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if !strings.Contains(string(body), `certgate_http_requests_total{code="403",gateway="ns/gw",namespace="ns",route="api"} 1`) {
+		t.Errorf("/metrics lacks the request counter:\n%.2000s", body)
+	}
+}
