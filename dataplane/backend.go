@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 
+	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/dataplane/upstream"
 )
@@ -91,7 +92,7 @@ func rewrite(pr *httputil.ProxyRequest) {
 	// The path sent is the normalised path the route matched: a request
 	// cannot match one route and reach the backend as another.
 	out.URL = &url.URL{Scheme: "http", Host: "upstream", RawQuery: pr.In.URL.RawQuery}
-	setEscapedPath(out.URL, st.info.Path)
+	router.SetEscapedPath(out.URL, st.info.Path)
 	out.Host = pr.In.Host
 	// X-Forwarded-For: the client's chain, then the address this gateway
 	// saw. X-Forwarded-Proto and -Host describe the request as received.
@@ -100,16 +101,6 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetXForwarded()
 	st.rule.filters.ModifyRequest(out, st.info)
-}
-
-// setEscapedPath sets u's path from its escaped form, which
-// router.NormalizePath produced and so is valid.
-func setEscapedPath(u *url.URL, escaped string) {
-	p, err := url.PathUnescape(escaped)
-	if err != nil {
-		p = escaped
-	}
-	u.Path, u.RawPath = p, escaped
 }
 
 // modifyResponse applies the rule's response filters to a backend's

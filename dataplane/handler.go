@@ -53,8 +53,9 @@ func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request
 	sw := &statusWriter{ResponseWriter: w}
 	entry := accesslog.Entry{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath()}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		fp := peerOf(r).Fingerprints()
-		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
+		if fp, ok := peerOf(r).Fingerprints(); ok {
+			entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
+		}
 	}
 	lc, route, rule := d.route(pc, sw, r, &entry)
 	elapsed := time.Since(start)

@@ -59,14 +59,15 @@ func (p *Peer) Leaf() *x509.Certificate {
 	return p.leaf
 }
 
-// Fingerprints returns the leaf's fingerprints, or nil without a
-// certificate. They are computed once, in NewPeer; the access log's
-// certificate hash should come from here rather than be hashed again.
-func (p *Peer) Fingerprints() *pin.Fingerprints {
+// Fingerprints returns the leaf's fingerprints, computed once in NewPeer,
+// and false without a certificate. The access log's certificate hash should
+// come from here rather than be hashed again. It returns a copy, so no
+// caller can change what the next pin check sees.
+func (p *Peer) Fingerprints() (pin.Fingerprints, bool) {
 	if p.Leaf() == nil {
-		return nil
+		return pin.Fingerprints{}, false
 	}
-	return &p.fingerprints
+	return p.fingerprints, true
 }
 
 // validAt reports whether t is inside the leaf's validity period.

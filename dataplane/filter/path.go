@@ -3,6 +3,7 @@ package filter
 import (
 	"strings"
 
+	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -74,27 +75,7 @@ func (m *pathModifier) apply(path, matchedPrefix string) string {
 	if matchedPrefix == "" {
 		return path
 	}
-	return replacePrefix(path, matchedPrefix, m.value)
-}
-
-// replacePrefix replaces the leading path elements of path that prefix
-// matched with replacement, with the Gateway API's element-wise semantics:
-// a trailing "/" of prefix or replacement is ignored, what follows the
-// prefix is kept as it is (so "/foo/" keeps its trailing "/"), and an empty
-// result becomes "/". For prefix "/foo": replacement "/bar" turns "/foo"
-// into "/bar", "/foo/" into "/bar/" and "/foo/x" into "/bar/x";
-// replacement "/" or "" turns "/foo/x" into "/x" and "/foo" into "/".
-// A path that prefix does not match element-wise is returned unchanged.
-func replacePrefix(path, prefix, replacement string) string {
-	rest, ok := strings.CutPrefix(path, strings.TrimRight(prefix, "/"))
-	if !ok || rest != "" && rest[0] != '/' {
-		return path
-	}
-	out := strings.TrimRight(replacement, "/") + rest
-	if out == "" {
-		return "/"
-	}
-	return out
+	return router.ReplacePrefix(path, matchedPrefix, m.value)
 }
 
 // isEscapedPath reports whether s holds only RFC 3986 path characters

@@ -2,9 +2,9 @@ package filter
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -39,22 +39,8 @@ func (rw *rewrite) applyRequest(out *http.Request, in RequestInfo) {
 		out.Host = rw.hostname
 	}
 	if rw.path != nil {
-		setEscapedPath(out.URL, rw.path.apply(in.Path, in.MatchedPrefix))
+		router.SetEscapedPath(out.URL, rw.path.apply(in.Path, in.MatchedPrefix))
 	}
-}
-
-// setEscapedPath sets u's path from its escaped form. Setting RawPath as
-// well keeps escapes such as %2F exactly as the client or the filter wrote
-// them; url.URL.EscapedPath uses RawPath only while it is a valid encoding
-// of Path.
-func setEscapedPath(u *url.URL, escaped string) {
-	path, err := url.PathUnescape(escaped)
-	if err != nil {
-		// Not reachable with a normalised request path and a checked
-		// replacement; keep the bytes rather than fail the request.
-		path = escaped
-	}
-	u.Path, u.RawPath = path, escaped
 }
 
 // checkHostname returns h when it is a Gateway API PreciseHostname: an RFC

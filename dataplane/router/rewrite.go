@@ -1,6 +1,9 @@
 package router
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // ReplacePrefix implements the Gateway API ReplacePrefixMatch path
 // modifier: it replaces prefix, the Result.Prefix of a PathPrefix match,
@@ -33,4 +36,18 @@ func ReplacePrefix(path, prefix, replacement string) string {
 		return out
 	}
 	return "/"
+}
+
+// SetEscapedPath sets u's path from its escaped form, as NormalizePath and
+// ReplacePrefix produce it. Setting RawPath as well sends the escapes
+// exactly as written; url.URL.EscapedPath uses RawPath while it is a valid
+// encoding of Path.
+func SetEscapedPath(u *url.URL, escaped string) {
+	path, err := url.PathUnescape(escaped)
+	if err != nil {
+		// Not reachable with a normalised path and a checked replacement;
+		// keep the bytes rather than fail the request.
+		path = escaped
+	}
+	u.Path, u.RawPath = path, escaped
 }
