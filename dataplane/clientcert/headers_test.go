@@ -108,7 +108,7 @@ func TestForwardXFCC(t *testing.T) {
 	h := spoofedHeaders()
 	Forward(h, snapshot.ForwardXFCC, peerOf(cert))
 	values := h.Values(HeaderXFCC)
-	if len(values) != 1 || h.Get(HeaderClientCert) != "" || len(h["X_Forwarded_Client_Cert"]) != 0 {
+	if len(values) != 1 || h.Get(HeaderClientCert) != "" || len(h["X_Forwarded_Client_Cert"]) != 0 { //nolint:staticcheck // the non-canonical spelling is the point
 		t.Fatalf("headers after Forward: %v", h)
 	}
 	elems := parseXFCC(t, values[0])
