@@ -1,0 +1,241 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// ClientCertPolicy says which client certificates may call the routes it
+// targets. A request whose connection did not present a certificate that
+// satisfies every configured check gets 403; other routes on the same
+// listener are not affected.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ccp,categories=gateway-api
+// +kubebuilder:printcolumn:name="Targets",type=string,JSONPath=`.spec.targetRefs[*].name`
+// +kubebuilder:printcolumn:name="Pins",type=integer,JSONPath=`.status.pinCount`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.ancestors[0].conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClientCertPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ClientCertPolicySpec   `json:"spec"`
+	Status ClientCertPolicyStatus `json:"status,omitempty"`
+}
+
+// ClientCertPolicySpec is what a client certificate must satisfy. A
+// request passes when the certificate presented on its connection satisfies
+// every configured check: the chain verifies (trust), the leaf matches any
+// pin (pins, pinsFrom), the leaf carries any of the subjectAltNames, and the
+// leaf is not expired (unless allowExpired).
+//
+// +kubebuilder:validation:XValidation:rule="has(self.pins) || has(self.pinsFrom) || has(self.trust)",message="at least one of pins, pinsFrom or trust is required: a policy must say which certificates it accepts"
+type ClientCertPolicySpec struct {
+	// TargetRefs are the HTTPRoutes or Gateways, in the policy's namespace,
+	// this policy applies to. With sectionName, only that rule (HTTPRoute)
+	// or listener (Gateway).
+	//
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.group == 'gateway.networking.k8s.io' && (r.kind == 'HTTPRoute' || r.kind == 'Gateway'))",message="targetRefs must be HTTPRoutes or Gateways of group gateway.networking.k8s.io"
+	TargetRefs []gatewayv1.LocalPolicyTargetReferenceWithSectionName `json:"targetRefs"`
+
+	// Pins are fingerprints of accepted leaf certificates; any one matches.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	Pins []Pin `json:"pins,omitempty"`
+
+	// PinsFrom reads more pins from ConfigMaps or Secrets in the policy's
+	// namespace, one per line: "sha256:<hex>", "sha1:<hex>" or
+	// "spki-sha256:<base64>"; "#" starts a comment.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	PinsFrom []PinSource `json:"pinsFrom,omitempty"`
+
+	// Trust, when set, requires the chain to verify to one of its CA
+	// certificates for client authentication (extended key usage
+	// clientAuth).
+	//
+	// +optional
+	Trust *Trust `json:"trust,omitempty"`
+
+	// SubjectAltNames, when set, requires the leaf to carry one of them.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	SubjectAltNames []SubjectAltName `json:"subjectAltNames,omitempty"`
+
+	// AllowExpired accepts a leaf outside its validity period. Default
+	// false: an expired leaf is rejected.
+	//
+	// +optional
+	AllowExpired bool `json:"allowExpired,omitempty"`
+
+	// Mode is Enforce (reject with 403) or Audit (never reject; count what
+	// would be rejected).
+	//
+	// +optional
+	// +kubebuilder:default=Enforce
+	Mode Mode `json:"mode,omitempty"`
+
+	// ForwardClientCert is what passing requests carry upstream about the
+	// client certificate. Client-sent certificate headers are always
+	// removed.
+	//
+	// +optional
+	// +kubebuilder:default=None
+	ForwardClientCert ForwardClientCert `json:"forwardClientCert,omitempty"`
+}
+
+// Pin is one fingerprint of an accepted leaf certificate. Colons, spaces
+// and case are ignored in hex.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.sha256), has(self.sha1), has(self.spkiSHA256)].filter(x, x).size() == 1",message="a pin has exactly one of sha256, sha1 or spkiSHA256"
+type Pin struct {
+	// SHA256 is the SHA-256 of the DER certificate, 64 hex digits.
+	//
+	// +optional
+	// +kubebuilder:validation:Pattern=`^\x{200E}?\s*([0-9A-Fa-f]{2}[: ]?){31}[0-9A-Fa-f]{2}\s*$`
+	SHA256 string `json:"sha256,omitempty"`
+	// SHA1 is the SHA-1 of the DER certificate, 40 hex digits: the
+	// "thumbprint" Windows, IIS and Azure show.
+	//
+	// +optional
+	// +kubebuilder:validation:Pattern=`^\x{200E}?\s*([0-9A-Fa-f]{2}[: ]?){19}[0-9A-Fa-f]{2}\s*$`
+	SHA1 string `json:"sha1,omitempty"`
+	// SPKISHA256 is the SHA-256 of the DER SubjectPublicKeyInfo, base64 (44
+	// characters) or 64 hex digits. It survives re-issuance with the same
+	// key.
+	//
+	// +optional
+	// +kubebuilder:validation:Pattern=`^\s*([A-Za-z0-9+/]{43}=|([0-9A-Fa-f]{2}[: ]?){31}[0-9A-Fa-f]{2})\s*$`
+	SPKISHA256 string `json:"spkiSHA256,omitempty"`
+}
+
+// ObjectKind is the kind of an object a policy reads data from.
+//
+// +kubebuilder:validation:Enum=ConfigMap;Secret
+type ObjectKind string
+
+// Object kinds a policy may read.
+const (
+	KindConfigMap ObjectKind = "ConfigMap"
+	KindSecret    ObjectKind = "Secret"
+)
+
+// PinSource is a key of a ConfigMap or Secret holding a pin list.
+type PinSource struct {
+	// Kind is ConfigMap or Secret.
+	Kind ObjectKind `json:"kind"`
+	// Name of the object, in the policy's namespace.
+	//
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Key holding the pin list.
+	//
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+}
+
+// Trust is the set of CA certificates a client chain must verify to.
+type Trust struct {
+	// CACertificateRefs are ConfigMaps or Secrets in the policy's namespace
+	// whose key ca.crt holds PEM CA certificates.
+	//
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	CACertificateRefs []CACertificateRef `json:"caCertificateRefs"`
+}
+
+// CACertificateRef names an object whose key ca.crt holds CA certificates.
+type CACertificateRef struct {
+	// Kind is ConfigMap or Secret.
+	Kind ObjectKind `json:"kind"`
+	// Name of the object, in the policy's namespace.
+	//
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// SANType is a kind of subject alternative name.
+//
+// +kubebuilder:validation:Enum=DNS;URI;Email
+type SANType string
+
+// Subject alternative name types.
+const (
+	SANTypeDNS   SANType = "DNS"
+	SANTypeURI   SANType = "URI"
+	SANTypeEmail SANType = "Email"
+)
+
+// SubjectAltName is one accepted subject alternative name, matched
+// exactly (DNS names case-insensitively).
+type SubjectAltName struct {
+	Type SANType `json:"type"`
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Value string `json:"value"`
+}
+
+// Mode is whether a policy rejects.
+//
+// +kubebuilder:validation:Enum=Enforce;Audit
+type Mode string
+
+// Policy modes.
+const (
+	ModeEnforce Mode = "Enforce"
+	ModeAudit   Mode = "Audit"
+)
+
+// ForwardClientCert is a format for forwarding the client certificate.
+//
+// +kubebuilder:validation:Enum=None;XFCC;RFC9440
+type ForwardClientCert string
+
+// Forwarding formats.
+const (
+	ForwardNone    ForwardClientCert = "None"
+	ForwardXFCC    ForwardClientCert = "XFCC"
+	ForwardRFC9440 ForwardClientCert = "RFC9440"
+)
+
+// ClientCertPolicyStatus is the policy's status per ancestor Gateway
+// (GEP-713).
+type ClientCertPolicyStatus struct {
+	// Ancestors has one entry per Gateway the policy takes effect on, with
+	// conditions Accepted and ResolvedRefs.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Ancestors []gatewayv1.PolicyAncestorStatus `json:"ancestors,omitempty"`
+	// PinCount is the number of distinct pins in force, pinsFrom included.
+	//
+	// +optional
+	PinCount int32 `json:"pinCount,omitempty"`
+}
+
+// Policy condition reasons beyond those Gateway API defines.
+const (
+	// PolicyReasonInvalid is Accepted=False for a policy whose content
+	// cannot be used (a bad pin line, a bad PEM); its targets answer 403.
+	PolicyReasonInvalid = "Invalid"
+)
+
+// ClientCertPolicyList is a list of ClientCertPolicy.
+//
+// +kubebuilder:object:root=true
+type ClientCertPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ClientCertPolicy `json:"items"`
+}

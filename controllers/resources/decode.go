@@ -1,0 +1,136 @@
+package resources
+
+import (
+	"bytes"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+)
+
+// kinds maps each apiVersion and kind certgate reads to a constructor. A
+// kind may be accepted at several versions whose fields are the same
+// (ReferenceGrant v1beta1 and v1, BackendTLSPolicy v1alpha3 and v1); it is
+// decoded into the newest type.
+var kinds = map[schema.GroupVersionKind]func() client.Object{
+	gvk(gatewayv1.SchemeGroupVersion, "GatewayClass"):     func() client.Object { return &gatewayv1.GatewayClass{} },
+	gvk(gatewayv1.SchemeGroupVersion, "Gateway"):          func() client.Object { return &gatewayv1.Gateway{} },
+	gvk(gatewayv1.SchemeGroupVersion, "HTTPRoute"):        func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayv1.SchemeGroupVersion, "ReferenceGrant"):   func() client.Object { return &gatewayv1.ReferenceGrant{} },
+	gvk(gatewayv1.SchemeGroupVersion, "BackendTLSPolicy"): func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
+	gvk(gatewayV1beta1, "GatewayClass"):                   func() client.Object { return &gatewayv1.GatewayClass{} },
+	gvk(gatewayV1beta1, "Gateway"):                        func() client.Object { return &gatewayv1.Gateway{} },
+	gvk(gatewayV1beta1, "HTTPRoute"):                      func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayV1beta1, "ReferenceGrant"):                 func() client.Object { return &gatewayv1.ReferenceGrant{} },
+	gvk(gatewayV1alpha3, "BackendTLSPolicy"):              func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
+	gvk(v1alpha1.GroupVersion, "ClientCertPolicy"):        func() client.Object { return &v1alpha1.ClientCertPolicy{} },
+	gvk(corev1.SchemeGroupVersion, "Service"):             func() client.Object { return &corev1.Service{} },
+	gvk(corev1.SchemeGroupVersion, "Secret"):              func() client.Object { return &corev1.Secret{} },
+	gvk(corev1.SchemeGroupVersion, "ConfigMap"):           func() client.Object { return &corev1.ConfigMap{} },
+	gvk(corev1.SchemeGroupVersion, "Namespace"):           func() client.Object { return &corev1.Namespace{} },
+	gvk(discoveryv1.SchemeGroupVersion, "EndpointSlice"):  func() client.Object { return &discoveryv1.EndpointSlice{} },
+}
+
+var (
+	gatewayV1beta1  = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1beta1"}
+	gatewayV1alpha3 = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1alpha3"}
+)
+
+func gvk(gv schema.GroupVersion, kind string) schema.GroupVersionKind { return gv.WithKind(kind) }
+
+// DecodeError says which document of which file could not be decoded, and
+// at which line the document starts.
+type DecodeError struct {
+	File string
+	// Line is the 1-based line where the document starts.
+	Line int
+	Err  error
+}
+
+func (e *DecodeError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode reads every YAML document in data (a file named file) into typed
+// objects. Empty documents are skipped. Unknown fields are errors, so a
+// misspelt field is reported instead of silently ignored. Every error is a
+// *DecodeError naming the file and line.
+func Decode(file string, data []byte) ([]client.Object, error) {
+	var objs []client.Object
+	for _, d := range splitDocuments(data) {
+		if len(bytes.TrimSpace(stripComments(d.body))) == 0 {
+			continue
+		}
+		obj, err := decodeOne(d.body)
+		if err != nil {
+			return nil, &DecodeError{File: file, Line: d.line, Err: err}
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
+}
+
+// document is one YAML document and the line it starts on.
+type document struct {
+	line int
+	body []byte
+}
+
+// splitDocuments cuts data at "---" separator lines, keeping track of
+// where each document starts so errors can name the line.
+func splitDocuments(data []byte) []document {
+	docs := []document{{line: 1}}
+	for i, l := range bytes.SplitAfter(data, []byte("\n")) {
+		if t := bytes.TrimRight(l, " \t\r\n"); bytes.Equal(t, []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
+			docs = append(docs, document{line: i + 2})
+			continue
+		}
+		last := &docs[len(docs)-1]
+		last.body = append(last.body, l...)
+	}
+	return docs
+}
+
+func decodeOne(doc []byte) (client.Object, error) {
+	var meta struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := yaml.Unmarshal(doc, &meta); err != nil {
+		return nil, err
+	}
+	gv, err := schema.ParseGroupVersion(meta.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("apiVersion %q: %w", meta.APIVersion, err)
+	}
+	newObj, ok := kinds[gv.WithKind(meta.Kind)]
+	if !ok {
+		return nil, fmt.Errorf("%s %s is not a kind certgate reads", meta.APIVersion, meta.Kind)
+	}
+	obj := newObj()
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		return nil, fmt.Errorf("%s: %w", meta.Kind, err)
+	}
+	if obj.GetName() == "" {
+		return nil, fmt.Errorf("%s: metadata.name is required", meta.Kind)
+	}
+	return obj, nil
+}
+
+// stripComments drops comment-only lines, so a document of comments counts
+// as empty.
+func stripComments(doc []byte) []byte {
+	var out []byte
+	for l := range bytes.SplitSeq(doc, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+			out = append(out, l...)
+			out = append(out, '\n')
+		}
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+// Package resources collects the Kubernetes objects certgate translates into
+// one plain value. Both sources fill it: the Kubernetes provider from its
+// informer caches, the file provider from YAML files. The translator reads
+// nothing else.
+package resources
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+)
+
+// Resources is everything the translator may look at. Objects are
+// pointers into the source's data and must not be modified.
+type Resources struct {
+	GatewayClasses     []*gatewayv1.GatewayClass
+	Gateways           []*gatewayv1.Gateway
+	HTTPRoutes         []*gatewayv1.HTTPRoute
+	ReferenceGrants    []*gatewayv1.ReferenceGrant
+	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
+	ClientCertPolicies []*v1alpha1.ClientCertPolicy
+	Services           []*corev1.Service
+	EndpointSlices     []*discoveryv1.EndpointSlice
+	Secrets            []*corev1.Secret
+	ConfigMaps         []*corev1.ConfigMap
+	Namespaces         []*corev1.Namespace
+}
+
+// Add appends obj to its list. An object of a kind the translator does
+// not read is an error.
+func (r *Resources) Add(obj client.Object) error {
+	switch o := obj.(type) {
+	case *gatewayv1.GatewayClass:
+		r.GatewayClasses = append(r.GatewayClasses, o)
+	case *gatewayv1.Gateway:
+		r.Gateways = append(r.Gateways, o)
+	case *gatewayv1.HTTPRoute:
+		r.HTTPRoutes = append(r.HTTPRoutes, o)
+	case *gatewayv1.ReferenceGrant:
+		r.ReferenceGrants = append(r.ReferenceGrants, o)
+	case *gatewayv1.BackendTLSPolicy:
+		r.BackendTLSPolicies = append(r.BackendTLSPolicies, o)
+	case *v1alpha1.ClientCertPolicy:
+		r.ClientCertPolicies = append(r.ClientCertPolicies, o)
+	case *corev1.Service:
+		r.Services = append(r.Services, o)
+	case *discoveryv1.EndpointSlice:
+		r.EndpointSlices = append(r.EndpointSlices, o)
+	case *corev1.Secret:
+		r.Secrets = append(r.Secrets, o)
+	case *corev1.ConfigMap:
+		r.ConfigMaps = append(r.ConfigMaps, o)
+	case *corev1.Namespace:
+		r.Namespaces = append(r.Namespaces, o)
+	default:
+		return fmt.Errorf("%T is not a kind certgate reads", obj)
+	}
+	return nil
+}
+
+// Sort orders every list by namespace and name, so the same objects give
+// the same translation whatever order the source listed them in.
+func (r *Resources) Sort() {
+	sortObjects(r.GatewayClasses)
+	sortObjects(r.Gateways)
+	sortObjects(r.HTTPRoutes)
+	sortObjects(r.ReferenceGrants)
+	sortObjects(r.BackendTLSPolicies)
+	sortObjects(r.ClientCertPolicies)
+	sortObjects(r.Services)
+	sortObjects(r.EndpointSlices)
+	sortObjects(r.Secrets)
+	sortObjects(r.ConfigMaps)
+	sortObjects(r.Namespaces)
+}
+
+func sortObjects[T client.Object](objs []T) {
+	slices.SortFunc(objs, func(a, b T) int {
+		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
+	})
+}

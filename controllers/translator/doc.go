@@ -1,0 +1,26 @@
+// Package translator turns Gateway API resources into a data plane snapshot
+// and the status of every object it read.
+//
+// Translate is a pure function: resources and options in, snapshot and
+// statuses out. It takes no client, reads no clock (the time is an
+// option) and draws no random numbers, and its output is sorted, so the
+// same input gives byte-identical output. Both the Kubernetes provider and
+// the file provider call it.
+//
+// It runs in stages, one file each, in this order:
+//
+//	gatewayclass.go      GatewayClasses of this controller: Accepted, supported features
+//	gateway.go           Gateways and their listeners: addresses, TLS, frontend validation
+//	httproute.go         HTTPRoutes: attachment to listeners, rules, filters, statuses
+//	backend.go           backendRefs: Services, EndpointSlices, ReferenceGrants
+//	backendtls.go        BackendTLSPolicy and the Gateway's backend client certificate
+//	clientcertpolicy.go  ClientCertPolicy: client certificate requirements per rule
+//
+// A later stage may read what an earlier one built (the snapshot being
+// assembled and the statuses so far) and add to it.
+//
+// The tests are golden files: testdata/NAME.in.yaml holds the input
+// objects, testdata/NAME.out.yaml the expected snapshot and statuses (key
+// material redacted). `go test ./controllers/translator -update` rewrites
+// the expected files.
+package translator

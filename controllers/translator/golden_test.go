@@ -1,0 +1,213 @@
+package translator
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/dataplane/pin"
+	"github.com/certgate/certgate/internal/testpki"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current output")
+
+// goldenNow is the translation time of every golden scenario.
+var goldenNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// TestGolden translates each testdata/NAME.in.yaml and compares the result
+// with testdata/NAME.out.yaml.
+//
+// Inputs never hold key material: they name certificates with template
+// functions, and the test generates them (see pkiFuncs). In the output,
+// every generated certificate, key and pin is replaced by its name again,
+// so the expected files read as configuration, not base64.
+func TestGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/*.in.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) == 0 {
+		t.Fatal("no golden scenarios in testdata/")
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
+		t.Run(name, func(t *testing.T) {
+			got := translateFile(t, in)
+			want := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
+			if *update {
+				if err := os.WriteFile(want, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			expected, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatalf("%v (run go test ./controllers/translator -update to create it)", err)
+			}
+			if !bytes.Equal(got, expected) {
+				t.Errorf("%s differs from the translation (run with -update to accept):\n%s", want, lineDiff(string(expected), string(got)))
+			}
+		})
+	}
+}
+
+// translateFile renders, decodes and translates one scenario, and returns
+// the result as YAML with generated material replaced by names.
+func translateFile(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newGoldenPKI(t)
+	tmpl, err := template.New(filepath.Base(path)).Funcs(p.funcs()).Parse(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rendered bytes.Buffer
+	if err := tmpl.Execute(&rendered, nil); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := resources.Decode(path, rendered.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &resources.Resources{}
+	for _, o := range objs {
+		if err := res.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res.Sort()
+	result := Translate(res, Options{Now: goldenNow})
+	// Twice, to prove the output does not depend on anything but the input.
+	again := Translate(res, Options{Now: goldenNow})
+	first, _ := json.Marshal(result)
+	second, _ := json.Marshal(again)
+	if !bytes.Equal(first, second) {
+		t.Fatal("two translations of the same input differ")
+	}
+	out, err := yaml.Marshal(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(p.redact(string(out)))
+}
+
+// goldenPKI generates the certificates a scenario names, once each.
+type goldenPKI struct {
+	t     *testing.T
+	cas   map[string]*testpki.CA
+	certs map[string]*testpki.Cert
+	// names maps generated text (PEM, base64 PEM, pins) back to a name.
+	names map[string]string
+}
+
+func newGoldenPKI(t *testing.T) *goldenPKI {
+	return &goldenPKI{t: t, cas: map[string]*testpki.CA{}, certs: map[string]*testpki.Cert{}, names: map[string]string{}}
+}
+
+// funcs are the template functions of golden inputs:
+//
+//	{{ certPEM "name" }}   base64 PEM of a leaf issued by CA "ca" (for Secret data)
+//	{{ keyPEM "name" }}    base64 PEM private key of that leaf (for Secret data)
+//	{{ caPEM "name" }}     a quoted YAML string with CA "name"'s PEM (for ConfigMap data)
+//	{{ caPEM64 "name" }}   base64 of CA "name"'s PEM (for Secret data)
+//	{{ pin "alg" "name" }} the pin text of leaf "name": alg is sha256, sha1 or spki-sha256
+//
+// A leaf whose name starts with "expired" expired before goldenNow.
+func (p *goldenPKI) funcs() template.FuncMap {
+	return template.FuncMap{
+		"certPEM": func(name string) string { return p.b64(p.cert(name).CertPEM, "cert "+name) },
+		"keyPEM":  func(name string) string { return p.b64(p.cert(name).KeyPEM, "key "+name) },
+		"caPEM": func(name string) string {
+			pemText := string(p.ca(name).PEM)
+			p.names[base64.StdEncoding.EncodeToString(p.ca(name).PEM)] = "[ca " + name + "]"
+			quoted, _ := json.Marshal(pemText)
+			return string(quoted)
+		},
+		"caPEM64": func(name string) string { return p.b64(p.ca(name).PEM, "ca "+name) },
+		"pin": func(alg, name string) string {
+			for _, pp := range pin.Of(p.cert(name).Leaf).Pins() {
+				if string(pp.Algorithm) == alg {
+					p.names[pp.String()] = string(pp.Algorithm) + ":[" + name + "]"
+					p.names[hex.EncodeToString(pp.Digest)] = "[" + alg + " " + name + "]"
+					return pp.String()
+				}
+			}
+			p.t.Fatalf("unknown pin algorithm %q", alg)
+			return ""
+		},
+	}
+}
+
+func (p *goldenPKI) b64(data []byte, name string) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	p.names[enc] = "[" + name + "]"
+	return enc
+}
+
+func (p *goldenPKI) ca(name string) *testpki.CA {
+	if ca, ok := p.cas[name]; ok {
+		return ca
+	}
+	ca := testpki.NewCAWith(p.t, testpki.CAOptions{Name: name, NotBefore: goldenNow.AddDate(-1, 0, 0), NotAfter: goldenNow.AddDate(5, 0, 0)})
+	p.cas[name] = ca
+	return ca
+}
+
+func (p *goldenPKI) cert(name string) *testpki.Cert {
+	if c, ok := p.certs[name]; ok {
+		return c
+	}
+	opts := testpki.Options{CommonName: name, DNSNames: []string{name + ".example.com"}, NotBefore: goldenNow.AddDate(0, -1, 0), NotAfter: goldenNow.AddDate(1, 0, 0)}
+	if strings.HasPrefix(name, "expired") {
+		opts.NotBefore, opts.NotAfter = goldenNow.AddDate(-1, 0, 0), goldenNow.AddDate(0, -1, 0)
+	}
+	c := p.ca("ca").Issue(p.t, opts)
+	p.certs[name] = c
+	return c
+}
+
+// redact replaces every generated text in out by its name. The snapshot
+// holds PEM as base64 (JSON's encoding of []byte), which is what the
+// b64 entries match.
+func (p *goldenPKI) redact(out string) string {
+	for text, name := range p.names {
+		out = strings.ReplaceAll(out, text, name)
+	}
+	return out
+}
+
+// lineDiff shows the first lines where want and got differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
+			shown++
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,3 @@
+package translator
+
+func (t *translator) translateHTTPRoutes() {}

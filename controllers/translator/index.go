@@ -1,0 +1,52 @@
+package translator
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/certgate/certgate/controllers/resources"
+)
+
+// index finds referenced objects by namespace and name.
+type index struct {
+	secrets    map[types.NamespacedName]*corev1.Secret
+	configMaps map[types.NamespacedName]*corev1.ConfigMap
+	services   map[types.NamespacedName]*corev1.Service
+	namespaces map[string]*corev1.Namespace
+	// slices are a Service's EndpointSlices, by the Service's name.
+	slices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+}
+
+func newIndex(res *resources.Resources) *index {
+	idx := &index{
+		secrets:    map[types.NamespacedName]*corev1.Secret{},
+		configMaps: map[types.NamespacedName]*corev1.ConfigMap{},
+		services:   map[types.NamespacedName]*corev1.Service{},
+		namespaces: map[string]*corev1.Namespace{},
+		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+	}
+	for _, s := range res.Secrets {
+		idx.secrets[nameOf(s.Namespace, s.Name)] = s
+	}
+	for _, c := range res.ConfigMaps {
+		idx.configMaps[nameOf(c.Namespace, c.Name)] = c
+	}
+	for _, s := range res.Services {
+		idx.services[nameOf(s.Namespace, s.Name)] = s
+	}
+	for _, n := range res.Namespaces {
+		idx.namespaces[n.Name] = n
+	}
+	for _, es := range res.EndpointSlices {
+		if svc := es.Labels[discoveryv1.LabelServiceName]; svc != "" {
+			nn := nameOf(es.Namespace, svc)
+			idx.slices[nn] = append(idx.slices[nn], es)
+		}
+	}
+	return idx
+}
+
+func nameOf(namespace, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: namespace, Name: name}
+}

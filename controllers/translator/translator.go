@@ -1,0 +1,164 @@
+package translator
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// ControllerName is the GatewayClass controllerName certgate serves.
+const ControllerName gatewayv1.GatewayController = "certgate.dev/gateway-controller"
+
+// Options are the inputs of a translation that are not resources.
+type Options struct {
+	// ControllerName selects the GatewayClasses to serve; empty means
+	// ControllerName.
+	ControllerName gatewayv1.GatewayController
+	// Now is the time written into condition transitions and used to judge
+	// certificate validity.
+	Now time.Time
+	// GatewayAddress, when set, gives the IP address a Gateway's listeners
+	// bind and its status reports (the address-pool mode). When nil, a
+	// Gateway binds its first spec.addresses IPAddress, or all interfaces.
+	GatewayAddress func(gw *gatewayv1.Gateway) (string, bool)
+}
+
+// Result is the output of a translation.
+type Result struct {
+	Snapshot snapshot.Snapshot `json:"snapshot"`
+	Status   Status            `json:"status"`
+}
+
+// Status holds the status of every object certgate is responsible for,
+// each list sorted by namespace and name. HTTPRoute statuses hold only the
+// parents this controller handles; the writer merges them with other
+// controllers' entries.
+type Status struct {
+	GatewayClasses     []GatewayClassStatus     `json:"gatewayClasses,omitempty"`
+	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
+	HTTPRoutes         []HTTPRouteStatus        `json:"httpRoutes,omitempty"`
+	BackendTLSPolicies []BackendTLSPolicyStatus `json:"backendTLSPolicies,omitempty"`
+	ClientCertPolicies []ClientCertPolicyStatus `json:"clientCertPolicies,omitempty"`
+}
+
+// GatewayClassStatus is the status of one GatewayClass.
+type GatewayClassStatus struct {
+	Name   string                       `json:"name"`
+	Status gatewayv1.GatewayClassStatus `json:"status"`
+}
+
+// GatewayStatus is the status of one Gateway.
+type GatewayStatus struct {
+	types.NamespacedName `json:",inline"`
+	Status               gatewayv1.GatewayStatus `json:"status"`
+}
+
+// HTTPRouteStatus is the status of one HTTPRoute, for this controller's
+// parents.
+type HTTPRouteStatus struct {
+	types.NamespacedName `json:",inline"`
+	Status               gatewayv1.HTTPRouteStatus `json:"status"`
+}
+
+// BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
+// controller's ancestors.
+type BackendTLSPolicyStatus struct {
+	types.NamespacedName `json:",inline"`
+	Status               gatewayv1.PolicyStatus `json:"status"`
+}
+
+// ClientCertPolicyStatus is the status of one ClientCertPolicy.
+type ClientCertPolicyStatus struct {
+	types.NamespacedName `json:",inline"`
+	Status               v1alpha1.ClientCertPolicyStatus `json:"status"`
+}
+
+// translator holds one translation's input, indexes and output.
+type translator struct {
+	res  *resources.Resources
+	opts Options
+	idx  *index
+
+	snapshot snapshot.Snapshot
+
+	// Statuses being built, by object. finish sorts them into a Status.
+	classStatus  map[string]*gatewayv1.GatewayClassStatus
+	gwStatus     map[types.NamespacedName]*gatewayv1.GatewayStatus
+	routeStatus  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus
+	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
+	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
+
+	// Built by the gateway stage for the later ones.
+	classes  map[string]*gatewayv1.GatewayClass
+	gateways []*gatewayv1.Gateway
+}
+
+// Translate turns res into a snapshot and statuses. It never fails: every
+// problem becomes a status condition on the object at fault, and whatever
+// is valid is still translated.
+func Translate(res *resources.Resources, opts Options) *Result {
+	if opts.ControllerName == "" {
+		opts.ControllerName = ControllerName
+	}
+	t := &translator{
+		res:          res,
+		opts:         opts,
+		idx:          newIndex(res),
+		classStatus:  map[string]*gatewayv1.GatewayClassStatus{},
+		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
+		routeStatus:  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus{},
+		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
+		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
+		classes:      map[string]*gatewayv1.GatewayClass{},
+	}
+	t.translateGatewayClasses()
+	t.translateGateways()
+	t.translateHTTPRoutes()
+	t.translateBackendTLS()
+	t.translateClientCertPolicies()
+	return t.finish()
+}
+
+// finish sorts the snapshot and the statuses into the result.
+func (t *translator) finish() *Result {
+	out := &Result{Snapshot: t.snapshot}
+	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
+		out.Status.GatewayClasses = append(out.Status.GatewayClasses, GatewayClassStatus{Name: name, Status: *t.classStatus[name]})
+	}
+	for _, nn := range sortedNames(t.gwStatus) {
+		out.Status.Gateways = append(out.Status.Gateways, GatewayStatus{NamespacedName: nn, Status: *t.gwStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.routeStatus) {
+		out.Status.HTTPRoutes = append(out.Status.HTTPRoutes, HTTPRouteStatus{NamespacedName: nn, Status: *t.routeStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.btlsStatus) {
+		out.Status.BackendTLSPolicies = append(out.Status.BackendTLSPolicies, BackendTLSPolicyStatus{NamespacedName: nn, Status: *t.btlsStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.policyStatus) {
+		out.Status.ClientCertPolicies = append(out.Status.ClientCertPolicies, ClientCertPolicyStatus{NamespacedName: nn, Status: *t.policyStatus[nn]})
+	}
+	return out
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return keys
+}
+
+func sortedNames[V any](m map[types.NamespacedName]V) []types.NamespacedName {
+	return sortedKeys(m, func(a, b types.NamespacedName) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+}
