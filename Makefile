@@ -3,9 +3,10 @@
 GO      ?= go
 BIN     := bin
 LINT    := $(BIN)/golangci-lint
+CONTROLLER_GEN := $(BIN)/controller-gen
 PKGS    := ./...
 
-.PHONY: help build test unit fmt-check vet lint run bench clean
+.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -16,7 +17,7 @@ build: ## Build bin/certgate.
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart
 
-test: fmt-check vet lint unit ## Everything CI runs: format, vet, lint, all tests.
+test: verify-generate fmt-check vet lint unit ## Everything CI runs: generated files, format, vet, lint, all tests.
 
 unit: ## Unit, golden, data-plane and fuzz-seed tests, with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
@@ -29,6 +30,17 @@ vet:
 
 $(LINT): tools/lint/go.mod tools/lint/go.sum
 	cd tools/lint && $(GO) build -o ../../$(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+$(CONTROLLER_GEN): tools/controller-gen/go.mod tools/controller-gen/go.sum
+	cd tools/controller-gen && $(GO) build -o ../../$(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
+
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from api/.
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+
+verify-generate: generate
+	@if [ -n "$$(git status --porcelain -- api config/crd)" ]; then \
+		echo "generated files are stale; run make generate and commit:"; git status --porcelain -- api config/crd; exit 1; fi
 
 lint: $(LINT) ## golangci-lint, pinned in tools/lint.
 	$(LINT) run $(PKGS)
