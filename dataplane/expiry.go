@@ -1,11 +1,10 @@
 package dataplane
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"strings"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/trust"
 )
 
 // Roles of the certificate expiry metric.
@@ -63,23 +62,13 @@ func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
 // certificates in a PEM bundle: a chain is only as valid as its shortest
 // lived member.
 func earliestExpiry(data []byte) (int64, bool) {
-	var earliest int64
-	found := false
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return earliest, found
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			continue
-		}
-		if t := cert.NotAfter.Unix(); !found || t < earliest {
-			earliest, found = t, true
-		}
+	certs, err := trust.ParseCertificates(data)
+	if err != nil {
+		return 0, false
 	}
+	earliest := certs[0].NotAfter.Unix()
+	for _, c := range certs[1:] {
+		earliest = min(earliest, c.NotAfter.Unix())
+	}
+	return earliest, true
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/trust"
 )
 
 // ticketKeyLifetime is how long a session ticket key encrypts new tickets.
@@ -80,7 +81,7 @@ func listenerTLS(l *snapshot.Listener, requestCert bool, ticketKeys [][32]byte) 
 	case v != nil:
 		pool, digest, err := caPool(v.CACertificates)
 		if err != nil {
-			return nil, "", fmt.Errorf("tls.frontendValidation.caCertificates: %w", err)
+			return nil, "", fmt.Errorf("tls.frontendValidation.%w", err)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -95,18 +96,19 @@ func listenerTLS(l *snapshot.Listener, requestCert bool, ticketKeys [][32]byte) 
 	return cfg, profile, nil
 }
 
-// caPool parses CA certificates into a pool and a digest of their content.
+// caPool parses CA certificates, strictly, into a pool and a digest of
+// their content.
 func caPool(cas []snapshot.CACertificate) (*x509.CertPool, string, error) {
-	pool := x509.NewCertPool()
-	h := sha256.New()
-	for i, ca := range cas {
-		if !pool.AppendCertsFromPEM(ca.PEM) {
-			return nil, "", fmt.Errorf("[%d] (%s): no PEM certificate found", i, ca.Name)
-		}
-		h.Write(ca.PEM)
-	}
 	if len(cas) == 0 {
 		return nil, "", errors.New("no CA certificates")
+	}
+	pool := x509.NewCertPool()
+	if err := trust.AddToPool(pool, cas); err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	for _, ca := range cas {
+		h.Write(ca.PEM)
 	}
 	return pool, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -41,11 +41,11 @@ func TestRemovedPinRejectsNextRequestOnOpenConnection(t *testing.T) {
 	old := w.ca.Issue(t, testpki.Options{CommonName: "old gateway"})
 	var conn Conn
 	state := old.PeerState()
-	before := Compile(&snapshot.Requirement{CACertificates: trust(w.ca), Pins: append(pinsOf(old), pinsOf(w.gateway)...)})
+	before := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: append(pinsOf(old), pinsOf(w.gateway)...)})
 	if got := before.Check(conn.Peer(state), time.Now()); got != "" {
 		t.Fatalf("before rotation: %q, want pass", got)
 	}
-	after := Compile(&snapshot.Requirement{CACertificates: trust(w.ca), Pins: pinsOf(w.gateway)})
+	after := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: pinsOf(w.gateway)})
 	if got := after.Check(conn.Peer(state), time.Now()); got != ReasonPinMismatch {
 		t.Errorf("next request after the pin was removed: %q, want pin_mismatch", got)
 	}
@@ -54,10 +54,10 @@ func TestRemovedPinRejectsNextRequestOnOpenConnection(t *testing.T) {
 func TestTrustRemovedByNewConfigurationRejectsOpenConnection(t *testing.T) {
 	w := newPKI(t)
 	p := peerOf(w.gateway)
-	if got := Compile(&snapshot.Requirement{CACertificates: trust(w.ca)}).Check(p, time.Now()); got != "" {
+	if got := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca)}).Check(p, time.Now()); got != "" {
 		t.Fatalf("before: %q", got)
 	}
-	if got := Compile(&snapshot.Requirement{CACertificates: trust(w.stranger)}).Check(p, time.Now()); got != ReasonUntrusted {
+	if got := Compile(&snapshot.Requirement{CACertificates: trustOf(w.stranger)}).Check(p, time.Now()); got != ReasonUntrusted {
 		t.Errorf("after the CA was replaced: %q, want untrusted", got)
 	}
 }
@@ -65,7 +65,7 @@ func TestTrustRemovedByNewConfigurationRejectsOpenConnection(t *testing.T) {
 func TestCAExpiringUnderAnOpenConnectionIsNoticed(t *testing.T) {
 	shortCA := testpki.NewCAWith(t, testpki.CAOptions{Name: "short-lived CA", NotAfter: time.Now().Add(2 * time.Hour)})
 	leaf := shortCA.Issue(t, testpki.Options{CommonName: "outlives its CA", NotAfter: time.Now().Add(24 * time.Hour)})
-	req := Compile(&snapshot.Requirement{CACertificates: trust(shortCA)})
+	req := Compile(&snapshot.Requirement{CACertificates: trustOf(shortCA)})
 	p := peerOf(leaf)
 	if got := req.Check(p, time.Now()); got != "" {
 		t.Fatalf("while the CA is valid: %q", got)
@@ -79,7 +79,7 @@ func TestVerificationCacheIsBounded(t *testing.T) {
 	w := newPKI(t)
 	p := peerOf(w.gateway)
 	for i := 0; i < 3*maxVerifications; i++ {
-		if got := Compile(&snapshot.Requirement{CACertificates: trust(w.ca)}).Check(p, time.Now()); got != "" {
+		if got := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca)}).Check(p, time.Now()); got != "" {
 			t.Fatalf("swap %d: %q", i, got)
 		}
 	}
@@ -109,7 +109,7 @@ func TestPinOnlyCheckDoesNotAllocate(t *testing.T) {
 // x509 verification allocates, so a check served from the cache does not.
 func TestVerifiedChainIsNotVerifiedAgain(t *testing.T) {
 	w := newPKI(t)
-	req := Compile(&snapshot.Requirement{CACertificates: trust(w.ca), Pins: pinsOf(w.gateway),
+	req := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: pinsOf(w.gateway),
 		SubjectAltNames: []snapshot.SANMatch{{Type: snapshot.SANURI, Value: gatewayURI}}})
 	p := peerOf(w.gateway)
 	now := time.Now()

@@ -21,8 +21,8 @@ func TestCheckReasons(t *testing.T) {
 	strangerExpired := w.stranger.Issue(t, expiredOpts("stranger expired"))
 
 	pinned := &snapshot.Requirement{Policy: "payments/pinned", Pins: pinsOf(w.gateway)[:1]}
-	trusted := &snapshot.Requirement{Policy: "payments/trusted", CACertificates: trust(w.ca)}
-	bySAN := &snapshot.Requirement{Policy: "payments/san", CACertificates: trust(w.ca),
+	trusted := &snapshot.Requirement{Policy: "payments/trusted", CACertificates: trustOf(w.ca)}
+	bySAN := &snapshot.Requirement{Policy: "payments/san", CACertificates: trustOf(w.ca),
 		SubjectAltNames: []snapshot.SANMatch{{Type: snapshot.SANDNS, Value: gatewayDNS}}}
 	invalid := &snapshot.Requirement{Policy: "payments/broken", Invalid: `ConfigMap "gateway-pins" not found`, Pins: pinsOf(w.gateway)}
 
@@ -129,14 +129,14 @@ func TestAllowExpired(t *testing.T) {
 	expired := w.ca.Issue(t, expiredOpts("expired"))
 	for name, req := range map[string]*snapshot.Requirement{
 		"pins":  {Pins: pinsOf(expired), AllowExpired: true},
-		"trust": {CACertificates: trust(w.ca), AllowExpired: true},
+		"trust": {CACertificates: trustOf(w.ca), AllowExpired: true},
 	} {
 		if got := check(t, req, peerOf(expired)); got != "" {
 			t.Errorf("%s with allowExpired: %q, want pass", name, got)
 		}
 	}
 	strangerExpired := w.stranger.Issue(t, expiredOpts("stranger"))
-	if got := check(t, &snapshot.Requirement{CACertificates: trust(w.ca), AllowExpired: true}, peerOf(strangerExpired)); got != ReasonUntrusted {
+	if got := check(t, &snapshot.Requirement{CACertificates: trustOf(w.ca), AllowExpired: true}, peerOf(strangerExpired)); got != ReasonUntrusted {
 		t.Errorf("allowExpired must not trust another CA: %q", got)
 	}
 }
@@ -145,7 +145,7 @@ func TestIntermediateCAChain(t *testing.T) {
 	w := newPKI(t)
 	issuing := w.ca.Intermediate(t, testpki.CAOptions{Name: "partner issuing CA"})
 	leaf := issuing.Issue(t, testpki.Options{CommonName: "behind intermediate"})
-	req := &snapshot.Requirement{CACertificates: trust(w.ca)}
+	req := &snapshot.Requirement{CACertificates: trustOf(w.ca)}
 	if got := check(t, req, peerOf(leaf)); got != "" {
 		t.Errorf("leaf presented with its intermediate: %q, want pass", got)
 	}
@@ -163,7 +163,7 @@ func TestCAAndPinsAreBothRequired(t *testing.T) {
 	w := newPKI(t)
 	sibling := w.ca.Issue(t, testpki.Options{CommonName: "sibling"})
 	pinnedStranger := w.stranger.Issue(t, testpki.Options{CommonName: "pinned stranger"})
-	req := &snapshot.Requirement{CACertificates: trust(w.ca), Pins: append(pinsOf(w.gateway), pinsOf(pinnedStranger)...)}
+	req := &snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: append(pinsOf(w.gateway), pinsOf(pinnedStranger)...)}
 	for _, tc := range []struct {
 		peer *testpki.Cert
 		want Reason

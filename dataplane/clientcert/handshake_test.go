@@ -23,7 +23,7 @@ type connKey struct{}
 func TestPinnedRouteOverRealHandshake(t *testing.T) {
 	w := newPKI(t)
 	sibling := w.ca.Issue(t, testpki.Options{CommonName: "sibling"})
-	req := Compile(&snapshot.Requirement{CACertificates: trust(w.ca), Pins: pinsOf(w.gateway)})
+	req := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: pinsOf(w.gateway)})
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		peer := r.Context().Value(connKey{}).(*Conn).Peer(r.TLS)
@@ -71,7 +71,7 @@ func TestPinnedRouteOverRealHandshake(t *testing.T) {
 // HTTP/2 streams of one connection at once; run with -race.
 func TestConcurrentRequestsShareOneVerification(t *testing.T) {
 	w := newPKI(t)
-	req := Compile(&snapshot.Requirement{CACertificates: trust(w.ca), Pins: pinsOf(w.gateway), ForwardClientCert: snapshot.ForwardXFCC})
+	req := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca), Pins: pinsOf(w.gateway), ForwardClientCert: snapshot.ForwardXFCC})
 	var conn Conn
 	state := w.gateway.PeerState()
 	var wg sync.WaitGroup

@@ -42,7 +42,7 @@ func peerOf(c *testpki.Cert) *Peer { return NewPeer(c.PeerState()) }
 
 func pinsOf(c *testpki.Cert) []pin.Pin { return pin.Of(c.Leaf).Pins() }
 
-func trust(cas ...*testpki.CA) []snapshot.CACertificate {
+func trustOf(cas ...*testpki.CA) []snapshot.CACertificate {
 	var out []snapshot.CACertificate
 	for _, ca := range cas {
 		out = append(out, snapshot.CACertificate{Name: "payments/" + ca.Cert.Subject.CommonName, PEM: ca.PEM})

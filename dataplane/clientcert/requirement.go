@@ -2,12 +2,12 @@ package clientcert
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/certgate/certgate/dataplane/pin"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/trust"
 )
 
 // Requirement is a snapshot.Requirement compiled for checking requests:
@@ -98,47 +98,14 @@ func (c *Requirement) compileModes(r *snapshot.Requirement) error {
 	return nil
 }
 
-// caPool parses every CA bundle strictly. x509.CertPool.AppendCertsFromPEM
-// is not used because it skips blocks it cannot parse: a truncated bundle
-// would silently trust fewer CAs, and one with nothing usable would leave
-// an empty pool, where a fail-closed policy wants an error it can report.
+// caPool parses the requirement's CA bundles strictly (see package trust):
+// a bundle the data plane cannot fully read makes the policy invalid.
 func caPool(cas []snapshot.CACertificate) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	for i, ca := range cas {
-		certs, err := parseCertificates(ca.PEM)
-		if err != nil {
-			return nil, fmt.Errorf("caCertificates[%d] (%s): %w", i, ca.Name, err)
-		}
-		for _, cert := range certs {
-			pool.AddCert(cert)
-		}
+	if err := trust.AddToPool(pool, cas); err != nil {
+		return nil, err
 	}
 	return pool, nil
-}
-
-// parseCertificates returns the CERTIFICATE blocks of a PEM bundle. Other
-// blocks are skipped; a bundle without any certificate is an error.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", n, err)
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM CERTIFICATE block")
-	}
-	return certs, nil
 }
 
 func checkSANs(sans []snapshot.SANMatch) error {

@@ -29,7 +29,7 @@ func TestInvalidRequirementFailsClosed(t *testing.T) {
 		{"pin of an unknown algorithm", snapshot.Requirement{Pins: []pin.Pin{{Algorithm: "md5", Digest: make([]byte, 16)}}}, "pins[0]"},
 		{"CA bundle that is not PEM", snapshot.Requirement{Pins: good, CACertificates: []snapshot.CACertificate{{Name: "payments/partner-ca", PEM: []byte("not a certificate")}}},
 			"caCertificates[0] (payments/partner-ca): no PEM CERTIFICATE block"},
-		{"CA bundle with a corrupt certificate", snapshot.Requirement{CACertificates: append(trust(w.ca), snapshot.CACertificate{Name: "payments/bad", PEM: append(append([]byte{}, w.stranger.PEM...), corrupt...)})},
+		{"CA bundle with a corrupt certificate", snapshot.Requirement{CACertificates: append(trustOf(w.ca), snapshot.CACertificate{Name: "payments/bad", PEM: append(append([]byte{}, w.stranger.PEM...), corrupt...)})},
 			"caCertificates[1] (payments/bad): PEM block 2"},
 		{"CA bundle with only a key", snapshot.Requirement{CACertificates: []snapshot.CACertificate{{Name: "payments/key", PEM: w.gateway.KeyPEM}}}, "no PEM CERTIFICATE block"},
 		{"unknown mode", snapshot.Requirement{Pins: good, Mode: "Observe"}, `mode "Observe"`},
@@ -65,7 +65,7 @@ func TestInvalidAuditPolicyStaysAudit(t *testing.T) {
 
 func TestValidRequirementAccessors(t *testing.T) {
 	w := newPKI(t)
-	r := Compile(&snapshot.Requirement{Policy: "payments/ok", Pins: pinsOf(w.gateway), CACertificates: trust(w.ca), ForwardClientCert: snapshot.ForwardRFC9440})
+	r := Compile(&snapshot.Requirement{Policy: "payments/ok", Pins: pinsOf(w.gateway), CACertificates: trustOf(w.ca), ForwardClientCert: snapshot.ForwardRFC9440})
 	if r.Problem() != "" || r.Policy() != "payments/ok" || r.Forward() != snapshot.ForwardRFC9440 || r.Mode() != snapshot.ModeEnforce {
 		t.Errorf("Problem, Policy, Forward, Mode = %q, %q, %q, %q", r.Problem(), r.Policy(), r.Forward(), r.Mode())
 	}

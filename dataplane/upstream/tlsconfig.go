@@ -3,11 +3,11 @@ package upstream
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/dataplane/trust"
 )
 
 // newTLSConfig builds the client side of a backend TLS connection from a
@@ -74,43 +74,10 @@ func rootPool(backend string, t *snapshot.BackendTLS) (*x509.CertPool, error) {
 		}
 		pool = sys // a copy: adding CAs below does not change other pools
 	}
-	for i, ca := range t.CACertificates {
-		certs, err := parseCertificates(ca.PEM)
-		if err != nil {
-			return nil, fmt.Errorf("backend %s: tls.caCertificates[%d] (%s): %w", backend, i, ca.Name, err)
-		}
-		for _, c := range certs {
-			pool.AddCert(c)
-		}
+	if err := trust.AddToPool(pool, t.CACertificates); err != nil {
+		return nil, fmt.Errorf("backend %s: tls.%w", backend, err)
 	}
 	return pool, nil
-}
-
-// parseCertificates parses every CERTIFICATE block in data. Unlike
-// CertPool.AppendCertsFromPEM it reports a malformed certificate instead of
-// skipping it, so a truncated CA bundle is an error, not a silently smaller
-// trust set. Other block types are ignored, as bundles often carry them.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for n := 0; ; n++ {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", n, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM CERTIFICATE block found")
-	}
-	return certs, nil
 }
 
 // clientCertificate parses the gateway's client certificate. The error
