@@ -2,12 +2,14 @@ package translator
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,9 +186,19 @@ func (p *goldenPKI) cert(name string) *testpki.Cert {
 // redact replaces every generated text in out by its name. The snapshot
 // holds PEM as base64 (JSON's encoding of []byte), which is what the
 // b64 entries match.
+//
+// Longer texts are replaced first, in a fixed order: a pin line
+// ("sha1:<hex>") contains its hex digest, which has a name of its own, so
+// map order would otherwise decide between "sha1:[x]" and "sha1:[sha1 x]"
+// and the expected files would differ from run to run.
 func (p *goldenPKI) redact(out string) string {
-	for text, name := range p.names {
-		out = strings.ReplaceAll(out, text, name)
+	texts := make([]string, 0, len(p.names))
+	for text := range p.names {
+		texts = append(texts, text)
+	}
+	slices.SortFunc(texts, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), cmp.Compare(a, b)) })
+	for _, text := range texts {
+		out = strings.ReplaceAll(out, text, p.names[text])
 	}
 	return out
 }

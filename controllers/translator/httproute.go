@@ -1,3 +1,119 @@
 package translator
 
-func (t *translator) translateHTTPRoutes() {}
+import (
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// translateHTTPRoutes attaches every HTTPRoute to the listeners its
+// parentRefs select, adds it to those listeners in the snapshot, and
+// writes its status for each parentRef naming a Gateway of ours.
+func (t *translator) translateHTTPRoutes() {
+	for _, r := range t.res.HTTPRoutes {
+		t.translateHTTPRoute(r)
+	}
+}
+
+func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
+	var b *routeBuild
+	st := &gatewayv1.HTTPRouteStatus{}
+	done := map[*listenerState]int{}
+	for _, ref := range r.Spec.ParentRefs {
+		ls, ours := t.gatewayOf(r.Namespace, ref)
+		if !ours {
+			continue
+		}
+		if b == nil {
+			b = t.buildRoute(r)
+		}
+		res := t.attach(r, ref, ls)
+		if res.reason == "" && b.badHostname != "" {
+			res = parentResult{reason: gatewayv1.RouteReasonUnsupportedValue, msg: b.badHostname}
+		}
+		if res.reason == "" && b.allInvalid() {
+			res = parentResult{reason: b.invalidReason, msg: "no rule can be served: " + strings.Join(b.invalid, "; ")}
+		}
+		for _, a := range res.attached {
+			t.addRoute(r, a, b, done)
+		}
+		st.Parents = append(st.Parents, t.parentStatus(r, ref, res, b))
+	}
+	if len(st.Parents) > 0 {
+		t.routeStatus[nameOf(r.Namespace, r.Name)] = st
+	}
+}
+
+// addRoute adds an accepted route to a listener: counted in its
+// attachedRoutes and, if the listener is served, put in the snapshot. A
+// route that reaches one listener through several parentRefs is added
+// once, with the union of its hostnames.
+//
+// Each listener gets its own copy of the rules, so that a later stage can
+// give one listener's rules a client certificate requirement without
+// touching another's.
+func (t *translator) addRoute(r *gatewayv1.HTTPRoute, a attachment, b *routeBuild, done map[*listenerState]int) {
+	if i, ok := done[a.l]; ok {
+		if i >= 0 {
+			route := &t.snapshot.Listeners[a.l.snap].Routes[i]
+			route.Hostnames = unionHostnames(route.Hostnames, a.hostnames)
+		}
+		return
+	}
+	a.l.status.AttachedRoutes++
+	done[a.l] = -1
+	if a.l.snap < 0 {
+		return
+	}
+	sl := &t.snapshot.Listeners[a.l.snap]
+	done[a.l] = len(sl.Routes)
+	sl.Routes = append(sl.Routes, snapshot.Route{
+		Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC(),
+		Hostnames: a.hostnames, Rules: slices.Clone(b.rules),
+	})
+}
+
+// unionHostnames merges two hostname lists of one route on one listener;
+// an empty list means every hostname, which absorbs the other.
+func unionHostnames(a, b []string) []string {
+	if len(a) == 0 || len(b) == 0 {
+		return nil
+	}
+	for _, h := range b {
+		if !slices.Contains(a, h) {
+			a = append(a, h)
+		}
+	}
+	return a
+}
+
+// parentStatus is the route's status for one parentRef: Accepted,
+// ResolvedRefs and, when some rules could not be served, PartiallyInvalid.
+// The parentRef is copied as written, so the status writer can match it
+// with the spec entry.
+func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
+	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
+	gen, conds := r.Generation, &ps.Conditions
+	if res.reason != "" {
+		t.setCondition(conds, gen, string(gatewayv1.RouteConditionAccepted), metav1.ConditionFalse, string(res.reason), res.msg)
+	} else {
+		t.setCondition(conds, gen, string(gatewayv1.RouteConditionAccepted), metav1.ConditionTrue, string(gatewayv1.RouteReasonAccepted), "route is attached")
+	}
+	if len(b.refs) > 0 {
+		msgs := make([]string, len(b.refs))
+		for i, p := range b.refs {
+			msgs[i] = p.msg
+		}
+		t.setCondition(conds, gen, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionFalse, string(b.refs[0].reason), strings.Join(msgs, "; "))
+	} else {
+		t.setCondition(conds, gen, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionTrue, string(gatewayv1.RouteReasonResolvedRefs), "all references resolved")
+	}
+	if res.reason == "" && len(b.invalid) > 0 {
+		t.setCondition(conds, gen, string(gatewayv1.RouteConditionPartiallyInvalid), metav1.ConditionTrue, string(gatewayv1.RouteReasonUnsupportedValue), b.partialMessage())
+	}
+	return ps
+}

@@ -50,3 +50,33 @@ func newIndex(res *resources.Resources) *index {
 func nameOf(namespace, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: namespace, Name: name}
 }
+
+// keyOf returns the value of key in the ConfigMap or Secret (kind)
+// nn, and whether the object and the key exist. A ConfigMap's data and
+// binaryData are both read; a Secret's data, then stringData, which only
+// the file provider can hold (the API server folds it into data).
+func (idx *index) keyOf(kind string, nn types.NamespacedName, key string) (value []byte, objFound, keyFound bool) {
+	switch kind {
+	case "ConfigMap":
+		cm, ok := idx.configMaps[nn]
+		if !ok {
+			return nil, false, false
+		}
+		if v, ok := cm.Data[key]; ok {
+			return []byte(v), true, true
+		}
+		v, ok := cm.BinaryData[key]
+		return v, true, ok
+	case "Secret":
+		s, ok := idx.secrets[nn]
+		if !ok {
+			return nil, false, false
+		}
+		if v, ok := s.Data[key]; ok {
+			return v, true, true
+		}
+		v, ok := s.StringData[key]
+		return []byte(v), true, ok
+	}
+	return nil, false, false
+}

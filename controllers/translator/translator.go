@@ -98,6 +98,9 @@ type translator struct {
 	// Built by the gateway stage for the later ones.
 	classes  map[string]*gatewayv1.GatewayClass
 	gateways []*gatewayv1.Gateway
+	// listeners are each Gateway's listeners as the gateway stage left
+	// them, in spec order; the route stage attaches routes to them.
+	listeners map[types.NamespacedName][]*listenerState
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
@@ -117,6 +120,7 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
+		listeners:    map[types.NamespacedName][]*listenerState{},
 	}
 	t.translateGatewayClasses()
 	t.translateGateways()

@@ -68,9 +68,16 @@ func (p *Pin) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// leftToRightMark is the invisible U+200E that the Windows certificate
+// dialog puts in front of the thumbprint it shows: copied from there, a
+// pin would otherwise fail with "not a hex digit" on a character nobody can
+// see.
+const leftToRightMark = '\u200e'
+
 // Parse reads the digest text of a pin of the given algorithm. For sha256 and
-// sha1 the text is hex; colons, spaces and case are ignored, so
-// "9F:86:D0…" as a browser shows it and "9f86d0…" are the same pin. For
+// sha1 the text is hex; colons, spaces, case and U+200E left-to-right marks
+// are ignored, so "9F:86:D0…" as a browser shows it and "9f86d0…" are the
+// same pin. For
 // spki-sha256 the text is standard base64 (as HPKP and curl --pinnedpubkey
 // print it) or hex.
 func Parse(alg Algorithm, text string) (Pin, error) {
@@ -79,7 +86,7 @@ func Parse(alg Algorithm, text string) (Pin, error) {
 		return Pin{}, fmt.Errorf("unknown pin algorithm %q: want sha256, sha1 or spki-sha256", alg)
 	}
 	compact := strings.Map(func(r rune) rune {
-		if r == ':' || r == ' ' || r == '\t' {
+		if r == ':' || r == ' ' || r == '\t' || r == leftToRightMark {
 			return -1
 		}
 		return r
@@ -124,7 +131,7 @@ func isHexDigit(r rune) bool {
 // ParseLine reads a pin line: "sha256:<hex>", "sha1:<hex>" or
 // "spki-sha256:<base64>".
 func ParseLine(line string) (Pin, error) {
-	alg, digest, ok := strings.Cut(strings.TrimSpace(line), ":")
+	alg, digest, ok := strings.Cut(strings.TrimLeft(strings.TrimSpace(line), string(leftToRightMark)), ":")
 	if !ok {
 		return Pin{}, fmt.Errorf("pin line %q has no algorithm: write sha256:…, sha1:… or spki-sha256:…", line)
 	}

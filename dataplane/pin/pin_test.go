@@ -51,6 +51,26 @@ func TestParseNormalisesDigestText(t *testing.T) {
 	}
 }
 
+func TestParseIgnoresTheLeftToRightMarkOfTheWindowsCertificateDialog(t *testing.T) {
+	// What a copy of the Thumbprint field of the Windows certificate dialog
+	// gives: an invisible U+200E, then space-separated lowercase hex.
+	copied := "\u200ea9 4a 8f e5 cc b1 9b a6 1c 4c 08 73 d3 91 e9 87 98 2f bb d3"
+	p, err := Parse(SHA1, copied)
+	if err != nil {
+		t.Fatalf("Parse(sha1, %q): %v", copied, err)
+	}
+	if got := hex.EncodeToString(p.Digest); got != sha1OfTest {
+		t.Errorf("digest = %s, want %s", got, sha1OfTest)
+	}
+	line, err := ParseLine("\u200esha1:" + strings.ToUpper(sha1OfTest))
+	if err != nil {
+		t.Fatalf("ParseLine with a leading U+200E: %v", err)
+	}
+	if line.String() != "sha1:"+sha1OfTest {
+		t.Errorf("ParseLine = %s, want sha1:%s", line, sha1OfTest)
+	}
+}
+
 func TestParseSPKIAcceptsBase64AndHex(t *testing.T) {
 	emptyHex := "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	for _, text := range []string{sha256OfEmpty, emptyHex, strings.ToUpper(emptyHex)} {

@@ -1,0 +1,104 @@
+package files
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n"
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadDefaultsTheNamespaceAndSynthesisesTheClass(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "one")+"---\n"+strings.ReplaceAll(cm, "%s", "two"))
+	write(t, dir, ".a.yaml.swp", "garbage")
+	write(t, dir, "notes.txt", "garbage")
+	l, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Resources.ConfigMaps) != 2 || l.Resources.ConfigMaps[0].Namespace != DefaultNamespace {
+		t.Errorf("config maps: %+v", l.Resources.ConfigMaps)
+	}
+	if !l.Synthesised || l.Resources.GatewayClasses[0].Spec.ControllerName != translator.ControllerName {
+		t.Errorf("no synthesised class of certgate's controller: %+v", l.Resources.GatewayClasses)
+	}
+	if f := l.Files[Key{"ConfigMap", "default", "two"}]; f != "a.yaml" {
+		t.Errorf("ConfigMap two from %q, want a.yaml", f)
+	}
+}
+
+func TestLoadFailsWholeNamingFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "ok"))
+	write(t, dir, "b.yaml", strings.ReplaceAll(cm, "%s", "ok2")+"---\n# next\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: x}\ndata: {a: [}\n")
+	_, err := Load(dir)
+	var de *resources.DecodeError
+	if !errors.As(err, &de) || de.File != "b.yaml" || de.Line != 6 {
+		t.Fatalf("error %v, want a DecodeError at b.yaml:6", err)
+	}
+}
+
+func TestLoadRefusesAnObjectDefinedTwice(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "x"))
+	write(t, dir, "b.yml", strings.ReplaceAll(cm, "%s", "x"))
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "b.yml: ConfigMap default/x: metadata.name: already defined in a.yaml") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestFingerprintSeesASameSizeRewrite(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", "name: aaaa\n")
+	before, _ := Fingerprint(dir)
+	info, _ := os.Stat(filepath.Join(dir, "a.yaml"))
+	write(t, dir, "a.yaml", "name: bbbb\n")
+	_ = os.Chtimes(filepath.Join(dir, "a.yaml"), info.ModTime(), info.ModTime())
+	if after, _ := Fingerprint(dir); after == before {
+		t.Error("a rewrite with the same size and modification time was not seen")
+	}
+}
+
+func TestLinesJudgeConditionPolarityAndNameTheFile(t *testing.T) {
+	l := &Loaded{Files: map[Key]string{
+		{"Gateway", "ns", "gw"}:         "gw.yaml",
+		{"HTTPRoute", "ns", "orphan"}:   "routes.yaml",
+		{"ClientCertPolicy", "ns", "p"}: "p.yaml",
+	}}
+	st := &translator.Status{Gateways: []translator.GatewayStatus{{}}}
+	st.Gateways[0].Namespace, st.Gateways[0].Name = "ns", "gw"
+	st.Gateways[0].Status.Listeners = []gatewayv1.ListenerStatus{{Name: "https", Conditions: []metav1.Condition{
+		{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", Message: "ok"},
+		{Type: "Conflicted", Status: metav1.ConditionFalse, Reason: "NoConflicts", Message: "none"},
+		{Type: "ResolvedRefs", Status: metav1.ConditionFalse, Reason: "InvalidCertificateRef", Message: "tls.certificateRefs[0]: missing"},
+	}}}
+	var problems []string
+	for _, p := range Problems(Lines(st, l)) {
+		problems = append(problems, p.Text)
+	}
+	want := []string{
+		"gw.yaml: Gateway ns/gw listener https: condition ResolvedRefs=False InvalidCertificateRef: tls.certificateRefs[0]: missing",
+		"p.yaml: ClientCertPolicy ns/p: " + unservedWhy["ClientCertPolicy"],
+		"routes.yaml: HTTPRoute ns/orphan: " + unservedWhy["HTTPRoute"],
+	}
+	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
+	}
+}

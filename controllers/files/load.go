@@ -1,0 +1,154 @@
+// Package files is the file provider of certgate standalone: it reads a
+// directory of Gateway API YAML into resources.Resources, watches it for
+// changes, and reports the status the controller would write as one line
+// per problem, naming the file, the object and the field.
+//
+//	Load ──► pipeline.Runner (translate, apply) ──► Lines (status report)
+//	  ▲
+//	Watch (poll) ──► pipeline.Debouncer
+package files
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+// ClassName is the GatewayClass standalone makes up when the directory
+// holds none: a Gateway with gatewayClassName "certgate" is then served
+// without a GatewayClass object. A directory that has any GatewayClass
+// gets no made-up one, exactly as in a cluster.
+const ClassName = "certgate"
+
+// DefaultNamespace is the namespace of a namespaced object whose file
+// gives none, as kubectl would apply it.
+const DefaultNamespace = "default"
+
+// Key names one object: its kind, namespace and name.
+type Key struct {
+	Kind, Namespace, Name string
+}
+
+// String is "Kind ns/name", or "Kind name" for cluster-scoped objects.
+func (k Key) String() string {
+	if k.Namespace == "" {
+		return k.Kind + " " + k.Name
+	}
+	return k.Kind + " " + k.Namespace + "/" + k.Name
+}
+
+// Loaded is one reading of a configuration directory.
+type Loaded struct {
+	// Resources holds every object, sorted.
+	Resources *resources.Resources
+	// Files maps each object to the file it was read from (base name).
+	Files map[Key]string
+	// Synthesised is true when the directory has no GatewayClass and the
+	// ClassName class was made up.
+	Synthesised bool
+}
+
+// Load reads every *.yaml and *.yml file directly in dir (not in
+// subdirectories; names starting with "." are skipped, so editor swap
+// files and Kubernetes volume bookkeeping are ignored). It fails whole on
+// the first file that does not decode: an error that names the file and
+// line, so that a half-written change never replaces a working one.
+func Load(dir string) (*Loaded, error) {
+	names, err := yamlFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &Loaded{Resources: &resources.Resources{}, Files: map[Key]string{}}
+	for _, name := range names {
+		if err := l.addFile(dir, name); err != nil {
+			return nil, err
+		}
+	}
+	if len(l.Resources.GatewayClasses) == 0 {
+		l.Synthesised = true
+		_ = l.Resources.Add(syntheticClass())
+	}
+	l.Resources.Sort()
+	return l, nil
+}
+
+// yamlFiles lists the YAML files of dir, sorted by name.
+func yamlFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || e.IsDir() {
+			continue
+		}
+		if ext := filepath.Ext(n); ext == ".yaml" || ext == ".yml" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// addFile decodes one file and adds its objects, refusing an object
+// defined twice.
+func (l *Loaded) addFile(dir, name string) error {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	objs, err := resources.Decode(name, data)
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		defaultNamespace(obj)
+		k := KeyOf(obj)
+		if prev, dup := l.Files[k]; dup {
+			return fmt.Errorf("%s: %s: metadata.name: already defined in %s", name, k, prev)
+		}
+		if err := l.Resources.Add(obj); err != nil {
+			return fmt.Errorf("%s: %s: %w", name, k, err)
+		}
+		l.Files[k] = name
+	}
+	return nil
+}
+
+// KeyOf returns the key of a decoded object.
+func KeyOf(obj client.Object) Key {
+	return Key{Kind: obj.GetObjectKind().GroupVersionKind().Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// defaultNamespace puts a namespaced object without a namespace into
+// DefaultNamespace.
+func defaultNamespace(obj client.Object) {
+	switch obj.GetObjectKind().GroupVersionKind().Kind {
+	case "GatewayClass", "Namespace":
+		return
+	}
+	if obj.GetNamespace() == "" {
+		obj.SetNamespace(DefaultNamespace)
+	}
+}
+
+// syntheticClass is the GatewayClass standalone serves when the directory
+// defines none.
+func syntheticClass() *gatewayv1.GatewayClass {
+	return &gatewayv1.GatewayClass{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gatewayv1.GroupVersion.String(), Kind: "GatewayClass"},
+		ObjectMeta: metav1.ObjectMeta{Name: ClassName},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translator.ControllerName},
+	}
+}

@@ -1,0 +1,157 @@
+package files
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/certgate/certgate/controllers/pipeline"
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+// Debounce timings: a burst of writes (an editor saving, a tool writing
+// several files) becomes one reload once the directory has been quiet
+// for Quiet, and never later than MaxDelay after the first change. With
+// PollInterval, an edit serves within about half a second.
+const (
+	Quiet    = 100 * time.Millisecond
+	MaxDelay = time.Second
+)
+
+// Options configure a Provider.
+type Options struct {
+	// Dir is the configuration directory.
+	Dir string
+	// Dataplane receives each snapshot.
+	Dataplane pipeline.Applier
+	// Out receives one line per status condition that changed and per
+	// problem; nil discards them.
+	Out io.Writer
+	// Log receives the runner's messages; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Provider serves a configuration directory: it loads it, translates and
+// applies it through a pipeline.Runner, reloads it when it changes, and
+// keeps the report of the last reload for /status.
+type Provider struct {
+	opts   Options
+	runner *pipeline.Runner
+
+	mu      sync.Mutex // guards report and printed
+	report  Report
+	printed map[string]bool
+}
+
+// Report is what /status serves: the outcome of the last reload and the
+// status the controller would write.
+type Report struct {
+	// Applied counts the reloads whose snapshot the data plane took.
+	Applied int `json:"applied"`
+	// Error is why the last change is not serving (a file that does not
+	// decode, a snapshot the data plane refused); empty when it serves.
+	Error string `json:"error,omitempty"`
+	// Problems are the status lines that say something is wrong.
+	Problems []string `json:"problems"`
+	// Status is the status of every object of the last translation.
+	Status translator.Status `json:"status"`
+}
+
+// New returns a Provider; nothing is read until Reload or Run.
+func New(opts Options) *Provider {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	return &Provider{
+		opts:    opts,
+		runner:  &pipeline.Runner{Dataplane: opts.Dataplane, Log: opts.Log},
+		printed: map[string]bool{},
+		report:  Report{Problems: []string{}},
+	}
+}
+
+// Run loads the directory, then watches it and reloads it on change,
+// debounced, until ctx ends. A bad configuration is reported, never
+// returned: Run only ends with ctx.
+func (p *Provider) Run(ctx context.Context) {
+	// The fingerprint is taken before the first read, so an edit made
+	// during it triggers a reload.
+	since, _ := Fingerprint(p.opts.Dir)
+	_ = p.Reload()
+	d := pipeline.NewDebouncer(Quiet, MaxDelay, func() { _ = p.Reload() })
+	defer d.Stop()
+	Watch(ctx, p.opts.Dir, PollInterval, since, d.Trigger)
+}
+
+// Reload reads the directory and applies it. When a file does not decode,
+// or the data plane refuses the snapshot, the whole change is skipped and
+// the previous configuration keeps serving; the error is printed as one
+// line and returned.
+func (p *Provider) Reload() error {
+	l, err := Load(p.opts.Dir)
+	if err != nil {
+		return p.fail(err)
+	}
+	result, err := p.runner.Run(l.Resources)
+	if result == nil {
+		return p.fail(err)
+	}
+	p.publish(Lines(&result.Status, l), &result.Status, err)
+	if err != nil {
+		return p.fail(fmt.Errorf("the data plane refused the configuration: %w", err))
+	}
+	return nil
+}
+
+// fail reports a reload that changed nothing.
+func (p *Provider) fail(err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.report.Error = err.Error()
+	fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", err)
+	return err
+}
+
+// publish prints the lines not printed by the previous reload, then one
+// summary line, and records the report.
+func (p *Provider) publish(lines []Line, st *translator.Status, applyErr error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := map[string]bool{}
+	problems := []string{}
+	for _, l := range lines {
+		now[l.Text] = true
+		if !p.printed[l.Text] {
+			fmt.Fprintln(p.opts.Out, l.Text)
+		}
+		if l.Problem {
+			problems = append(problems, l.Text)
+		}
+	}
+	p.printed = now
+	p.report.Status, p.report.Problems, p.report.Error = *st, problems, ""
+	if applyErr == nil {
+		p.report.Applied++
+		fmt.Fprintf(p.opts.Out, "configuration %d applied from %s (%d problems)\n", p.report.Applied, p.opts.Dir, len(problems))
+	}
+}
+
+// Report returns the report of the last reload.
+func (p *Provider) Report() Report {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.report
+}
+
+// ServeHTTP serves the report as JSON (the /status endpoint).
+func (p *Provider) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(p.Report())
+}

@@ -1,0 +1,63 @@
+package translator
+
+import (
+	"fmt"
+	"net"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// gatewayAddr is the address a Gateway's listeners bind, or why there is
+// none.
+type gatewayAddr struct {
+	// value is the IP address to bind; "" binds every interface.
+	value string
+	// reason and message, when reason is set, say why the Gateway cannot be
+	// programmed (Programmed=False).
+	reason, message string
+	// unsupported, when set, is why the Gateway is not accepted
+	// (Accepted=False, UnsupportedAddress).
+	unsupported string
+}
+
+func (a gatewayAddr) ready() bool { return a.reason == "" }
+
+// gatewayAddress decides where a Gateway's listeners bind:
+//
+//  1. Options.GatewayAddress, when set (the address-pool mode), decides
+//     alone; "not yet" is AddressNotAssigned.
+//  2. Otherwise the first spec.addresses entry, which must be an
+//     IPAddress: certgate binds sockets itself, so a Hostname or named
+//     address means nothing to it (Accepted=False, UnsupportedAddress),
+//     an empty value would need an allocator it does not have
+//     (AddressNotAssigned), and a value that is not an IP cannot be bound
+//     (AddressNotUsable).
+//  3. With no addresses, every interface, and status reports no address.
+//
+// Only one address is bound: a snapshot listener has one. Further
+// spec.addresses entries are ignored and absent from status, which the
+// spec allows ("a specified address was unusable").
+func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
+	if t.opts.GatewayAddress != nil {
+		if ip, ok := t.opts.GatewayAddress(gw); ok {
+			return gatewayAddr{value: ip}
+		}
+		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "no address has been assigned to this Gateway yet"}
+	}
+	if len(gw.Spec.Addresses) == 0 {
+		return gatewayAddr{}
+	}
+	a := gw.Spec.Addresses[0]
+	if a.Type != nil && *a.Type != gatewayv1.IPAddressType {
+		msg := fmt.Sprintf("spec.addresses[0]: type %q is not supported: certgate binds IPAddress addresses only", *a.Type)
+		return gatewayAddr{unsupported: msg, reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: msg}
+	}
+	if a.Value == "" {
+		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "spec.addresses[0]: certgate cannot allocate an address; give an IP address"}
+	}
+	ip := net.ParseIP(a.Value)
+	if ip == nil {
+		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotUsable), message: fmt.Sprintf("spec.addresses[0]: %q is not an IP address", a.Value)}
+	}
+	return gatewayAddr{value: ip.String()}
+}

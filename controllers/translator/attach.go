@@ -1,0 +1,120 @@
+package translator
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// attachment is a route attached to one listener, with its hostnames on
+// that listener.
+type attachment struct {
+	l         *listenerState
+	hostnames []string
+}
+
+// parentResult is what one parentRef of a route comes to: the listeners
+// it attaches to, or the Accepted reason it does not.
+type parentResult struct {
+	attached []attachment
+	reason   gatewayv1.RouteConditionReason
+	msg      string
+}
+
+// gatewayOf returns the listeners of the Gateway a parentRef names, when
+// it is a Gateway of ours. Other parents (other controllers' Gateways,
+// Services, unknown kinds, missing Gateways) are not ours to report on.
+func (t *translator) gatewayOf(routeNS string, ref gatewayv1.ParentReference) ([]*listenerState, bool) {
+	if refKind(ref.Group, ref.Kind, gatewayv1.GroupName, "Gateway") != kindGateway {
+		return nil, false
+	}
+	ls, ok := t.listeners[nameOf(refNamespace(ref.Namespace, routeNS), string(ref.Name))]
+	return ls, ok
+}
+
+// attach finds the listeners of a Gateway that a route's parentRef
+// attaches to. The tests run from the most basic to the most specific,
+// and the first that leaves no listener gives the reason:
+//
+//  1. sectionName and port select listeners (NoMatchingParent);
+//  2. their allowedRoutes must admit the route's namespace and kind
+//     (NotAllowedByListeners);
+//  3. their hostnames must intersect the route's
+//     (NoMatchingListenerHostname).
+func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
+	var selected, allowed []*listenerState
+	for _, l := range ls {
+		if (ref.SectionName == nil || *ref.SectionName == l.spec.Name) && (ref.Port == nil || *ref.Port == l.spec.Port) {
+			selected = append(selected, l)
+		}
+	}
+	if len(selected) == 0 {
+		return parentResult{reason: gatewayv1.RouteReasonNoMatchingParent, msg: "no listener of the Gateway matches the parentRef's sectionName and port"}
+	}
+	for _, l := range selected {
+		if len(l.kinds) > 0 && t.namespaceAllowed(l, r.Namespace) {
+			allowed = append(allowed, l)
+		}
+	}
+	if len(allowed) == 0 {
+		return parentResult{reason: gatewayv1.RouteReasonNotAllowedByListeners, msg: fmt.Sprintf("no selected listener allows HTTPRoutes from namespace %s", r.Namespace)}
+	}
+	var res parentResult
+	hosts := make([]string, len(r.Spec.Hostnames))
+	for i, h := range r.Spec.Hostnames {
+		hosts[i] = string(h)
+	}
+	for _, l := range allowed {
+		if got, ok := routeHostnames(l.hostname(), hosts); ok {
+			res.attached = append(res.attached, attachment{l: l, hostnames: got})
+		}
+	}
+	if len(res.attached) == 0 {
+		return parentResult{reason: gatewayv1.RouteReasonNoMatchingListenerHostname, msg: "no selected listener's hostname intersects the route's hostnames"}
+	}
+	return res
+}
+
+// namespaceAllowed applies a listener's allowedRoutes.namespaces to a
+// route's namespace; the default is Same.
+func (t *translator) namespaceAllowed(l *listenerState, ns string) bool {
+	from := gatewayv1.NamespacesFromSame
+	var sel *metav1.LabelSelector
+	if ar := l.spec.AllowedRoutes; ar != nil && ar.Namespaces != nil {
+		if ar.Namespaces.From != nil {
+			from = *ar.Namespaces.From
+		}
+		sel = ar.Namespaces.Selector
+	}
+	switch from {
+	case gatewayv1.NamespacesFromAll:
+		return true
+	case gatewayv1.NamespacesFromSame:
+		return ns == l.gw.Namespace
+	case gatewayv1.NamespacesFromSelector:
+		return sel != nil && t.namespaceSelected(sel, ns)
+	}
+	return false
+}
+
+// namespaceSelected matches a namespace's labels against a selector. A
+// namespace always carries kubernetes.io/metadata.name (the API server
+// sets it), so it is added here for namespaces the source did not list,
+// as the file provider may not. A selector that does not parse selects
+// nothing.
+func (t *translator) namespaceSelected(sel *metav1.LabelSelector, ns string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false
+	}
+	set := labels.Set{corev1.LabelMetadataName: ns}
+	if n := t.idx.namespaces[ns]; n != nil {
+		for k, v := range n.Labels {
+			set[k] = v
+		}
+	}
+	return s.Matches(set)
+}

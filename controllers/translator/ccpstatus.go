@@ -1,0 +1,119 @@
+package translator
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+)
+
+// ccpStatus builds a policy's status: one entry per ancestor (GEP-713),
+// each with Accepted and ResolvedRefs, and the number of pins in force.
+func (t *translator) ccpStatus(a *ccpAttachment) *v1alpha1.ClientCertPolicyStatus {
+	refs := map[string]gatewayv1.ParentReference{}
+	targets := map[string][]ccpTarget{}
+	for _, tgt := range a.targets {
+		for _, ref := range tgt.ancestors {
+			k := parentRefKey(ref)
+			refs[k] = ref
+			targets[k] = append(targets[k], tgt)
+		}
+	}
+	st := &v1alpha1.ClientCertPolicyStatus{}
+	for k, ref := range refs {
+		entry := t.newAncestor(ref)
+		status, reason, message := a.accepted(ref, targets[k])
+		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.PolicyConditionAccepted), status, reason, message)
+		status, reason, message = a.resolvedRefs()
+		t.setCondition(&entry.Conditions, a.policy.Generation, "ResolvedRefs", status, reason, message)
+		st.Ancestors = append(st.Ancestors, entry)
+	}
+	st.Ancestors = sortAncestors(st.Ancestors)
+	st.PinCount = a.content.pinCount
+	return st
+}
+
+// accepted computes the Accepted condition for one ancestor from the
+// targets reached through it. Reasons, most important first:
+//
+//   - Conflicted / TargetNotFound when no target under this ancestor is
+//     held by the policy: it governs nothing here;
+//   - Invalid when the policy's content cannot be used: it still governs
+//     its rules, failing closed (403, reason policy_invalid), and the
+//     message says so, since Accepted=False alone could be read as "not
+//     in effect";
+//   - Conflicted / TargetNotFound when only some targets are lost: False
+//     draws attention, and the message names what is still in force;
+//   - Accepted otherwise, with a message saying how many rules it governs
+//     here and warning about plain HTTP listeners (reason no_tls).
+func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTarget) (metav1.ConditionStatus, string, string) {
+	var held, conflicted, missing []string
+	for _, tgt := range targets {
+		switch {
+		case tgt.notFound != "":
+			missing = append(missing, tgt.notFound)
+		case tgt.conflictedBy != "":
+			conflicted = append(conflicted, fmt.Sprintf("%s is held by the older ClientCertPolicy %s", tgt.key, tgt.conflictedBy))
+		default:
+			held = append(held, tgt.key.String())
+		}
+	}
+	lost := joinMessages(append(conflicted, missing...)...)
+	inForce := ""
+	if len(held) > 0 && lost != "" {
+		inForce = "still in force on " + strings.Join(held, ", ")
+	}
+	switch {
+	case len(held) == 0 && len(conflicted) > 0:
+		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), lost
+	case len(held) == 0:
+		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), lost
+	case len(a.content.invalid) > 0:
+		return metav1.ConditionFalse, v1alpha1.PolicyReasonInvalid, joinMessages(
+			"requests to the targeted rules are rejected with 403 (reason policy_invalid) until this is fixed: "+joinMessages(a.content.invalid...), lost)
+	case len(conflicted) > 0:
+		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), joinMessages(lost, inForce)
+	case len(missing) > 0:
+		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), joinMessages(lost, inForce)
+	}
+	return metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted), a.inForceMessage(ref)
+}
+
+// inForceMessage says how many rules the policy governs through a
+// Gateway ancestor, and which of them are on plain HTTP listeners.
+func (a *ccpAttachment) inForceMessage(ref gatewayv1.ParentReference) string {
+	gw := nameOf(string(*ref.Namespace), string(ref.Name))
+	n := a.rules[gw]
+	if n == 0 {
+		return "accepted, but it governs no rule through this Gateway yet: no targeted route is attached, or a more specific ClientCertPolicy governs every targeted rule"
+	}
+	msg := fmt.Sprintf("governs %d rule(s) through this Gateway", n)
+	if plain := a.plainHTTP[gw]; len(plain) > 0 {
+		names := make([]string, 0, len(plain))
+		for l := range plain {
+			names = append(names, l)
+		}
+		slices.Sort(names)
+		msg += fmt.Sprintf("; listener(s) %s serve plain HTTP, where no client certificate can be presented: requests there are rejected with 403 (reason no_tls); attach the route to an HTTPS listener", strings.Join(names, ", "))
+	}
+	return msg
+}
+
+// resolvedRefs computes the ResolvedRefs condition: pinsFrom and trust
+// references. Reasons: ResolvedRefs; InvalidPinsRef (certgate's, a
+// pinsFrom object, key or pin list); InvalidCACertificateRef (Gateway
+// API's, a trust reference); InvalidKind (Gateway API's).
+func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) {
+	if p := a.content.refs; p != nil {
+		return metav1.ConditionFalse, p.reason, p.message
+	}
+	msg := "all pinsFrom and trust references resolved"
+	if len(a.policy.Spec.PinsFrom) == 0 && a.policy.Spec.Trust == nil {
+		msg = "the policy has no pinsFrom or trust references"
+	}
+	return metav1.ConditionTrue, "ResolvedRefs", msg
+}

@@ -1,0 +1,173 @@
+package translator
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+)
+
+// ccpKey identifies what a ClientCertPolicy targetRef selects: an HTTPRoute
+// or a Gateway, and optionally one of its rules or listeners. Two policies
+// with the same key conflict.
+type ccpKey struct {
+	kind    string // "HTTPRoute" or "Gateway"
+	name    types.NamespacedName
+	section string
+}
+
+func (k ccpKey) String() string {
+	s := fmt.Sprintf("%s %s", k.kind, k.name)
+	if k.section != "" {
+		s += " sectionName " + k.section
+	}
+	return s
+}
+
+// ccpTarget is one targetRef of a policy, resolved.
+type ccpTarget struct {
+	key ccpKey
+	// notFound, when set, says why the target does not exist.
+	notFound string
+	// conflictedBy is "ns/name" of the older policy that holds the same
+	// target; empty when this policy holds it.
+	conflictedBy string
+	// ancestors are the Gateways the target is reached through; for a
+	// target without any, the target itself stands in (see ancestorsOf).
+	ancestors []gatewayv1.ParentReference
+}
+
+// resolveCCPTarget resolves targetRefs[i] of policy p: does the object
+// (and section) exist, and through which Gateways is it reached.
+func (t *translator) resolveCCPTarget(p *v1alpha1.ClientCertPolicy, ref gatewayv1.LocalPolicyTargetReferenceWithSectionName) ccpTarget {
+	key := ccpKey{kind: string(ref.Kind), name: nameOf(p.Namespace, string(ref.Name))}
+	if ref.SectionName != nil {
+		key.section = string(*ref.SectionName)
+	}
+	tgt := ccpTarget{key: key}
+	switch {
+	case ref.Group != gatewayv1.GroupName || (ref.Kind != "HTTPRoute" && ref.Kind != "Gateway"):
+		tgt.notFound = fmt.Sprintf("targetRef %s/%s %s: only HTTPRoute and Gateway of group %s can be targeted", ref.Group, ref.Kind, ref.Name, gatewayv1.GroupName)
+	case ref.Kind == "HTTPRoute":
+		tgt.notFound = t.findRouteTarget(key)
+	default:
+		tgt.notFound = t.findGatewayTarget(key)
+	}
+	tgt.ancestors = t.ancestorsOf(key)
+	if tgt.notFound == "" && key.kind == "HTTPRoute" && ptrEq(tgt.ancestors[0].Kind, "HTTPRoute") {
+		// The route exists but no Gateway of ours serves it: the policy
+		// can govern nothing, which is what TargetNotFound tells the user.
+		tgt.notFound = fmt.Sprintf("HTTPRoute %s is not attached to any Gateway of %s", key.name, t.opts.ControllerName)
+	}
+	return tgt
+}
+
+// findRouteTarget says why an HTTPRoute target does not exist, or "".
+func (t *translator) findRouteTarget(key ccpKey) string {
+	for _, r := range t.res.HTTPRoutes {
+		if r.Namespace != key.name.Namespace || r.Name != key.name.Name {
+			continue
+		}
+		if key.section == "" {
+			return ""
+		}
+		for _, rule := range r.Spec.Rules {
+			if rule.Name != nil && string(*rule.Name) == key.section {
+				return ""
+			}
+		}
+		return fmt.Sprintf("HTTPRoute %s has no rule named %q", key.name, key.section)
+	}
+	return fmt.Sprintf("HTTPRoute %s not found", key.name)
+}
+
+// findGatewayTarget says why a Gateway target does not exist, or "". A
+// Gateway of another controller, or one not accepted, cannot be governed by
+// a ClientCertPolicy, so it counts as not found, with a message saying so.
+func (t *translator) findGatewayTarget(key ccpKey) string {
+	for _, gw := range t.gateways {
+		if gw.Namespace != key.name.Namespace || gw.Name != key.name.Name {
+			continue
+		}
+		if key.section == "" {
+			return ""
+		}
+		for _, l := range gw.Spec.Listeners {
+			if string(l.Name) == key.section {
+				return ""
+			}
+		}
+		return fmt.Sprintf("Gateway %s has no listener named %q", key.name, key.section)
+	}
+	for _, gw := range t.res.Gateways {
+		if gw.Namespace == key.name.Namespace && gw.Name == key.name.Name {
+			return fmt.Sprintf("Gateway %s is not an accepted Gateway of %s", key.name, t.opts.ControllerName)
+		}
+	}
+	return fmt.Sprintf("Gateway %s not found", key.name)
+}
+
+// ancestorsOf returns the status ancestors of a target, per GEP-713 the
+// Gateways it is reached through:
+//   - a Gateway target: that Gateway, whether or not it exists;
+//   - an HTTPRoute target: the Gateways whose listeners it is attached to
+//     in the snapshot, else the accepted Gateways its parentRefs name.
+//
+// A route reached through none of them (missing, or attached only to
+// other controllers' Gateways) has no Gateway to report on, so the route
+// itself is the ancestorRef. ClientCertPolicy is certgate's own API, so no
+// other controller writes its status and this entry cannot be missed or
+// fought over; without it, a policy with a misspelt target would have an
+// empty status, which a user reads as "not processed yet".
+func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
+	if key.kind != "HTTPRoute" {
+		return []gatewayv1.ParentReference{gatewayRef(key.name)}
+	}
+	seen := map[types.NamespacedName]bool{}
+	for _, l := range t.snapshot.Listeners {
+		for _, r := range l.Routes {
+			if r.Namespace == key.name.Namespace && r.Name == key.name.Name {
+				seen[parseGatewayName(l.Gateway)] = true
+			}
+		}
+	}
+	if len(seen) == 0 {
+		t.routeParentGateways(key.name, seen)
+	}
+	if len(seen) == 0 {
+		return []gatewayv1.ParentReference{parentRef("HTTPRoute", key.name, "")}
+	}
+	var out []gatewayv1.ParentReference
+	for _, nn := range sortedNames(seen) {
+		out = append(out, gatewayRef(nn))
+	}
+	return out
+}
+
+// routeParentGateways adds to seen the accepted Gateways route's
+// parentRefs name.
+func (t *translator) routeParentGateways(route types.NamespacedName, seen map[types.NamespacedName]bool) {
+	accepted := t.acceptedGateways()
+	for _, r := range t.res.HTTPRoutes {
+		if r.Namespace != route.Namespace || r.Name != route.Name {
+			continue
+		}
+		for _, pr := range r.Spec.ParentRefs {
+			if pr.Kind != nil && *pr.Kind != "Gateway" {
+				continue
+			}
+			ns := r.Namespace
+			if pr.Namespace != nil {
+				ns = string(*pr.Namespace)
+			}
+			if nn := nameOf(ns, string(pr.Name)); accepted[nn] {
+				seen[nn] = true
+			}
+		}
+	}
+}
+
+// ptrEq reports whether p is set to v.
+func ptrEq[T comparable](p *T, v T) bool { return p != nil && *p == v }

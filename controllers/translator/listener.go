@@ -1,0 +1,165 @@
+package translator
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// listenerState is one Gateway listener while it is translated: what was
+// found wrong with it, and where it went in the snapshot. The route stage
+// reads it to attach routes.
+type listenerState struct {
+	gw   *gatewayv1.Gateway
+	spec *gatewayv1.Listener
+	// status points into the Gateway's status.listeners.
+	status *gatewayv1.ListenerStatus
+	// kinds are the route kinds the listener accepts (HTTPRoute or none).
+	kinds []gatewayv1.RouteGroupKind
+	// Each problem, once found, is a condition reason and message; empty
+	// means none.
+	notAccepted, notAcceptedMsg string
+	unresolved, unresolvedMsg   string
+	conflict, conflictMsg       string
+	// tls is the listener's TLS config, for HTTPS listeners with at least
+	// one usable certificate.
+	tls *snapshot.ListenerTLS
+	// snap is the index of the listener in snapshot.Listeners, or -1.
+	snap int
+}
+
+// name is the listener's snapshot name, "namespace/gateway/listener".
+func (l *listenerState) name() string {
+	return l.gw.Namespace + "/" + l.gw.Name + "/" + string(l.spec.Name)
+}
+
+// hostname is the listener's hostname, "" for any.
+func (l *listenerState) hostname() string {
+	if l.spec.Hostname == nil {
+		return ""
+	}
+	return string(*l.spec.Hostname)
+}
+
+func (l *listenerState) reject(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
+	if l.notAccepted == "" {
+		l.notAccepted, l.notAcceptedMsg = string(reason), fmt.Sprintf(format, args...)
+	}
+}
+
+func (l *listenerState) unresolve(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
+	if l.unresolved == "" {
+		l.unresolved, l.unresolvedMsg = string(reason), fmt.Sprintf(format, args...)
+	}
+}
+
+func (l *listenerState) conflicts(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
+	if l.conflict == "" {
+		l.conflict, l.conflictMsg = string(reason), fmt.Sprintf(format, args...)
+	}
+}
+
+// servable reports whether the listener can be programmed: accepted, not
+// conflicted, with a route kind to serve and, for HTTPS, a certificate.
+func (l *listenerState) servable() bool {
+	if l.notAccepted != "" || l.conflict != "" || len(l.kinds) == 0 {
+		return false
+	}
+	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.tls != nil
+}
+
+// supported reports whether the listener's protocol is one certgate
+// serves; listeners of other protocols take no part in conflicts.
+func (l *listenerState) supported() bool {
+	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.spec.Protocol == gatewayv1.HTTPSProtocolType
+}
+
+// checkBasics validates what a listener needs whatever its protocol: a
+// protocol certgate serves, a port, a hostname the data plane accepts, and
+// the route kinds it allows.
+func (l *listenerState) checkBasics() {
+	if !l.supported() {
+		l.reject(gatewayv1.ListenerReasonUnsupportedProtocol, "protocol %q is not supported: certgate serves HTTP and HTTPS", l.spec.Protocol)
+	}
+	if l.spec.Port < 1 || l.spec.Port > 65535 {
+		l.reject(gatewayv1.ListenerReasonPortUnavailable, "port %d is not between 1 and 65535", l.spec.Port)
+	}
+	if h := l.hostname(); h != "" && !validHostname(h) {
+		l.reject(gatewayv1.ListenerReasonUnsupportedValue, "hostname %q is not a lowercase DNS name or a leading-wildcard one", h)
+	}
+	l.checkKinds()
+}
+
+// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute.
+// With none given, the protocol decides, and HTTP and HTTPS mean
+// HTTPRoute. Unsupported kinds are left out of supportedKinds and make
+// ResolvedRefs false (InvalidRouteKinds), as the spec requires.
+func (l *listenerState) checkKinds() {
+	httpRoute := gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayv1.GroupName)), Kind: "HTTPRoute"}
+	if !l.supported() {
+		l.kinds = []gatewayv1.RouteGroupKind{}
+		return
+	}
+	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
+		l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+		return
+	}
+	l.kinds = []gatewayv1.RouteGroupKind{}
+	for _, k := range l.spec.AllowedRoutes.Kinds {
+		if refKind(k.Group, &k.Kind, gatewayv1.GroupName, "") == kindHTTPRoute {
+			l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+			continue
+		}
+		l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported: certgate serves HTTPRoute", k.Kind)
+	}
+}
+
+// writeStatus sets the listener's conditions from what was found.
+func (t *translator) writeListenerStatus(l *listenerState, addressReady bool) {
+	gen, conds := l.gw.Generation, &l.status.Conditions
+	l.status.SupportedKinds = l.kinds
+	if l.notAccepted != "" {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionFalse, l.notAccepted, l.notAcceptedMsg)
+	} else if l.conflict != "" {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionFalse, l.conflict, l.conflictMsg)
+	} else {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionTrue, string(gatewayv1.ListenerReasonAccepted), "listener is valid")
+	}
+	switch {
+	case l.snap >= 0:
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionTrue, string(gatewayv1.ListenerReasonProgrammed), "listener is in the snapshot")
+	case l.servable() && !addressReady:
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), "the Gateway has no address to bind")
+	default:
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonInvalid), l.programmedMessage())
+	}
+	if l.unresolved != "" {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionResolvedRefs), metav1.ConditionFalse, l.unresolved, l.unresolvedMsg)
+	} else {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionResolvedRefs), metav1.ConditionTrue, string(gatewayv1.ListenerReasonResolvedRefs), "all references resolved")
+	}
+	if l.conflict != "" {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionConflicted), metav1.ConditionTrue, l.conflict, l.conflictMsg)
+	} else {
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionConflicted), metav1.ConditionFalse, string(gatewayv1.ListenerReasonNoConflicts), "no conflicts")
+	}
+}
+
+// programmedMessage says why a listener is not in the snapshot.
+func (l *listenerState) programmedMessage() string {
+	switch {
+	case l.notAccepted != "":
+		return "listener is not accepted: " + l.notAcceptedMsg
+	case l.conflict != "":
+		return "listener is conflicted: " + l.conflictMsg
+	case len(l.kinds) == 0:
+		return "listener allows no route kind certgate serves"
+	default:
+		return "listener has no usable TLS certificate: " + l.unresolvedMsg
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,84 @@
+package translator
+
+import (
+	"fmt"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/dataplane/pin"
+)
+
+// ccpRefProblem is why a reference of a policy could not be used: the
+// ResolvedRefs reason and a message naming the field and the object.
+type ccpRefProblem struct {
+	reason  string
+	message string
+}
+
+// readPinSource reads and parses the pin list spec.pinsFrom[i] of a
+// ClientCertPolicy in namespace ns. An empty list is not a problem here:
+// whether the policy as a whole has pins is decided by its caller.
+func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]pin.Pin, *ccpRefProblem) {
+	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
+	if src.Kind != v1alpha1.KindConfigMap && src.Kind != v1alpha1.KindSecret {
+		return nil, &ccpRefProblem{"InvalidKind", fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
+	}
+	obj := fmt.Sprintf("%s %s/%s", src.Kind, ns, src.Name)
+	value, objFound, keyFound := t.idx.keyOf(string(src.Kind), nameOf(ns, src.Name), src.Key)
+	switch {
+	case !objFound:
+		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
+	case !keyFound:
+		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
+	}
+	pins, err := pin.ParseList(string(value))
+	if err != nil {
+		// ParseList names the line; this names the object and the key.
+		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %v", field, obj, src.Key, err)}
+	}
+	return pins, nil
+}
+
+// parseInlinePin parses spec.pins[i]. The CRD schema already checks the
+// text, but the file provider has none, so a bad pin is an error naming
+// the field rather than a pin silently dropped.
+func parseInlinePin(i int, p v1alpha1.Pin) (pin.Pin, error) {
+	type entry struct {
+		field string
+		alg   pin.Algorithm
+		text  string
+	}
+	var set []entry
+	for _, e := range []entry{{"sha256", pin.SHA256, p.SHA256}, {"sha1", pin.SHA1, p.SHA1}, {"spkiSHA256", pin.SPKISHA256, p.SPKISHA256}} {
+		if e.text != "" {
+			set = append(set, e)
+		}
+	}
+	if len(set) != 1 {
+		return pin.Pin{}, fmt.Errorf("spec.pins[%d]: exactly one of sha256, sha1 or spkiSHA256 is required, found %d", i, len(set))
+	}
+	parsed, err := pin.Parse(set[0].alg, set[0].text)
+	if err != nil {
+		return pin.Pin{}, fmt.Errorf("spec.pins[%d].%s: %w", i, set[0].field, err)
+	}
+	return parsed, nil
+}
+
+// pinSet collects pins without duplicates, in the order first seen, so the
+// requirement and status.pinCount count each fingerprint once however many
+// sources name it.
+type pinSet struct {
+	seen map[string]bool
+	pins []pin.Pin
+}
+
+func (s *pinSet) add(pins ...pin.Pin) {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	for _, p := range pins {
+		if key := p.String(); !s.seen[key] {
+			s.seen[key] = true
+			s.pins = append(s.pins, p)
+		}
+	}
+}
