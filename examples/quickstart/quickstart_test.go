@@ -14,9 +14,6 @@ import (
 // as make run does, and checks each outcome it prints; then that it left
 // nothing running and nothing on disk.
 func TestQuickstartShowsTheJob(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds certgate and echo-basic")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
