@@ -127,7 +127,12 @@ func newGoldenPKI(t *testing.T) *goldenPKI {
 //	{{ keyPEM "name" }}    base64 PEM private key of that leaf (for Secret data)
 //	{{ caPEM "name" }}     a quoted YAML string with CA "name"'s PEM (for ConfigMap data)
 //	{{ caPEM64 "name" }}   base64 of CA "name"'s PEM (for Secret data)
-//	{{ pin "alg" "name" }} the pin text of leaf "name": alg is sha256, sha1 or spki-sha256
+//	{{ pin "alg" "name" }} the pin line of leaf "name": alg is sha256, sha1 or spki-sha256
+//	{{ digest "alg" "name" }} the digest alone, as a policy's pins field takes it
+//	{{ colons X }}, {{ spaced X }}, {{ upper X }} format a hex digest as
+//	                       browsers ("9F:86:…") and Windows ("9f 86 …") show it
+//	{{ windows X }}        X spaced, behind the invisible U+200E mark that the
+//	                       Windows certificate dialog puts in front of a copied thumbprint
 //
 // A leaf whose name starts with "expired" expired before goldenNow.
 func (p *goldenPKI) funcs() template.FuncMap {
@@ -141,18 +146,39 @@ func (p *goldenPKI) funcs() template.FuncMap {
 			return string(quoted)
 		},
 		"caPEM64": func(name string) string { return p.b64(p.ca(name).PEM, "ca "+name) },
-		"pin": func(alg, name string) string {
-			for _, pp := range pin.Of(p.cert(name).Leaf).Pins() {
-				if string(pp.Algorithm) == alg {
-					p.names[pp.String()] = string(pp.Algorithm) + ":[" + name + "]"
-					p.names[hex.EncodeToString(pp.Digest)] = "[" + alg + " " + name + "]"
-					return pp.String()
-				}
-			}
-			p.t.Fatalf("unknown pin algorithm %q", alg)
-			return ""
+		"digest": func(alg, name string) string {
+			_, digest, _ := strings.Cut(p.pinLine(alg, name), ":")
+			return digest
 		},
+		"colons":  func(hex string) string { return strings.ToUpper(pairs(hex, ":")) },
+		"spaced":  func(hex string) string { return pairs(hex, " ") },
+		"upper":   strings.ToUpper,
+		"windows": func(hex string) string { return "\u200e" + pairs(hex, " ") },
+		"pin":     p.pinLine,
 	}
+}
+
+// pinLine returns the pin line of leaf name and remembers its text for
+// redaction.
+func (p *goldenPKI) pinLine(alg, name string) string {
+	for _, pp := range pin.Of(p.cert(name).Leaf).Pins() {
+		if string(pp.Algorithm) == alg {
+			p.names[pp.String()] = string(pp.Algorithm) + ":[" + name + "]"
+			p.names[hex.EncodeToString(pp.Digest)] = "[" + alg + " " + name + "]"
+			return pp.String()
+		}
+	}
+	p.t.Fatalf("unknown pin algorithm %q", alg)
+	return ""
+}
+
+// pairs writes a hex digest as two-digit groups joined by sep.
+func pairs(hex, sep string) string {
+	var groups []string
+	for i := 0; i+1 < len(hex); i += 2 {
+		groups = append(groups, hex[i:i+2])
+	}
+	return strings.Join(groups, sep)
 }
 
 func (p *goldenPKI) b64(data []byte, name string) string {
