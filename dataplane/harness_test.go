@@ -23,13 +23,13 @@ import (
 
 // gateway is a data plane under test with its metrics and access log.
 type gateway struct {
-	t       *testing.T
+	t       testing.TB
 	dp      *dataplane.Dataplane
 	metrics *metrics.Metrics
 	log     *syncBuffer
 }
 
-func newGateway(t *testing.T) *gateway {
+func newGateway(t testing.TB) *gateway {
 	t.Helper()
 	g := &gateway{t: t, metrics: metrics.New(), log: &syncBuffer{}}
 	g.dp = dataplane.New(dataplane.Options{Metrics: g.metrics, AccessLog: accesslog.New(g.log)})
@@ -50,7 +50,7 @@ func (g *gateway) apply(listeners ...snapshot.Listener) {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int32 {
+func freePort(t testing.TB) int32 {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -94,7 +94,7 @@ func echoHandler(name string, count func()) http.HandlerFunc {
 	}
 }
 
-func newEcho(t *testing.T, name string) *echoBackend {
+func newEcho(t testing.TB, name string) *echoBackend {
 	t.Helper()
 	e := &echoBackend{name: name}
 	e.Server = httptest.NewServer(echoHandler(name, e.count))
