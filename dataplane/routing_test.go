@@ -244,3 +244,19 @@ func TestAccessLogHasOneLinePerRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestMirrorSendsACopy(t *testing.T) {
+	g := newGateway(t)
+	main, shadow := newEcho(t, "main"), newEcho(t, "shadow")
+	port := freePort(t)
+	rule := prefixRule("/", main.weighted(1))
+	rule.Filters = []snapshot.Filter{{Type: snapshot.FilterRequestMirror, RequestMirror: &snapshot.Mirror{Backend: shadow.backend()}}}
+	g.apply(httpListener("http", port, route("r", nil, rule)))
+	c := newClient(t, port, nil)
+	for range 5 {
+		if e := c.get("http://h.example.com/copy").echo(t); e.Backend != "main" {
+			t.Fatalf("answered by %s, want main", e.Backend)
+		}
+	}
+	waitFor(t, func() bool { return shadow.requests() == 5 }, "5 mirrored requests")
+}
