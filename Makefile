@@ -6,7 +6,7 @@ LINT    := $(BIN)/golangci-lint
 CONTROLLER_GEN := $(BIN)/controller-gen
 PKGS    := ./...
 
-.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate
+.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate kube-binaries
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ run: ## The quickstart: a gateway that lets only a pinned client certificate thr
 
 test: verify-generate fmt-check vet lint unit ## Everything CI runs: generated files, format, vet, lint, all tests.
 
-unit: ## Unit, golden, data-plane and fuzz-seed tests, with the race detector.
+unit: kube-binaries ## Unit, golden, data-plane, fuzz-seed and envtest tests, with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
 
 fmt-check:
@@ -47,6 +47,9 @@ lint: $(LINT) ## golangci-lint, pinned in tools/lint.
 
 bench: ## Benchmarks (not tests): route matching, and the data plane against a plain Go reverse proxy.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
+	GO=$(GO) tools/kube/build.sh
 
 clean:
 	rm -rf $(BIN)

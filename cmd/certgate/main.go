@@ -1,6 +1,8 @@
 // Command certgate is a Gateway API implementation whose data plane pins
 // client certificates per route.
 //
+//	certgate standalone     serve Gateway API YAML from a directory, without Kubernetes
+//	certgate controller     run in a Kubernetes cluster
 //	certgate pin FILE|-     print the pins of each certificate in a PEM file
 //	certgate version        print the version
 package main
@@ -19,8 +21,11 @@ var version = ""
 const usage = `usage: certgate COMMAND [ARGS]
 
 commands:
-  pin FILE|-   print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
-  version      print the version
+  controller [FLAGS]        run in a Kubernetes cluster (certgate controller -h lists the flags)
+  standalone --config DIR  serve the Gateway API YAML in DIR without Kubernetes, reloading on change
+  standalone --check DIR   validate the YAML in DIR, print every condition, exit 1 on a problem
+  pin FILE|-               print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
+  version                  print the version
 `
 
 func main() {
@@ -33,6 +38,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "controller":
+		return runController(args[1:], stderr)
+	case "standalone":
+		return runStandalone(args[1:], stdout, stderr)
 	case "pin":
 		return runPin(args[1:], stdin, stdout, stderr)
 	case "version":

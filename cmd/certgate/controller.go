@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/translator"
+	"github.com/certgate/certgate/dataplane"
+	"github.com/certgate/certgate/dataplane/accesslog"
+	"github.com/certgate/certgate/dataplane/metrics"
+)
+
+const controllerUsage = `usage: certgate controller [FLAGS]
+
+Runs certgate in a Kubernetes cluster: watches Gateway API resources and
+ClientCertPolicies, serves the Gateways of its GatewayClasses, and (the
+elected leader only) writes their status.
+
+flags:
+`
+
+// serviceAccountNamespace is where Kubernetes mounts the Pod's namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// shutdownGrace bounds how long in-flight requests may take to finish on
+// SIGTERM; it stays under Kubernetes' default 30s termination grace.
+const shutdownGrace = 25 * time.Second
+
+// controllerFlags are the parsed flags of "certgate controller".
+type controllerFlags struct {
+	metricsAddress, healthAddress string
+	leaderElect                   bool
+	leaseNamespace, leaseName     string
+	controllerName                string
+	kubeconfig                    string
+	addressPool                   string
+	logLevel                      slog.Level
+}
+
+func parseControllerFlags(args []string, stderr io.Writer) (*controllerFlags, error) {
+	f := &controllerFlags{}
+	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, controllerUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.metricsAddress, "metrics-address", ":9090", "address serving /metrics (Prometheus) and /status (the last translation's statuses, JSON); empty disables")
+	fs.StringVar(&f.healthAddress, "health-address", ":9091", "address serving /healthz and /readyz (ready once the first snapshot is applied); empty disables")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one replica to write status; every replica serves traffic either way")
+	fs.StringVar(&f.leaseNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; default: the Pod's namespace")
+	fs.StringVar(&f.leaseName, "lease-name", "certgate-leader", "name of the leader election Lease")
+	fs.StringVar(&f.controllerName, "controller-name", string(translator.ControllerName), "GatewayClass spec.controllerName this controller serves")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; default: the in-cluster configuration")
+	fs.StringVar(&f.addressPool, "gateway-address-pool", "", "CIDR to assign each Gateway its own IP from, by namespace/name (bare metal); the addresses must be local")
+	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return f, f.validate()
+}
+
+func (f *controllerFlags) validate() error {
+	if f.addressPool != "" {
+		if _, err := kubernetes.NewAddressPool(f.addressPool); err != nil {
+			return fmt.Errorf("--gateway-address-pool: %w", err)
+		}
+	}
+	if !strings.Contains(f.controllerName, "/") {
+		return fmt.Errorf("--controller-name %q: must be a domain-prefixed path such as %s", f.controllerName, translator.ControllerName)
+	}
+	if f.leaderElect && f.leaseNamespace == "" {
+		ns, err := os.ReadFile(serviceAccountNamespace)
+		if err != nil {
+			return errors.New("--leader-election-namespace is required outside a Pod (or pass --leader-elect=false)")
+		}
+		f.leaseNamespace = strings.TrimSpace(string(ns))
+	}
+	return nil
+}
+
+// runController is "certgate controller". Bad flags exit 2; a failure to
+// start (no API server, a port in use) exits 1; bad resources never exit,
+// they are status.
+func runController(args []string, stderr io.Writer) int {
+	f, err := parseControllerFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "certgate controller: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	klog.SetSlogLogger(log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serveController(ctx, f, log); err != nil {
+		log.Error("certgate controller stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// serveController runs the data plane, the provider, the elector and the
+// metrics and health endpoints until ctx ends, then drains the data plane.
+func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) error {
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log, AccessLog: accesslog.New(os.Stdout)})
+	p, err := kubernetes.New(cfg, providerOptions(f, dp, log))
+	if err != nil {
+		return err
+	}
+	if err := serveMetrics(ctx, f.metricsAddress, m, p); err != nil {
+		return err
+	}
+	if err := startLeadership(ctx, cfg, f, p, log); err != nil {
+		return err
+	}
+	err = p.Start(ctx)
+	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	_ = dp.Shutdown(drainCtx)
+	return err
+}
+
+func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logger) kubernetes.Options {
+	opts := kubernetes.Options{
+		ControllerName: gatewayv1.GatewayController(f.controllerName),
+		Dataplane:      dp,
+		HealthAddress:  f.healthAddress,
+		Log:            log,
+	}
+	if f.addressPool != "" {
+		pool, _ := kubernetes.NewAddressPool(f.addressPool) // validated with the flags
+		opts.GatewayAddress = pool.Assign
+	}
+	return opts
+}
+
+// startLeadership starts the elector, or, without leader election, makes
+// this replica write status for as long as it runs.
+func startLeadership(ctx context.Context, cfg *rest.Config, f *controllerFlags, p *kubernetes.Provider, log *slog.Logger) error {
+	if !f.leaderElect {
+		p.Lead(ctx)
+		return nil
+	}
+	el, err := kubernetes.NewElector(cfg, kubernetes.ElectorOptions{
+		Namespace: f.leaseNamespace, Name: f.leaseName, OnLeading: p.Lead, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	go el.Run(ctx)
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w (outside a cluster, pass --kubeconfig)", err)
+	}
+	return cfg, nil
+}
+
+// serveMetrics binds addr at once, so a port in use fails the start, and
+// serves /metrics and /status until ctx ends.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, p *kubernetes.Provider) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--metrics-address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, p.Last()) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	return nil
+}
+
+// writeStatus answers /status with the statuses of the last applied
+// translation: what the leader writes, visible on every replica.
+func writeStatus(w http.ResponseWriter, last *translator.Result) {
+	if last == nil {
+		http.Error(w, "no snapshot applied yet", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(last.Status)
+}

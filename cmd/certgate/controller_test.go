@@ -1,0 +1,28 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestControllerRejectsBadFlagsWithExitCode2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+		{[]string{"--gateway-address-pool", "10.0.0.0/33"}, "--gateway-address-pool"},
+		{[]string{"--controller-name", "nodomain"}, "--controller-name"},
+		{[]string{"--leader-elect", "--leader-election-namespace="}, "--leader-election-namespace is required"},
+		{[]string{"stray"}, "unexpected arguments"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(append([]string{"controller"}, tc.args...), nil, &bytes.Buffer{}, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/controllers/resources"
+)
+
+// What the provider caches, and why.
+//
+// Full objects are cached for the kinds the translator reads whole and that
+// are few or small: the Gateway API kinds, ClientCertPolicies, Services,
+// EndpointSlices and Namespaces (allowedRoutes selects namespaces by label).
+//
+// Secrets and ConfigMaps are the exception. A cluster holds many, most are
+// large (Helm releases, service account tokens, application config) and
+// certgate needs only the handful that Gateways and policies name. A label
+// selector cannot pick those out, since a referenced object carries
+// whatever labels its owner gave it, and a type filter (kubernetes.io/tls)
+// would miss the Opaque Secrets and ConfigMaps that pinsFrom, trust and
+// BackendTLSPolicy point at. So these two kinds are cached as metadata only
+// (PartialObjectMetadata: name, namespace, resourceVersion; a few hundred
+// bytes each), which is enough to notice every change, and the referenced
+// ones are read whole from the API server and kept in a small store keyed
+// by resourceVersion (refs.go). Memory is then O(all Secrets+ConfigMaps ×
+// metadata) + O(referenced × data), instead of O(all × data).
+//
+// The trade-off: RBAC must still grant list and watch on Secrets (the API
+// server has no metadata-only permission), and a changed referenced object
+// costs one extra GET.
+
+// fullKinds are the kinds cached whole.
+func fullKinds() []client.Object {
+	return []client.Object{
+		&gatewayv1.GatewayClass{}, &gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{},
+		&gatewayv1.ReferenceGrant{}, &gatewayv1.BackendTLSPolicy{}, &v1alpha1.ClientCertPolicy{},
+		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Namespace{},
+	}
+}
+
+// metadataKinds are the kinds cached as metadata only.
+func metadataKinds() []*metav1.PartialObjectMetadata {
+	return []*metav1.PartialObjectMetadata{metadataOf("Secret"), metadataOf("ConfigMap")}
+}
+
+func metadataOf(kind string) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: kind}}
+}
+
+// cacheOptions strips managedFields from every cached object (they are
+// often larger than the object and certgate never reads them), and makes a
+// read of a kind without a registered informer an error: otherwise a
+// stray cached Get of a Secret would silently start a full Secret informer
+// and undo the limit above.
+func cacheOptions() cache.Options {
+	return cache.Options{
+		DefaultTransform:            cache.TransformStripManagedFields(),
+		ReaderFailOnMissingInformer: true,
+	}
+}
+
+// listFull lists every fully cached kind into res.
+func listFull(ctx context.Context, r client.Reader, res *resources.Resources) error {
+	lists := []client.ObjectList{
+		&gatewayv1.GatewayClassList{}, &gatewayv1.GatewayList{}, &gatewayv1.HTTPRouteList{},
+		&gatewayv1.ReferenceGrantList{}, &gatewayv1.BackendTLSPolicyList{}, &v1alpha1.ClientCertPolicyList{},
+		&corev1.ServiceList{}, &discoveryv1.EndpointSliceList{}, &corev1.NamespaceList{},
+	}
+	for _, l := range lists {
+		if err := r.List(ctx, l); err != nil {
+			return fmt.Errorf("list %T from the cache: %w", l, err)
+		}
+		if err := addItems(res, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addItems appends the items of l to res. Items are pointers into the
+// list, which the cache gave us as copies, so res owns them.
+func addItems(res *resources.Resources, l client.ObjectList) error {
+	var err error
+	add := func(o client.Object) {
+		if err == nil {
+			err = res.Add(o)
+		}
+	}
+	switch l := l.(type) {
+	case *gatewayv1.GatewayClassList:
+		eachItem(l.Items, add)
+	case *gatewayv1.GatewayList:
+		eachItem(l.Items, add)
+	case *gatewayv1.HTTPRouteList:
+		eachItem(l.Items, add)
+	case *gatewayv1.ReferenceGrantList:
+		eachItem(l.Items, add)
+	case *gatewayv1.BackendTLSPolicyList:
+		eachItem(l.Items, add)
+	case *v1alpha1.ClientCertPolicyList:
+		eachItem(l.Items, add)
+	case *corev1.ServiceList:
+		eachItem(l.Items, add)
+	case *discoveryv1.EndpointSliceList:
+		eachItem(l.Items, add)
+	case *corev1.NamespaceList:
+		eachItem(l.Items, add)
+	default:
+		return fmt.Errorf("%T is not a list certgate reads", l)
+	}
+	return err
+}
+
+// eachItem calls add with a pointer to each item. The type parameter P
+// ties a list's value items to their pointer type, which is what
+// implements client.Object.
+func eachItem[T any, P interface {
+	*T
+	client.Object
+}](items []T, add func(client.Object)) {
+	for i := range items {
+		add(P(&items[i]))
+	}
+}

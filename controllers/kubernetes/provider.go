@@ -1,0 +1,222 @@
+package kubernetes
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/pipeline"
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+// Default debounce timings: 100ms of quiet coalesces the burst of events a
+// single `kubectl apply` of several objects makes; 1s bounds the delay
+// while a cluster never goes quiet.
+const (
+	DefaultQuiet    = 100 * time.Millisecond
+	DefaultMaxDelay = time.Second
+)
+
+// retryAfter is how long the provider waits before retrying a run whose
+// inputs could not be read (a referenced Secret's GET failed).
+const retryAfter = time.Second
+
+// Options configure a Provider.
+type Options struct {
+	// ControllerName selects the GatewayClasses this provider serves;
+	// empty means translator.ControllerName.
+	ControllerName gatewayv1.GatewayController
+	// Dataplane receives every snapshot; required.
+	Dataplane pipeline.Applier
+	// GatewayAddress, when set, assigns each Gateway the address it binds
+	// (address-pool mode); see translator.Options.
+	GatewayAddress func(*gatewayv1.Gateway) (string, bool)
+	// HealthAddress serves /healthz and /readyz (ready once the first
+	// snapshot is applied); empty disables them.
+	HealthAddress string
+	// Quiet and MaxDelay tune the debouncer; zero means DefaultQuiet and
+	// DefaultMaxDelay.
+	Quiet, MaxDelay time.Duration
+	// Log receives operational messages; nil discards them.
+	Log *slog.Logger
+}
+
+// Provider feeds the pipeline from the Kubernetes API and writes status.
+// Create it with New, run it with Start, and give it leadership with Lead
+// (an Elector does that).
+type Provider struct {
+	opts      Options
+	log       *slog.Logger
+	mgr       manager.Manager
+	runner    *pipeline.Runner
+	debouncer *pipeline.Debouncer
+	refs      *refStore
+	status    *statusWriter
+
+	// ctx is the context Start runs under, for the debounced runs.
+	ctx atomic.Pointer[context.Context]
+	// synced is set once every informer has synced. Informers deliver
+	// their initial lists as events, which trigger the debouncer before
+	// then; runs wait for synced instead of listing a half-filled cache.
+	synced atomic.Bool
+	ready  atomic.Bool
+}
+
+// New builds a provider for the cluster cfg points at. Nothing runs until
+// Start.
+func New(cfg *rest.Config, opts Options) (*Provider, error) {
+	if opts.Dataplane == nil {
+		return nil, errors.New("kubernetes provider: Options.Dataplane is required")
+	}
+	if opts.ControllerName == "" {
+		opts.ControllerName = translator.ControllerName
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	mgr, err := newManager(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{opts: opts, log: opts.Log, mgr: mgr}
+	p.refs = newRefStore(mgr.GetCache(), mgr.GetAPIReader())
+	p.status = newStatusWriter(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, opts.Log)
+	p.runner = &pipeline.Runner{
+		Dataplane: opts.Dataplane,
+		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
+		Log:       opts.Log,
+	}
+	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
+	if err := p.addHealth(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newManager builds the controller-runtime manager that owns the cache,
+// the clients and the health endpoints. Its own leader election stays off:
+// it would stop every runnable, and exit the process, on lease loss; the
+// Elector gates status writes instead (leader.go). Its metrics server is
+// off too: certgate serves the data plane's registry on its own address.
+func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	return manager.New(cfg, manager.Options{
+		Scheme:                 scheme,
+		Logger:                 logr.FromSlogHandler(opts.Log.Handler()),
+		Cache:                  cacheOptions(),
+		LeaderElection:         false,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: opts.HealthAddress,
+	})
+}
+
+func (p *Provider) addHealth() error {
+	if err := p.mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return p.mgr.AddReadyzCheck("snapshot", func(*http.Request) error {
+		if !p.ready.Load() {
+			return errors.New("no snapshot applied yet")
+		}
+		return nil
+	})
+}
+
+// Start runs the provider until ctx ends: it starts the informers, waits
+// for every cache to sync (a translation of a half-filled cache would
+// withdraw routes that exist), then translates on every change.
+func (p *Provider) Start(ctx context.Context) error {
+	p.ctx.Store(&ctx)
+	if err := p.watch(ctx, p.mgr.GetCache()); err != nil {
+		return err
+	}
+	if err := p.mgr.Add(unelected(p.run)); err != nil {
+		return err
+	}
+	return p.mgr.Start(ctx)
+}
+
+// run is the manager runnable: the first snapshot after the caches sync,
+// then the status writer until ctx ends.
+func (p *Provider) run(ctx context.Context) error {
+	if !p.mgr.GetCache().WaitForCacheSync(ctx) {
+		return errors.New("caches did not sync")
+	}
+	p.log.Info("caches synced; translating")
+	p.synced.Store(true)
+	p.debouncer.Trigger()
+	p.status.run(ctx)
+	p.debouncer.Stop()
+	return nil
+}
+
+// sync is one debounced run: list everything, translate, apply, publish.
+func (p *Provider) sync() {
+	ctx := *p.ctx.Load()
+	if ctx.Err() != nil || !p.synced.Load() {
+		return // run triggers again once the caches have synced
+	}
+	res, err := p.resources(ctx)
+	if err != nil {
+		p.log.Error("reading resources failed; retrying", "error", err, "after", retryAfter)
+		time.AfterFunc(retryAfter, p.debouncer.Trigger)
+		return
+	}
+	result, err := p.runner.Run(res)
+	if result == nil {
+		return // the translation panicked; the runner logged it
+	}
+	if err == nil {
+		p.ready.Store(true)
+	}
+	p.status.Publish(update{res: res, result: result, applyErr: err})
+}
+
+// resources lists the cache into one sorted Resources.
+func (p *Provider) resources(ctx context.Context) (*resources.Resources, error) {
+	res := &resources.Resources{}
+	if err := listFull(ctx, p.mgr.GetCache(), res); err != nil {
+		return nil, err
+	}
+	if err := p.refs.fill(ctx, res); err != nil {
+		return nil, err
+	}
+	res.Sort()
+	return res, nil
+}
+
+// Lead makes this provider write status until ctx ends. The Elector calls
+// it each time this replica becomes the leader; ctx ends when the lease is
+// lost. Without leader election, call it once with the process's context.
+func (p *Provider) Lead(ctx context.Context) { p.status.Lead(ctx) }
+
+// Ready reports whether a snapshot has been applied.
+func (p *Provider) Ready() bool { return p.ready.Load() }
+
+// Last returns the last translation whose snapshot was applied, or nil.
+func (p *Provider) Last() *translator.Result { return p.runner.Last() }
+
+// unelected is a manager runnable that runs on every replica, leader or
+// not.
+type unelected func(context.Context) error
+
+func (f unelected) Start(ctx context.Context) error { return f(ctx) }
+
+// NeedLeaderElection says that this runnable runs without the lease.
+func (f unelected) NeedLeaderElection() bool { return false }
