@@ -39,8 +39,9 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from api/.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 
 verify-generate: generate
-	@if [ -n "$$(git status --porcelain -- api config/crd)" ]; then \
-		echo "generated files are stale; run make generate and commit:"; git status --porcelain -- api config/crd; exit 1; fi
+	@generated="':(glob)api/**/zz_generated.*' config/crd"; \
+	if [ -n "$$(eval git status --porcelain -- $$generated)" ]; then \
+		echo "generated files are stale; run make generate and commit:"; eval git status --porcelain -- $$generated; exit 1; fi
 
 lint: $(LINT) ## golangci-lint, pinned in tools/lint.
 	$(LINT) run $(PKGS)

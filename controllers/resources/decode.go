@@ -19,25 +19,26 @@ import (
 // (ReferenceGrant v1beta1 and v1, BackendTLSPolicy v1alpha3 and v1); it is
 // decoded into the newest type.
 var kinds = map[schema.GroupVersionKind]func() client.Object{
-	gvk(gatewayv1.SchemeGroupVersion, "GatewayClass"):     func() client.Object { return &gatewayv1.GatewayClass{} },
-	gvk(gatewayv1.SchemeGroupVersion, "Gateway"):          func() client.Object { return &gatewayv1.Gateway{} },
-	gvk(gatewayv1.SchemeGroupVersion, "HTTPRoute"):        func() client.Object { return &gatewayv1.HTTPRoute{} },
-	gvk(gatewayv1.SchemeGroupVersion, "ReferenceGrant"):   func() client.Object { return &gatewayv1.ReferenceGrant{} },
-	gvk(gatewayv1.SchemeGroupVersion, "BackendTLSPolicy"): func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
-	gvk(gatewayV1beta1, "GatewayClass"):                   func() client.Object { return &gatewayv1.GatewayClass{} },
-	gvk(gatewayV1beta1, "Gateway"):                        func() client.Object { return &gatewayv1.Gateway{} },
-	gvk(gatewayV1beta1, "HTTPRoute"):                      func() client.Object { return &gatewayv1.HTTPRoute{} },
-	gvk(gatewayV1beta1, "ReferenceGrant"):                 func() client.Object { return &gatewayv1.ReferenceGrant{} },
-	gvk(gatewayV1alpha3, "BackendTLSPolicy"):              func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
-	gvk(v1alpha1.GroupVersion, "ClientCertPolicy"):        func() client.Object { return &v1alpha1.ClientCertPolicy{} },
-	gvk(corev1.SchemeGroupVersion, "Service"):             func() client.Object { return &corev1.Service{} },
-	gvk(corev1.SchemeGroupVersion, "Secret"):              func() client.Object { return &corev1.Secret{} },
-	gvk(corev1.SchemeGroupVersion, "ConfigMap"):           func() client.Object { return &corev1.ConfigMap{} },
-	gvk(corev1.SchemeGroupVersion, "Namespace"):           func() client.Object { return &corev1.Namespace{} },
-	gvk(discoveryv1.SchemeGroupVersion, "EndpointSlice"):  func() client.Object { return &discoveryv1.EndpointSlice{} },
+	gvk(gatewayV1, "GatewayClass"):                       func() client.Object { return &gatewayv1.GatewayClass{} },
+	gvk(gatewayV1, "Gateway"):                            func() client.Object { return &gatewayv1.Gateway{} },
+	gvk(gatewayV1, "HTTPRoute"):                          func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayV1, "ReferenceGrant"):                     func() client.Object { return &gatewayv1.ReferenceGrant{} },
+	gvk(gatewayV1, "BackendTLSPolicy"):                   func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
+	gvk(gatewayV1beta1, "GatewayClass"):                  func() client.Object { return &gatewayv1.GatewayClass{} },
+	gvk(gatewayV1beta1, "Gateway"):                       func() client.Object { return &gatewayv1.Gateway{} },
+	gvk(gatewayV1beta1, "HTTPRoute"):                     func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayV1beta1, "ReferenceGrant"):                func() client.Object { return &gatewayv1.ReferenceGrant{} },
+	gvk(gatewayV1alpha3, "BackendTLSPolicy"):             func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
+	gvk(v1alpha1.GroupVersion, "ClientCertPolicy"):       func() client.Object { return &v1alpha1.ClientCertPolicy{} },
+	gvk(corev1.SchemeGroupVersion, "Service"):            func() client.Object { return &corev1.Service{} },
+	gvk(corev1.SchemeGroupVersion, "Secret"):             func() client.Object { return &corev1.Secret{} },
+	gvk(corev1.SchemeGroupVersion, "ConfigMap"):          func() client.Object { return &corev1.ConfigMap{} },
+	gvk(corev1.SchemeGroupVersion, "Namespace"):          func() client.Object { return &corev1.Namespace{} },
+	gvk(discoveryv1.SchemeGroupVersion, "EndpointSlice"): func() client.Object { return &discoveryv1.EndpointSlice{} },
 }
 
 var (
+	gatewayV1       = schema.GroupVersion(gatewayv1.GroupVersion)
 	gatewayV1beta1  = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1beta1"}
 	gatewayV1alpha3 = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1alpha3"}
 )
