@@ -44,9 +44,9 @@ verify-generate: generate
 		echo "generated files are stale; run make generate and commit:"; eval git status --porcelain -- $$generated; exit 1; fi
 
 lint: $(LINT) ## golangci-lint, pinned in tools/lint.
-	$(LINT) run $(PKGS)
+	$(LINT) run --allow-parallel-runners $(PKGS)
 
-bench: ## Benchmarks (not tests): route matching, and the data plane against a plain Go reverse proxy.
+bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane against a plain Go reverse proxy, route programming against envtest.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
