@@ -46,7 +46,7 @@ type world struct {
 	metrics *metrics.Metrics
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	env := envtest.Start(t)
 	ca := testpki.NewCA(t, "e2e CA")
 	return &world{
@@ -58,13 +58,13 @@ func newWorld(t *testing.T) *world {
 }
 
 // ctx is a context for API calls that ends with the test.
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return c
 }
 
-func (w *world) create(t *testing.T, objs ...client.Object) {
+func (w *world) create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := w.c.Create(ctx(t), o); err != nil {
@@ -73,7 +73,7 @@ func (w *world) create(t *testing.T, objs ...client.Object) {
 	}
 }
 
-func (w *world) remove(t *testing.T, o client.Object) {
+func (w *world) remove(t testing.TB, o client.Object) {
 	t.Helper()
 	if err := w.c.Delete(ctx(t), o); err != nil {
 		t.Fatalf("delete %T %s: %v", o, o.GetName(), err)
@@ -82,13 +82,13 @@ func (w *world) remove(t *testing.T, o client.Object) {
 
 // provider starts a data plane and a provider for controller; it stops
 // with the test.
-func (w *world) provider(t *testing.T, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
+func (w *world) provider(t testing.TB, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
 	t.Helper()
 	return w.providerFor(t, w.env.Config, controller, address)
 }
 
 // providerFor is provider with the client configuration cfg.
-func (w *world) providerFor(t *testing.T, cfg *rest.Config, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
+func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
 	t.Helper()
 	level := slog.LevelError
 	if os.Getenv("CERTGATE_E2E_DEBUG") != "" {
@@ -120,7 +120,7 @@ func (w *world) providerFor(t *testing.T, cfg *rest.Config, controller string, a
 
 // rejections is the main data plane's count of requests to ns/route
 // rejected for reason.
-func (w *world) rejections(t *testing.T, ns, route, reason string) float64 {
+func (w *world) rejections(t testing.TB, ns, route, reason string) float64 {
 	t.Helper()
 	families, err := w.metrics.Registry().Gather()
 	if err != nil {
@@ -157,7 +157,7 @@ func labelsMatch(labels []*dto.LabelPair, want map[string]string) bool {
 // app creates what one scenario serves: a namespace, a serving Secret, a
 // Gateway of class with an HTTPS listener on port, a backend Service named
 // svc in backendNS and a route to it. It returns the route.
-func (w *world) app(t *testing.T, ns, class string, port int32, backendNS string) *gatewayv1.HTTPRoute {
+func (w *world) app(t testing.TB, ns, class string, port int32, backendNS string) *gatewayv1.HTTPRoute {
 	t.Helper()
 	w.namespace(t, ns)
 	w.create(t, &corev1.Secret{
@@ -192,7 +192,7 @@ func (w *world) app(t *testing.T, ns, class string, port int32, backendNS string
 	return route
 }
 
-func (w *world) namespace(t *testing.T, ns string) {
+func (w *world) namespace(t testing.TB, ns string) {
 	t.Helper()
 	err := w.c.Create(ctx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -203,7 +203,7 @@ func (w *world) namespace(t *testing.T, ns string) {
 // backend serves "ok" on the namespace's test address (EndpointSlices
 // refuse loopback) and publishes it as Service ns/name port 80 with a
 // hand-made EndpointSlice, as kube-controller-manager would.
-func (w *world) backend(t *testing.T, ns, name string) {
+func (w *world) backend(t testing.TB, ns, name string) {
 	t.Helper()
 	w.namespace(t, ns)
 	ln, err := net.Listen("tcp", net.JoinHostPort(envtest.TestAddress(), "0"))
@@ -229,7 +229,7 @@ func (w *world) backend(t *testing.T, ns, name string) {
 	})
 }
 
-func (w *world) gatewayClass(t *testing.T, name, controller string) {
+func (w *world) gatewayClass(t testing.TB, name, controller string) {
 	t.Helper()
 	w.create(t, &gatewayv1.GatewayClass{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -264,7 +264,7 @@ func status(c *http.Client) (int, error) {
 }
 
 // wantStatus waits until c gets code.
-func wantStatus(t *testing.T, who string, c *http.Client, code int) {
+func wantStatus(t testing.TB, who string, c *http.Client, code int) {
 	t.Helper()
 	eventually(t, who+" gets "+fmt.Sprint(code), func() error {
 		got, err := status(c)
@@ -277,7 +277,7 @@ func wantStatus(t *testing.T, who string, c *http.Client, code int) {
 
 // eventually polls check until it returns nil, failing the test after
 // 30 seconds with the last error.
-func eventually(t *testing.T, what string, check func() error) {
+func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
