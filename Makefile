@@ -6,7 +6,8 @@ LINT    := $(BIN)/golangci-lint
 CONTROLLER_GEN := $(BIN)/controller-gen
 PKGS    := ./...
 
-.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate kube-binaries
+.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate kube-binaries \
+	localcluster cluster-up cluster-down dev conformance
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +52,23 @@ bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane a
 
 kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
 	GO=$(GO) tools/kube/build.sh
+
+LOCALCLUSTER := .cache/cluster/bin/localcluster
+
+localcluster:
+	$(GO) build -o $(LOCALCLUSTER) ./test/cluster/cmd/localcluster
+
+cluster-up: kube-binaries localcluster ## Start the local cluster (netns certgate-cluster; state and logs in .cache/cluster). Root.
+	$(LOCALCLUSTER) up
+
+cluster-down: localcluster ## Stop the local cluster and remove its network namespaces.
+	$(LOCALCLUSTER) down
+
+dev: build cluster-up ## Local cluster + certgate controller + sample Gateway, HTTPRoute, ClientCertPolicy (docs/development.md).
+	$(LOCALCLUSTER) dev --certgate $(BIN)/certgate
+
+conformance: kube-binaries ## Gateway API conformance suite (pinned, unmodified) against certgate in the local cluster; report in docs/conformance/.
+	$(GO) test -tags conformance -count=1 -timeout 80m -v ./test/conformance/
 
 clean:
 	rm -rf $(BIN)

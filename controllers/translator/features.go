@@ -24,6 +24,10 @@ var supportedFeatures = []features.FeatureName{
 	features.SupportGatewayFrontendClientCertificateValidation,
 	// spec.tls.frontend mode AllowInsecureFallback.
 	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback,
+	// spec.tls.backend.clientCertificateRef (GEP-3155): the Gateway's
+	// identity on every TLS connection to a backend. The module declares
+	// this constant untyped, hence the conversion.
+	features.FeatureName(features.SupportGatewayBackendClientCertificate),
 	// Core: HTTPRoute.
 	features.SupportHTTPRoute,
 	// Cross-namespace certificate, CA and backend references.

@@ -1,0 +1,39 @@
+//go:build conformance
+
+package conformance_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certgate/certgate/test/cluster"
+)
+
+func clientKey(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
+
+// gatewayAPIVersion is the sigs.k8s.io/gateway-api/conformance version in
+// go.mod (the suite that runs).
+func gatewayAPIVersion(t *testing.T, c *cluster.Config) string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/gateway-api/conformance")
+	cmd.Dir = c.RepoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m sigs.k8s.io/gateway-api/conformance: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// implementationVersion names the certgate commit under test.
+func implementationVersion(c *cluster.Config) string {
+	cmd := exec.Command("git", "describe", "--always", "--dirty")
+	cmd.Dir = c.RepoRoot
+	out, err := cmd.Output()
+	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		return "dev"
+	}
+	return strings.TrimSpace(string(out))
+}
