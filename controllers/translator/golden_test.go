@@ -69,11 +69,31 @@ func TestGolden(t *testing.T) {
 // the result as YAML with generated material replaced by names.
 func translateFile(t *testing.T, path string) []byte {
 	t.Helper()
+	p := newGoldenPKI(t)
+	res := goldenResources(t, path, p)
+	result := Translate(res, Options{Now: goldenNow})
+	// Twice, to prove the output does not depend on anything but the input.
+	again := Translate(res, Options{Now: goldenNow})
+	first, _ := json.Marshal(result)
+	second, _ := json.Marshal(again)
+	if !bytes.Equal(first, second) {
+		t.Fatal("two translations of the same input differ")
+	}
+	out, err := yaml.Marshal(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(p.redact(string(out)))
+}
+
+// goldenResources renders one golden input with p's certificates and
+// decodes it into sorted resources.
+func goldenResources(t *testing.T, path string, p *goldenPKI) *resources.Resources {
+	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newGoldenPKI(t)
 	tmpl, err := template.New(filepath.Base(path)).Funcs(p.funcs()).Parse(string(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -93,19 +113,7 @@ func translateFile(t *testing.T, path string) []byte {
 		}
 	}
 	res.Sort()
-	result := Translate(res, Options{Now: goldenNow})
-	// Twice, to prove the output does not depend on anything but the input.
-	again := Translate(res, Options{Now: goldenNow})
-	first, _ := json.Marshal(result)
-	second, _ := json.Marshal(again)
-	if !bytes.Equal(first, second) {
-		t.Fatal("two translations of the same input differ")
-	}
-	out, err := yaml.Marshal(result)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(p.redact(string(out)))
+	return res
 }
 
 // goldenPKI generates the certificates a scenario names, once each.
