@@ -52,7 +52,7 @@ func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	entry := accesslog.Entry{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath()}
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+	if d.opts.AccessLog != nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		if fp, ok := peerOf(r).Fingerprints(); ok {
 			entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
 		}
