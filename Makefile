@@ -18,7 +18,7 @@ build: ## Build bin/certgate.
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart
 
-test: verify-generate fmt-check vet lint unit ## Everything CI runs: generated files, format, vet, lint, all tests.
+test: verify-generate fmt-check vet lint unit conformance ## Everything CI runs: generated files, format, vet, lint, all tests, the Gateway API conformance suite.
 
 unit: kube-binaries ## Unit, golden, data-plane, fuzz-seed and envtest tests, with the race detector.
 	$(GO) test -race -count=1 $(PKGS)

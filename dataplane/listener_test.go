@@ -2,6 +2,7 @@ package dataplane_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
@@ -106,6 +107,37 @@ func TestH2CBackend(t *testing.T) {
 	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", b))))
 	if e := newClient(t, port, nil).get("http://h.example.com/").echo(t); e.Proto != 2 {
 		t.Errorf("backend saw HTTP/%d, want HTTP/2 cleartext", e.Proto)
+	}
+}
+
+// TestH2CPriorKnowledgeFrontend: an HTTP listener answers a client that
+// opens the connection with the HTTP/2 preface (prior knowledge), and
+// still answers HTTP/1.1 on the same port.
+func TestH2CPriorKnowledgeFrontend(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", be.weighted(1)))))
+
+	h2c := newClient(t, port, nil)
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
+		},
+		Protocols: new(http.Protocols),
+	}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	h2c.http.Transport = tr
+	res := h2c.get("http://h.example.com/x")
+	if res.StatusCode != http.StatusOK || res.ProtoMajor != 2 {
+		t.Fatalf("prior-knowledge HTTP/2: status %d over HTTP/%d, want 200 over HTTP/2", res.StatusCode, res.ProtoMajor)
+	}
+	if e := res.echo(t); e.Backend != "be" || e.Path != "/x" {
+		t.Errorf("reached %s at %s, want be at /x", e.Backend, e.Path)
+	}
+	if res := newClient(t, port, nil).get("http://h.example.com/x"); res.StatusCode != http.StatusOK || res.ProtoMajor != 1 {
+		t.Errorf("HTTP/1.1 on the same port: status %d over HTTP/%d", res.StatusCode, res.ProtoMajor)
 	}
 }
 

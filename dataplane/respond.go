@@ -7,9 +7,10 @@ import (
 	"strconv"
 )
 
-// Bodies of the answers the gateway gives itself. They say nothing about
-// configuration: in particular a 403 never tells which check failed or
-// which certificates would pass.
+// Bodies of the answers the gateway gives itself, RFC 9457 problem
+// details ("status" is the standard member, "message" an extension). They
+// say nothing about configuration: in particular a 403 never tells which
+// check failed or which certificates would pass.
 var answers = map[int][]byte{
 	http.StatusBadRequest:          []byte(`{"status":400,"message":"bad request"}` + "\n"),
 	http.StatusForbidden:           []byte(`{"status":403,"message":"forbidden"}` + "\n"),
@@ -21,11 +22,17 @@ var answers = map[int][]byte{
 	http.StatusGatewayTimeout:      []byte(`{"status":504,"message":"upstream timed out"}` + "\n"),
 }
 
+// problemJSON is the media type of the gateway's own answers (RFC 9457).
+// It is deliberately not application/json: a client must be able to tell
+// an answer of the gateway from a backend's JSON by its headers alone,
+// including when there is no body to look at (a HEAD request).
+const problemJSON = "application/problem+json"
+
 // answer writes one of the gateway's own small JSON responses.
 func answer(w http.ResponseWriter, code int) {
 	body := answers[code]
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", problemJSON)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)

@@ -51,6 +51,38 @@ func TestUnmatchedRequestGets404(t *testing.T) {
 	}
 }
 
+// TestGatewayAnswersAreProblemJSON: the gateway's own answers carry the
+// RFC 9457 media type, never application/json, so a client (the Gateway
+// API conformance suite among them) can tell them from a backend's JSON by
+// the headers alone; a HEAD request has no body to tell by.
+func TestGatewayAnswersAreProblemJSON(t *testing.T) {
+	g := newGateway(t)
+	api := newEcho(t, "api")
+	port := freePort(t)
+	g.apply(httpListener("http", port, route("api", []string{"api.example.com"}, snapshot.Rule{
+		Name:     "get-only",
+		Matches:  []snapshot.Match{{Method: http.MethodGet}},
+		Backends: []snapshot.WeightedBackend{api.weighted(1)},
+	})))
+	c := newClient(t, port, nil)
+	for _, method := range []string{http.MethodHead, http.MethodPost} {
+		req, err := http.NewRequest(method, "http://api.example.com/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := c.do(req)
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s with only a GET match: %d, want 404", method, res.StatusCode)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("%s: Content-Type %q, want application/problem+json", method, ct)
+		}
+	}
+	if res := c.get("http://api.example.com/"); res.StatusCode != http.StatusOK || res.echo(t).Backend != "api" {
+		t.Errorf("GET: %d %s, want the api backend", res.StatusCode, res.body)
+	}
+}
+
 // TestNormalisedPathIsMatchedAndForwarded proves that the path a route is
 // chosen by is the path its backend receives, so no encoding of ".." can
 // match a public route and reach the backend as an admin path.

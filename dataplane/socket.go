@@ -55,11 +55,17 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnContext:       withConnState,
 		// Renegotiation is off in crypto/tls servers; HTTP/2 comes from the
-		// "h2" ALPN protocol each listener's tls.Config offers.
+		// "h2" ALPN protocol each listener's tls.Config offers. A
+		// cleartext (HTTP) listener also takes HTTP/2 with prior knowledge
+		// (RFC 9113 section 3.3: the connection starts with the HTTP/2
+		// preface); the deprecated "Upgrade: h2c" dance is not offered.
+		// TLS connections never see it: net/http only looks for the
+		// preface on connections that are not *tls.Conn.
 		Protocols: new(http.Protocols),
 	}
 	s.server.Protocols.SetHTTP1(true)
 	s.server.Protocols.SetHTTP2(true)
+	s.server.Protocols.SetUnencryptedHTTP2(true)
 	return s, nil
 }
 

@@ -3,6 +3,7 @@
 package conformance_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -27,8 +28,20 @@ func gatewayAPIVersion(t *testing.T, c *cluster.Config) string {
 	return strings.TrimSpace(string(out))
 }
 
-// implementationVersion names the certgate commit under test.
-func implementationVersion(c *cluster.Config) string {
+// implementationVersion is the certgate version the report names: the
+// CERTGATE_VERSION environment variable (a release's semver), or "main"
+// (as upstream reports of unreleased code do). The file name of the report
+// contains it, so the committed report of the current version is
+// overwritten by each run, not accumulated.
+func implementationVersion() string {
+	if v := strings.TrimSpace(os.Getenv("CERTGATE_VERSION")); v != "" {
+		return v
+	}
+	return "main"
+}
+
+// gitDescribe names the certgate commit under test, for the log.
+func gitDescribe(c *cluster.Config) string {
 	cmd := exec.Command("git", "describe", "--always", "--dirty")
 	cmd.Dir = c.RepoRoot
 	out, err := cmd.Output()
