@@ -4,9 +4,11 @@ GO      ?= go
 BIN     := bin
 LINT    := $(BIN)/golangci-lint
 CONTROLLER_GEN := $(BIN)/controller-gen
+HELM    := $(BIN)/helm
+CHART   := charts/certgate
 PKGS    := ./...
 
-.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate kube-binaries \
+.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check kube-binaries \
 	localcluster cluster-up cluster-down dev conformance
 
 help: ## List the targets.
@@ -18,7 +20,7 @@ build: ## Build bin/certgate.
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart
 
-test: verify-generate fmt-check vet lint unit conformance ## Everything CI runs: generated files, format, vet, lint, all tests, the Gateway API conformance suite.
+test: verify-generate fmt-check vet lint chart-check unit conformance ## Everything CI runs: generated files, format, vet, lint, the Helm chart, all tests, the Gateway API conformance suite.
 
 unit: kube-binaries ## Unit, golden, data-plane, fuzz-seed and envtest tests, with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
@@ -35,17 +37,30 @@ $(LINT): tools/lint/go.mod tools/lint/go.sum
 $(CONTROLLER_GEN): tools/controller-gen/go.mod tools/controller-gen/go.sum
 	cd tools/controller-gen && $(GO) build -o ../../$(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
-generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from api/.
+$(HELM): tools/helm/go.mod tools/helm/go.sum
+	cd tools/helm && $(GO) build -ldflags "-X helm.sh/helm/v3/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3)" \
+		-o ../../$(HELM) helm.sh/helm/v3/cmd/helm
+
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from api/, and the chart's copies of the CRDs and RBAC rules.
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/rbac/role.yaml $(CHART)/files/role.yaml
 
 verify-generate: generate
-	@generated="':(glob)api/**/zz_generated.*' config/crd"; \
+	@generated="':(glob)api/**/zz_generated.*' config/crd $(CHART)/crds $(CHART)/files"; \
 	if [ -n "$$(eval git status --porcelain -- $$generated)" ]; then \
 		echo "generated files are stale; run make generate and commit:"; eval git status --porcelain -- $$generated; exit 1; fi
 
 lint: $(LINT) ## golangci-lint, pinned in tools/lint.
 	$(LINT) run --allow-parallel-runners $(PKGS)
+
+chart-check: $(HELM) ## Lint and render charts/certgate with the Helm pinned in tools/helm, then test what it renders.
+	$(HELM) lint --strict $(CHART)
+	@out=$$(mktemp) && trap 'rm -f "$$out"' EXIT && \
+		$(HELM) template certgate $(CHART) --namespace certgate-system --include-crds >"$$out" && \
+		echo "helm template: $$(grep -c '^kind:' "$$out") objects rendered"
+	$(GO) test -count=1 ./charts/
 
 bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane against a plain Go reverse proxy, route programming against envtest.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

@@ -1,0 +1,529 @@
+// Package charts_test renders charts/certgate with the pinned Helm of
+// tools/helm (bin/helm, built by `make chart-check`) and checks what it
+// renders: every document decodes strictly into its Kubernetes type, the
+// Deployment's flags are ones `certgate controller` accepts, and the RBAC
+// and the CRD are the ones of config/.
+//
+// Helm is exec'd rather than imported, so certgate's go.mod never depends
+// on it.
+package charts_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+const (
+	chartDir  = "certgate"
+	release   = "cg"
+	namespace = "certgate-system"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if certgateDir != "" {
+		_ = os.RemoveAll(certgateDir)
+	}
+	os.Exit(code)
+}
+
+// The certgate binary, built by the first test that needs it.
+var (
+	certgateOnce             sync.Once
+	certgateDir, certgateBin string
+	certgateErr              error
+)
+
+// rendered is one `helm template` output, decoded.
+type rendered struct {
+	serviceAccount     *corev1.ServiceAccount
+	clusterRole        *rbacv1.ClusterRole
+	clusterRoleBinding *rbacv1.ClusterRoleBinding
+	role               *rbacv1.Role
+	roleBinding        *rbacv1.RoleBinding
+	deployment         *appsv1.Deployment
+	service            *corev1.Service
+	gatewayClass       *gatewayv1.GatewayClass
+	pdb                *policyv1.PodDisruptionBudget
+	crds               []*apiextensionsv1.CustomResourceDefinition
+}
+
+func TestDefaults(t *testing.T) {
+	r := render(t)
+	for what, missing := range map[string]bool{
+		"ServiceAccount": r.serviceAccount == nil, "ClusterRole": r.clusterRole == nil,
+		"ClusterRoleBinding": r.clusterRoleBinding == nil, "Role": r.role == nil,
+		"RoleBinding": r.roleBinding == nil, "Deployment": r.deployment == nil,
+		"Service": r.service == nil, "GatewayClass": r.gatewayClass == nil,
+	} {
+		if missing {
+			t.Errorf("no %s rendered with the default values", what)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if r.pdb != nil {
+		t.Error("a PodDisruptionBudget is rendered by default; want it only when podDisruptionBudget.enabled")
+	}
+
+	d := r.deployment
+	if got := *d.Spec.Replicas; got != 2 {
+		t.Errorf("replicas = %d, want 2", got)
+	}
+	c := container(t, d)
+	checkFlags(t, c.Args)
+	wantArgs := []string{
+		"--leader-elect=true",
+		"--leader-election-namespace=" + namespace,
+		"--controller-name=" + string(translator.ControllerName),
+		"--metrics-address=:9090",
+		"--health-address=:9091",
+	}
+	for _, a := range wantArgs {
+		if !slices.Contains(c.Args, a) {
+			t.Errorf("args %q lack %q", c.Args, a)
+		}
+	}
+	checkProbes(t, c)
+	checkSecurity(t, d, true)
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources %+v: want memory requests and limits from values", c.Resources)
+	}
+	if d.Spec.Template.Spec.ServiceAccountName != r.serviceAccount.Name {
+		t.Errorf("Pods run as %q, the chart's ServiceAccount is %q", d.Spec.Template.Spec.ServiceAccountName, r.serviceAccount.Name)
+	}
+
+	if got := r.gatewayClass.Spec.ControllerName; got != translator.ControllerName {
+		t.Errorf("GatewayClass controllerName = %q, want %q", got, translator.ControllerName)
+	}
+	if r.gatewayClass.Name != "certgate" {
+		t.Errorf("GatewayClass name = %q, want certgate", r.gatewayClass.Name)
+	}
+	checkMetricsService(t, r)
+	checkRBAC(t, r)
+	checkCRDs(t, r)
+}
+
+func TestValues(t *testing.T) {
+	r := render(t,
+		"--set", "replicaCount=3",
+		"--set", "gatewayClass.create=false",
+		"--set", "listeners.privilegedPorts=false",
+		"--set", "metrics.service.enabled=false",
+		"--set", "metrics.port=19090",
+		"--set", "health.port=19091",
+		"--set", "leaderElection.enabled=false",
+		"--set", "controllerName=example.com/gw",
+		"--set", "logLevel=debug",
+		"--set", "podDisruptionBudget.enabled=true",
+		"--set-json", `extraArgs=["--gateway-address-pool=10.20.0.0/24"]`,
+	)
+	if r.gatewayClass != nil {
+		t.Error("GatewayClass rendered with gatewayClass.create=false")
+	}
+	if r.service != nil {
+		t.Error("metrics Service rendered with metrics.service.enabled=false")
+	}
+	if r.pdb == nil {
+		t.Fatal("no PodDisruptionBudget with podDisruptionBudget.enabled=true")
+	}
+	if r.pdb.Spec.MinAvailable == nil || r.pdb.Spec.MinAvailable.IntValue() != 1 || r.pdb.Spec.MaxUnavailable != nil {
+		t.Errorf("PodDisruptionBudget spec %+v, want minAvailable 1", r.pdb.Spec)
+	}
+	if !reflect.DeepEqual(r.pdb.Spec.Selector.MatchLabels, r.deployment.Spec.Selector.MatchLabels) {
+		t.Errorf("PodDisruptionBudget selects %v, the Deployment's Pods are %v", r.pdb.Spec.Selector.MatchLabels, r.deployment.Spec.Selector.MatchLabels)
+	}
+	d := r.deployment
+	if got := *d.Spec.Replicas; got != 3 {
+		t.Errorf("replicas = %d, want 3", got)
+	}
+	c := container(t, d)
+	checkFlags(t, c.Args)
+	for _, a := range []string{
+		"--leader-elect=false", "--controller-name=example.com/gw", "--metrics-address=:19090",
+		"--health-address=:19091", "--log-level=debug", "--gateway-address-pool=10.20.0.0/24",
+	} {
+		if !slices.Contains(c.Args, a) {
+			t.Errorf("args %q lack %q", c.Args, a)
+		}
+	}
+	checkProbes(t, c)
+	checkSecurity(t, d, false)
+
+	r = render(t, "--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.maxUnavailable=1")
+	if r.pdb == nil || r.pdb.Spec.MaxUnavailable == nil || r.pdb.Spec.MaxUnavailable.IntValue() != 1 || r.pdb.Spec.MinAvailable != nil {
+		t.Errorf("PodDisruptionBudget with maxUnavailable=1: %+v, want maxUnavailable 1 alone", r.pdb)
+	}
+}
+
+// checkFlags runs the real `certgate controller` flag set on args: with
+// -help appended, it exits 0 when every arg before is a flag it defines
+// with a value it parses, and 2 otherwise.
+func checkFlags(t *testing.T, args []string) {
+	t.Helper()
+	if len(args) == 0 || args[0] != "controller" {
+		t.Fatalf("args %q: want the controller subcommand first", args)
+	}
+	cmd := exec.Command(certgateBinary(t), append(slices.Clone(args), "-help")...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := stderr.String()
+		if i := strings.Index(msg, "certgate controller:"); i >= 0 {
+			msg = msg[i:]
+		}
+		t.Errorf("certgate %s: %v: %s", strings.Join(args, " "), err, msg)
+	}
+	for _, a := range args[1:] {
+		if name, value, ok := strings.Cut(a, "="); ok && name == "--controller-name" && !strings.Contains(value, "/") {
+			t.Errorf("%s: certgate wants a domain-prefixed path", a)
+		}
+	}
+}
+
+func checkProbes(t *testing.T, c *corev1.Container) {
+	t.Helper()
+	healthPort := flagValue(c.Args, "--health-address")
+	metricsPort := flagValue(c.Args, "--metrics-address")
+	ports := map[string]string{}
+	for _, p := range c.Ports {
+		ports[p.Name] = ":" + strconv.Itoa(int(p.ContainerPort))
+	}
+	if ports["health"] != healthPort || ports["metrics"] != metricsPort {
+		t.Errorf("container ports %v; flags --health-address=%s --metrics-address=%s", ports, healthPort, metricsPort)
+	}
+	for name, p := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			t.Errorf("no HTTP probe of %s", name)
+			continue
+		}
+		if p.HTTPGet.Path != name || p.HTTPGet.Port.String() != "health" {
+			t.Errorf("probe %s:%s, want %s on the health port", p.HTTPGet.Port.String(), p.HTTPGet.Path, name)
+		}
+	}
+}
+
+func checkSecurity(t *testing.T, d *appsv1.Deployment, privilegedPorts bool) {
+	t.Helper()
+	pod := d.Spec.Template.Spec.SecurityContext
+	c := container(t, d)
+	sc := c.SecurityContext
+	if pod == nil || sc == nil {
+		t.Fatal("no Pod or container securityContext")
+	}
+	if pod.RunAsNonRoot == nil || !*pod.RunAsNonRoot || pod.RunAsUser == nil || *pod.RunAsUser != 65532 {
+		t.Errorf("Pod securityContext %+v: want runAsNonRoot, runAsUser 65532", pod)
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("root filesystem is writable")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Error("privilege escalation allowed")
+	}
+	if sc.Capabilities == nil || !reflect.DeepEqual(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("capabilities %+v: want drop ALL", sc.Capabilities)
+	}
+	var want []corev1.Capability
+	var wantSysctls []corev1.Sysctl
+	if privilegedPorts {
+		want = []corev1.Capability{"NET_BIND_SERVICE"}
+		wantSysctls = []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}
+	}
+	if sc.Capabilities != nil && !reflect.DeepEqual(sc.Capabilities.Add, want) {
+		t.Errorf("capabilities added %v, want %v", sc.Capabilities.Add, want)
+	}
+	if !reflect.DeepEqual(pod.Sysctls, wantSysctls) {
+		t.Errorf("sysctls %v, want %v", pod.Sysctls, wantSysctls)
+	}
+}
+
+func checkMetricsService(t *testing.T, r *rendered) {
+	t.Helper()
+	s := r.service
+	if !reflect.DeepEqual(s.Spec.Selector, r.deployment.Spec.Template.Labels) {
+		t.Errorf("metrics Service selects %v, the Pods are labelled %v", s.Spec.Selector, r.deployment.Spec.Template.Labels)
+	}
+	if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].TargetPort.String() != "metrics" {
+		t.Errorf("metrics Service ports %+v, want the Pods' metrics port", s.Spec.Ports)
+	}
+}
+
+// checkRBAC: the chart grants exactly the rules of config/rbac/role.yaml,
+// bound to the chart's ServiceAccount, with the Lease Role in the release
+// namespace.
+func checkRBAC(t *testing.T, r *rendered) {
+	t.Helper()
+	var wantCluster *rbacv1.ClusterRole
+	var wantRole *rbacv1.Role
+	for _, doc := range documents(t, readFile(t, "../config/rbac/role.yaml")) {
+		switch kind(t, doc) {
+		case "ClusterRole":
+			wantCluster = decode[rbacv1.ClusterRole](t, doc)
+		case "Role":
+			wantRole = decode[rbacv1.Role](t, doc)
+		}
+	}
+	if wantCluster == nil || wantRole == nil {
+		t.Fatal("config/rbac/role.yaml: want a ClusterRole and a Role")
+	}
+	if !reflect.DeepEqual(r.clusterRole.Rules, wantCluster.Rules) {
+		t.Errorf("chart ClusterRole rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.clusterRole.Rules, wantCluster.Rules)
+	}
+	if !reflect.DeepEqual(r.role.Rules, wantRole.Rules) {
+		t.Errorf("chart Role rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.role.Rules, wantRole.Rules)
+	}
+	if r.role.Namespace != namespace {
+		t.Errorf("leader-election Role in namespace %q, want the release namespace %q", r.role.Namespace, namespace)
+	}
+	sa := rbacv1.Subject{Kind: "ServiceAccount", Name: r.serviceAccount.Name, Namespace: namespace}
+	if !reflect.DeepEqual(r.clusterRoleBinding.Subjects, []rbacv1.Subject{sa}) || r.clusterRoleBinding.RoleRef.Name != r.clusterRole.Name {
+		t.Errorf("ClusterRoleBinding %+v does not bind ClusterRole %s to %+v", r.clusterRoleBinding, r.clusterRole.Name, sa)
+	}
+	if !reflect.DeepEqual(r.roleBinding.Subjects, []rbacv1.Subject{sa}) || r.roleBinding.RoleRef.Name != r.role.Name || r.roleBinding.Namespace != namespace {
+		t.Errorf("RoleBinding %+v does not bind Role %s to %+v", r.roleBinding, r.role.Name, sa)
+	}
+}
+
+// checkCRDs: charts/certgate/crds holds exactly config/crd/bases, byte for
+// byte, and Helm renders them.
+func checkCRDs(t *testing.T, r *rendered) {
+	t.Helper()
+	want := dirFiles(t, "../config/crd/bases")
+	got := dirFiles(t, filepath.Join(chartDir, "crds"))
+	if !reflect.DeepEqual(slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want))) {
+		t.Errorf("chart CRDs %v, config/crd/bases %v (run make generate)", slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want)))
+	}
+	for name, b := range want {
+		if g, ok := got[name]; ok && !bytes.Equal(g, b) {
+			t.Errorf("%s/crds/%s differs from config/crd/bases/%s (run make generate)", chartDir, name, name)
+		}
+	}
+	names := map[string]bool{}
+	for _, c := range r.crds {
+		names[c.Name] = true
+	}
+	if !names["clientcertpolicies.certgate.dev"] || len(r.crds) != len(want) {
+		t.Errorf("rendered CRDs %v, want the %d of config/crd/bases", names, len(want))
+	}
+}
+
+// render runs `helm template` on the chart, CRDs included, and decodes
+// every document strictly: a field its type does not have fails the test.
+func render(t *testing.T, args ...string) *rendered {
+	t.Helper()
+	cmd := exec.Command(helmBinary(t), append([]string{"template", release, chartDir, "--namespace", namespace, "--include-crds"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	r := &rendered{}
+	for _, doc := range documents(t, out) {
+		switch k := kind(t, doc); k {
+		case "ServiceAccount":
+			r.serviceAccount = once(t, r.serviceAccount, decode[corev1.ServiceAccount](t, doc))
+		case "ClusterRole":
+			r.clusterRole = once(t, r.clusterRole, decode[rbacv1.ClusterRole](t, doc))
+		case "ClusterRoleBinding":
+			r.clusterRoleBinding = once(t, r.clusterRoleBinding, decode[rbacv1.ClusterRoleBinding](t, doc))
+		case "Role":
+			r.role = once(t, r.role, decode[rbacv1.Role](t, doc))
+		case "RoleBinding":
+			r.roleBinding = once(t, r.roleBinding, decode[rbacv1.RoleBinding](t, doc))
+		case "Deployment":
+			r.deployment = once(t, r.deployment, decode[appsv1.Deployment](t, doc))
+		case "Service":
+			r.service = once(t, r.service, decode[corev1.Service](t, doc))
+		case "GatewayClass":
+			r.gatewayClass = once(t, r.gatewayClass, decode[gatewayv1.GatewayClass](t, doc))
+		case "PodDisruptionBudget":
+			r.pdb = once(t, r.pdb, decode[policyv1.PodDisruptionBudget](t, doc))
+		case "CustomResourceDefinition":
+			r.crds = append(r.crds, decode[apiextensionsv1.CustomResourceDefinition](t, doc))
+		default:
+			t.Errorf("unexpected kind %q rendered", k)
+		}
+	}
+	for _, ns := range []struct{ kind, ns string }{
+		{"ServiceAccount", objNamespace(r.serviceAccount)}, {"Deployment", objNamespace(r.deployment)},
+		{"Service", objNamespace(r.service)}, {"PodDisruptionBudget", objNamespace(r.pdb)},
+	} {
+		if ns.ns != "" && ns.ns != namespace {
+			t.Errorf("%s in namespace %q, want the release namespace %q", ns.kind, ns.ns, namespace)
+		}
+	}
+	return r
+}
+
+func objNamespace[T any](o *T) string {
+	if o == nil {
+		return ""
+	}
+	v := reflect.ValueOf(o).Elem().FieldByName("ObjectMeta")
+	return v.FieldByName("Namespace").String()
+}
+
+func once[T any](t *testing.T, prev, next *T) *T {
+	t.Helper()
+	if prev != nil {
+		t.Errorf("two %T rendered", next)
+	}
+	return next
+}
+
+// documents splits a YAML stream into its non-empty documents.
+func documents(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	var docs [][]byte
+	for {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			t.Fatalf("%v in\n%s", err, doc)
+		}
+		if len(m) > 0 {
+			docs = append(docs, doc)
+		}
+	}
+}
+
+func kind(t *testing.T, doc []byte) string {
+	t.Helper()
+	var tm struct{ APIVersion, Kind string }
+	if err := yaml.Unmarshal(doc, &tm); err != nil || tm.Kind == "" || tm.APIVersion == "" {
+		t.Fatalf("document without apiVersion and kind (%v):\n%s", err, doc)
+	}
+	return tm.Kind
+}
+
+func decode[T any](t *testing.T, doc []byte) *T {
+	t.Helper()
+	v := new(T)
+	if err := yaml.UnmarshalStrict(doc, v); err != nil {
+		t.Fatalf("%T: %v in\n%s", v, err, doc)
+	}
+	return v
+}
+
+func container(t *testing.T, d *appsv1.Deployment) *corev1.Container {
+	t.Helper()
+	if n := len(d.Spec.Template.Spec.Containers); n != 1 {
+		t.Fatalf("Deployment has %d containers, want 1", n)
+	}
+	return &d.Spec.Template.Spec.Containers[0]
+}
+
+func flagValue(args []string, name string) string {
+	for _, a := range args {
+		if n, v, ok := strings.Cut(a, "="); ok && n == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func dirFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			files[e.Name()] = readFile(t, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// helmBinary is $HELM, or bin/helm as `make chart-check` builds it from
+// tools/helm. Without either the tests fail: make test builds it first.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if h := os.Getenv("HELM"); h != "" {
+		return h
+	}
+	h, err := filepath.Abs("../bin/helm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(h); err != nil {
+		t.Fatalf("%v: run make chart-check to build the pinned Helm", err)
+	}
+	return h
+}
+
+// certgateBinary builds cmd/certgate once per test binary run.
+func certgateBinary(t *testing.T) string {
+	t.Helper()
+	certgateOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "certgate-chart-test")
+		if err != nil {
+			certgateErr = err
+			return
+		}
+		certgateDir = dir
+		bin := filepath.Join(dir, "certgate")
+		cmd := exec.Command("go", "build", "-o", bin, "../cmd/certgate")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			certgateErr = errors.New(string(out) + err.Error())
+			return
+		}
+		certgateBin = bin
+	})
+	if certgateErr != nil {
+		t.Fatalf("go build ./cmd/certgate: %v", certgateErr)
+	}
+	return certgateBin
+}
