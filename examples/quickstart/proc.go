@@ -67,10 +67,16 @@ func buildCertgate(ctx context.Context, dir string) (string, error) {
 	return bin, err
 }
 
+// goOutput runs the go command and returns its standard output. Standard
+// error is kept apart: on a machine whose module cache is still empty it
+// carries "go: downloading ..." lines, which are not part of the answer.
 func goOutput(ctx context.Context, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("go %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), nil
 }
