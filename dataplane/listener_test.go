@@ -351,3 +351,34 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	g := newGateway(t)
+	slow := newEcho(t, "slow")
+	started := make(chan struct{})
+	slow.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprint(w, "finished")
+	})
+	port := freePort(t)
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", slow.weighted(1)))))
+	c := newClient(t, port, nil)
+	done := make(chan response, 1)
+	go func() { done <- c.get("http://h.example.com/") }()
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.dp.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	res := <-done
+	if res.StatusCode != http.StatusOK || string(res.body) != "finished" {
+		t.Errorf("in-flight request during shutdown: %d %q, want 200 finished", res.StatusCode, res.body)
+	}
+	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		conn.Close()
+		t.Error("the listener still accepts connections after Shutdown")
+	}
+}
