@@ -108,6 +108,7 @@ func TestDefaults(t *testing.T) {
 		}
 	}
 	checkProbes(t, c)
+	checkServiceSelector(t, d)
 	checkSecurity(t, d, true)
 	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources %+v: want memory requests and limits from values", c.Resources)
@@ -173,6 +174,16 @@ func TestValues(t *testing.T) {
 	checkProbes(t, c)
 	checkSecurity(t, d, false)
 
+	r = render(t, "--set", "gatewayService.type=LoadBalancer", "--set", "gatewayService.containerPorts=30000-30099", "--set", "nameOverride=gw")
+	c = container(t, r.deployment)
+	checkFlags(t, c.Args)
+	for _, a := range []string{"--gateway-service-type=LoadBalancer", "--gateway-container-ports=30000-30099"} {
+		if !slices.Contains(c.Args, a) {
+			t.Errorf("args %q lack %q", c.Args, a)
+		}
+	}
+	checkServiceSelector(t, r.deployment)
+
 	r = render(t, "--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.maxUnavailable=1")
 	if r.pdb == nil || r.pdb.Spec.MaxUnavailable == nil || r.pdb.Spec.MaxUnavailable.IntValue() != 1 || r.pdb.Spec.MinAvailable != nil {
 		t.Errorf("PodDisruptionBudget with maxUnavailable=1: %+v, want maxUnavailable 1 alone", r.pdb)
@@ -200,6 +211,24 @@ func checkFlags(t *testing.T, args []string) {
 	for _, a := range args[1:] {
 		if name, value, ok := strings.Cut(a, "="); ok && name == "--controller-name" && !strings.Contains(value, "/") {
 			t.Errorf("%s: certgate wants a domain-prefixed path", a)
+		}
+	}
+}
+
+// checkServiceSelector: the Gateways' Services select the Deployment's Pods.
+func checkServiceSelector(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	want := map[string]string{}
+	for pair := range strings.SplitSeq(flagValue(container(t, d).Args, "--gateway-service-selector"), ",") {
+		k, v, _ := strings.Cut(pair, "=")
+		want[k] = v
+	}
+	if !reflect.DeepEqual(want, d.Spec.Selector.MatchLabels) {
+		t.Errorf("--gateway-service-selector %v, the Deployment selects %v", want, d.Spec.Selector.MatchLabels)
+	}
+	for k, v := range d.Spec.Selector.MatchLabels {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("Pod labels %v lack %s=%s", d.Spec.Template.Labels, k, v)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -54,6 +55,10 @@ type controllerFlags struct {
 	controllerName                string
 	kubeconfig                    string
 	addressPool                   string
+	serviceType                   string
+	serviceSelector               string
+	containerPorts                string
+	gatewayService                *kubernetes.GatewayServiceOptions
 	logLevel                      slog.Level
 }
 
@@ -70,6 +75,9 @@ func parseControllerFlags(args []string, stderr io.Writer) (*controllerFlags, er
 	fs.StringVar(&f.controllerName, "controller-name", string(translator.ControllerName), "GatewayClass spec.controllerName this controller serves")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; default: the in-cluster configuration")
 	fs.StringVar(&f.addressPool, "gateway-address-pool", "", "CIDR to assign each Gateway its own IP from, by namespace/name (bare metal); the addresses must be local")
+	fs.StringVar(&f.serviceType, "gateway-service-type", "", "LoadBalancer, NodePort or ClusterIP: the leader provisions a Service of this type per Gateway and every replica binds the container ports recorded on it; empty disables")
+	fs.StringVar(&f.serviceSelector, "gateway-service-selector", "", "labels of the controller's Pods, key=value,...: the selector of the Gateways' Services (with --gateway-service-type)")
+	fs.StringVar(&f.containerPorts, "gateway-container-ports", "20000-29999", "range of the container ports the Gateways' Services target (with --gateway-service-type)")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -86,6 +94,9 @@ func (f *controllerFlags) validate() error {
 			return fmt.Errorf("--gateway-address-pool: %w", err)
 		}
 	}
+	if err := f.validateGatewayService(); err != nil {
+		return err
+	}
 	if !strings.Contains(f.controllerName, "/") {
 		return fmt.Errorf("--controller-name %q: must be a domain-prefixed path such as %s", f.controllerName, translator.ControllerName)
 	}
@@ -96,6 +107,37 @@ func (f *controllerFlags) validate() error {
 		}
 		f.leaseNamespace = strings.TrimSpace(string(ns))
 	}
+	return nil
+}
+
+// validateGatewayService checks the Service-per-Gateway flags. The
+// selector and port range are checked even when the mode is off, so a
+// chart that always passes them learns of a mistake at once.
+func (f *controllerFlags) validateGatewayService() error {
+	ports, err := kubernetes.ParsePortRange(f.containerPorts)
+	if err != nil {
+		return fmt.Errorf("--gateway-container-ports: %w", err)
+	}
+	var selector map[string]string
+	if f.serviceSelector != "" {
+		if selector, err = kubernetes.ParseSelector(f.serviceSelector); err != nil {
+			return fmt.Errorf("--gateway-service-selector: %w", err)
+		}
+	}
+	switch corev1.ServiceType(f.serviceType) {
+	case "":
+		return nil
+	case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort, corev1.ServiceTypeClusterIP:
+	default:
+		return fmt.Errorf("--gateway-service-type %q: want LoadBalancer, NodePort or ClusterIP", f.serviceType)
+	}
+	if selector == nil {
+		return errors.New("--gateway-service-type needs --gateway-service-selector (the labels of the controller's Pods)")
+	}
+	if f.addressPool != "" {
+		return errors.New("--gateway-service-type and --gateway-address-pool are exclusive")
+	}
+	f.gatewayService = &kubernetes.GatewayServiceOptions{Type: corev1.ServiceType(f.serviceType), Selector: selector, ContainerPorts: ports}
 	return nil
 }
 
@@ -160,6 +202,7 @@ func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logg
 		pool, _ := kubernetes.NewAddressPool(f.addressPool) // validated with the flags
 		opts.GatewayAddress = pool.Assign
 	}
+	opts.GatewayService = f.gatewayService
 	return opts
 }
 

@@ -16,6 +16,11 @@ func TestControllerRejectsBadFlagsWithExitCode2(t *testing.T) {
 		{[]string{"--controller-name", "nodomain"}, "--controller-name"},
 		{[]string{"--leader-elect", "--leader-election-namespace="}, "--leader-election-namespace is required"},
 		{[]string{"stray"}, "unexpected arguments"},
+		{[]string{"--gateway-service-type", "External"}, "--gateway-service-type"},
+		{[]string{"--gateway-service-type", "LoadBalancer"}, "needs --gateway-service-selector"},
+		{[]string{"--gateway-service-selector", "app"}, "--gateway-service-selector"},
+		{[]string{"--gateway-container-ports", "30000-20000"}, "--gateway-container-ports"},
+		{[]string{"--gateway-service-type", "NodePort", "--gateway-service-selector", "app=certgate", "--gateway-address-pool", "10.0.0.0/24"}, "exclusive"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(append([]string{"controller"}, tc.args...), nil, &bytes.Buffer{}, &stderr); code != 2 {

@@ -21,8 +21,8 @@ import (
 
 // Why the elector is separate from the serving process.
 //
-// Every replica serves traffic; the leader only writes status (and, later,
-// provisions Services). controller-runtime's built-in leader election ties
+// Every replica serves traffic; the leader only writes status (and, in the
+// Service-per-Gateway mode, provisions the Gateways' Services). controller-runtime's built-in leader election ties
 // the whole manager to the lease: a replica that loses it (an API server
 // hiccup longer than the renew deadline is enough) stops all runnables
 // and exits, and a certgate process that exits drops every connection it

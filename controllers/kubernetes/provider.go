@@ -44,6 +44,11 @@ type Options struct {
 	// GatewayAddress, when set, assigns each Gateway the address it binds
 	// (address-pool mode); see translator.Options.
 	GatewayAddress func(*gatewayv1.Gateway) (string, bool)
+	// GatewayService, when set, turns on the Service-per-Gateway mode
+	// (gatewayservice.go): the leader provisions a Service per accepted
+	// Gateway, and every replica binds the container ports recorded on
+	// them. GatewayAddress, if also set, still gives the bind address.
+	GatewayService *GatewayServiceOptions
 	// HealthAddress serves /healthz and /readyz (ready once the first
 	// snapshot is applied); empty disables them.
 	HealthAddress string
@@ -98,6 +103,13 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		Dataplane: opts.Dataplane,
 		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
 		Log:       opts.Log,
+	}
+	if opts.GatewayService != nil {
+		prov := &serviceProvisioner{
+			client: mgr.GetClient(), api: mgr.GetAPIReader(), controller: opts.ControllerName, opts: *opts.GatewayService, log: opts.Log,
+		}
+		p.status.provision = prov.provision
+		p.runner.Options.GatewayService = p.gatewayExposure
 	}
 	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
 	if err := p.addHealth(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -36,6 +37,10 @@ type statusWriter struct {
 	controller gatewayv1.GatewayController
 	log        *slog.Logger
 	kick       chan struct{}
+	// provision, when set, provisions the Gateways' Services before the
+	// statuses are written, in the same leadership term; true asks for a
+	// retry.
+	provision func(ctx context.Context, u *update) (retry bool)
 
 	mu     sync.Mutex
 	latest *update
@@ -94,6 +99,9 @@ func (w *statusWriter) writeLatest() {
 	w.mu.Unlock()
 	if u == nil || lead == nil || lead.Err() != nil {
 		return
+	}
+	if w.provision != nil && w.provision(lead, u) {
+		time.AfterFunc(retryAfter, w.wake)
 	}
 	if u.applyErr != nil {
 		u = withApplyFailure(u)

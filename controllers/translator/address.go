@@ -32,7 +32,9 @@ func (a gatewayAddr) ready() bool { return a.reason == "" }
 //     an empty value would need an allocator it does not have
 //     (AddressNotAssigned), and a value that is not an IP cannot be bound
 //     (AddressNotUsable).
-//  3. With no addresses, every interface, and status reports no address.
+//  3. With no addresses, or in the Service-per-Gateway mode (where the
+//     Service carries the address), every interface, and status reports
+//     no address of its own.
 //
 // Only one address is bound: a snapshot listener has one. Further
 // spec.addresses entries are ignored and absent from status, which the
@@ -44,7 +46,7 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 		}
 		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "no address has been assigned to this Gateway yet"}
 	}
-	if len(gw.Spec.Addresses) == 0 {
+	if len(gw.Spec.Addresses) == 0 || t.opts.GatewayService != nil {
 		return gatewayAddr{}
 	}
 	a := gw.Spec.Addresses[0]

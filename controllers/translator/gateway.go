@@ -39,6 +39,7 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 	st := &gatewayv1.GatewayStatus{Listeners: make([]gatewayv1.ListenerStatus, len(gw.Spec.Listeners))}
 	t.gwStatus[nameOf(gw.Namespace, gw.Name)] = st
 	addr := t.gatewayAddress(gw)
+	exposure, exposed := t.gatewayExposure(gw, &addr)
 	ls := make([]*listenerState, len(gw.Spec.Listeners))
 	for i := range gw.Spec.Listeners {
 		st.Listeners[i].Name = gw.Spec.Listeners[i].Name
@@ -50,19 +51,29 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 	insecure := t.applyFrontendValidation(gw, ls)
 	markConflicts(ls)
 	for _, l := range ls {
-		if addr.ready() && l.servable() && sockets.claim(l, addr.value) {
+		port, bindable := l.spec.Port, addr.ready() && l.servable()
+		if bindable && exposed {
+			port, bindable = exposure.Ports[l.spec.Port]
+			if !bindable {
+				l.portPending = fmt.Sprintf("port %d has no container port in the Gateway's Service yet", l.spec.Port)
+			}
+		}
+		if bindable && sockets.claim(l, addr.value, port) {
 			l.snap = len(t.snapshot.Listeners)
 			t.snapshot.Listeners = append(t.snapshot.Listeners, snapshot.Listener{
 				Name: l.name(), Gateway: gw.Namespace + "/" + gw.Name, Address: addr.value,
-				Port: l.spec.Port, Protocol: snapshot.Protocol(l.spec.Protocol), Hostname: l.hostname(), TLS: l.tls,
+				Port: port, Protocol: snapshot.Protocol(l.spec.Protocol), Hostname: l.hostname(), TLS: l.tls,
 			})
 		}
 	}
 	for _, l := range ls {
-		t.writeListenerStatus(l, addr.ready())
+		t.writeListenerStatus(l, addr)
 	}
 	t.listeners[nameOf(gw.Namespace, gw.Name)] = ls
-	if addr.value != "" {
+	switch {
+	case exposed:
+		st.Addresses = exposure.Addresses
+	case addr.value != "":
 		st.Addresses = []gatewayv1.GatewayStatusAddress{{Type: ptrTo(gatewayv1.IPAddressType), Value: addr.value}}
 	}
 	t.writeGatewayConditions(gw, st, ls, addr, insecure)
@@ -158,4 +169,18 @@ func markConflicts(ls []*listenerState) {
 			}
 		}
 	}
+}
+
+// gatewayExposure asks Options.GatewayService, when set, how gw is
+// exposed. A Gateway whose Service is not known yet waits for it: addr is
+// made not ready (Pending), so nothing is bound on a port no Service maps.
+func (t *translator) gatewayExposure(gw *gatewayv1.Gateway, addr *gatewayAddr) (GatewayExposure, bool) {
+	if t.opts.GatewayService == nil || !addr.ready() {
+		return GatewayExposure{}, false
+	}
+	e, ok := t.opts.GatewayService(gw)
+	if !ok {
+		addr.reason, addr.message = string(gatewayv1.GatewayReasonPending), "waiting for its Service"
+	}
+	return e, ok
 }

@@ -29,6 +29,9 @@ type listenerState struct {
 	tls *snapshot.ListenerTLS
 	// snap is the index of the listener in snapshot.Listeners, or -1.
 	snap int
+	// portPending, when set, says why a servable listener is not bound
+	// yet: its Gateway's Service does not map its port.
+	portPending string
 }
 
 // name is the listener's snapshot name, "namespace/gateway/listener".
@@ -118,7 +121,7 @@ func (l *listenerState) checkKinds() {
 }
 
 // writeStatus sets the listener's conditions from what was found.
-func (t *translator) writeListenerStatus(l *listenerState, addressReady bool) {
+func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 	gen, conds := l.gw.Generation, &l.status.Conditions
 	l.status.SupportedKinds = l.kinds
 	if l.notAccepted != "" {
@@ -131,8 +134,12 @@ func (t *translator) writeListenerStatus(l *listenerState, addressReady bool) {
 	switch {
 	case l.snap >= 0:
 		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionTrue, string(gatewayv1.ListenerReasonProgrammed), "listener is in the snapshot")
-	case l.servable() && !addressReady:
+	case l.servable() && !addr.ready() && addr.reason == string(gatewayv1.GatewayReasonPending):
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), "the Gateway is "+addr.message)
+	case l.servable() && !addr.ready():
 		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), "the Gateway has no address to bind")
+	case l.servable() && l.portPending != "":
+		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), l.portPending)
 	default:
 		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonInvalid), l.programmedMessage())
 	}

@@ -20,22 +20,22 @@ type socketUse struct {
 	hosts map[string]string
 }
 
-// claim registers l on address and reports whether it may be served
+// claim registers l on address and port and reports whether it may be served
 // there. A listener that clashes with one already registered (by an older
 // Gateway) is marked Conflicted instead.
-func (s socketTable) claim(l *listenerState, address string) bool {
-	key := net.JoinHostPort(address, fmt.Sprint(l.spec.Port))
+func (s socketTable) claim(l *listenerState, address string, port int32) bool {
+	key := net.JoinHostPort(address, fmt.Sprint(port))
 	use, ok := s[key]
 	if !ok {
 		use = &socketUse{protocol: l.spec.Protocol, hosts: map[string]string{}}
 		s[key] = use
 	}
 	if use.protocol != l.spec.Protocol {
-		l.conflicts(gatewayv1.ListenerReasonProtocolConflict, "port %d on %s is already served over %s by another Gateway", l.spec.Port, addressText(address), use.protocol)
+		l.conflicts(gatewayv1.ListenerReasonProtocolConflict, "port %d on %s is already served over %s by another Gateway", port, addressText(address), use.protocol)
 		return false
 	}
 	if other, taken := use.hosts[l.hostname()]; taken {
-		l.conflicts(gatewayv1.ListenerReasonHostnameConflict, "hostname %s on port %d of %s is already served by listener %s", hostnameText(l.hostname()), l.spec.Port, addressText(address), other)
+		l.conflicts(gatewayv1.ListenerReasonHostnameConflict, "hostname %s on port %d of %s is already served by listener %s", hostnameText(l.hostname()), port, addressText(address), other)
 		return false
 	}
 	use.hosts[l.hostname()] = l.name()

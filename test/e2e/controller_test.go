@@ -40,6 +40,7 @@ func TestController(t *testing.T) {
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
+	t.Run("ServicePerGateway", w.testServicePerGateway)
 }
 
 func policy(ns, name, route string, spec v1alpha1.ClientCertPolicySpec) *v1alpha1.ClientCertPolicy {

@@ -90,6 +90,14 @@ func (w *world) provider(t testing.TB, controller string, address func(*gatewayv
 // providerFor is provider with the client configuration cfg.
 func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
 	t.Helper()
+	return w.providerWith(t, cfg, kubernetes.Options{ControllerName: gatewayv1.GatewayController(controller), GatewayAddress: address})
+}
+
+// providerWith is provider with the client configuration cfg and opts,
+// whose Dataplane and Log it sets.
+func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts kubernetes.Options) (*kubernetes.Provider, *metrics.Metrics) {
+	t.Helper()
+	controller := string(opts.ControllerName)
 	level := slog.LevelError
 	if os.Getenv("CERTGATE_E2E_DEBUG") != "" {
 		level = slog.LevelDebug
@@ -97,9 +105,8 @@ func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, a
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("controller", controller)
 	m := metrics.New()
 	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log})
-	p, err := kubernetes.New(cfg, kubernetes.Options{
-		ControllerName: gatewayv1.GatewayController(controller), Dataplane: dp, GatewayAddress: address, Log: log,
-	})
+	opts.Dataplane, opts.Log = dp, log
+	p, err := kubernetes.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,425 @@
+package kubernetes
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/translator"
+)
+
+// The Service-per-Gateway mode.
+//
+// The leader gives each accepted Gateway of certgate's classes a Service
+// in the Gateway's namespace, owned by the Gateway (so deleting the Gateway
+// garbage-collects it), selecting the controller's own Pods. Each distinct
+// listener port becomes a ServicePort whose targetPort is a container port
+// allocated for that Gateway and port from a range; the allocation is
+// recorded on the Service (AnnotationContainerPorts). Every replica, leader
+// or not, reads the Services from its cache and binds, for each listener
+// port, the recorded container port: replicas never compute allocations,
+// so they cannot disagree, and a Gateway whose Service is not there yet is
+// not bound at all.
+
+const (
+	// AnnotationContainerPorts records a Service's allocation: "listener
+	// port=container port" pairs, comma-separated, by listener port.
+	AnnotationContainerPorts = "certgate.dev/container-ports"
+	// AnnotationControllerName names the controller that manages the
+	// Service, so that several certgate installations keep to their own.
+	AnnotationControllerName = "certgate.dev/controller-name"
+	// labelManagedBy marks the Services certgate manages, so the leader can
+	// list them with a label selector.
+	labelManagedBy      = "app.kubernetes.io/managed-by"
+	labelManagedByValue = "certgate"
+)
+
+// GatewayServiceOptions configure the Service-per-Gateway mode.
+type GatewayServiceOptions struct {
+	// Type of the Services: LoadBalancer, NodePort or ClusterIP.
+	Type corev1.ServiceType
+	// Selector selects the controller's Pods.
+	Selector map[string]string
+	// ContainerPorts is the range container ports are allocated from.
+	ContainerPorts PortRange
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ First, Last int32 }
+
+// ParsePortRange parses "20000-29999".
+func ParsePortRange(s string) (PortRange, error) {
+	a, b, ok := strings.Cut(s, "-")
+	first, err1 := strconv.ParseInt(strings.TrimSpace(a), 10, 32)
+	last, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 32)
+	if !ok || err1 != nil || err2 != nil || first < 1 || last > 65535 || first > last {
+		return PortRange{}, fmt.Errorf("%q is not a port range FIRST-LAST within 1-65535", s)
+	}
+	return PortRange{First: int32(first), Last: int32(last)}, nil
+}
+
+// ParseSelector parses "key=value,key=value" into labels.
+func ParseSelector(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for pair := range strings.SplitSeq(s, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
+			return nil, fmt.Errorf("%q is not a label key=value", pair)
+		}
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no labels")
+	}
+	return out, nil
+}
+
+// GatewayServiceName is the name of a Gateway's Service: "<gateway>-certgate"
+// when that is a valid Service name; otherwise (a name with dots, not
+// starting with a letter, or too long) a sanitized, truncated form with a
+// hash of the Gateway's name, so two Gateways never share one.
+func GatewayServiceName(gateway string) string {
+	name := gateway + "-certgate"
+	if len(validation.IsDNS1035Label(name)) == 0 {
+		return name
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(gateway))
+	suffix := fmt.Sprintf("-%08x", h.Sum32())
+	base := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(gateway))
+	if base == "" || base[0] < 'a' || base[0] > 'z' {
+		base = "g" + base
+	}
+	base = strings.TrimRight(base[:min(len(base), validation.DNS1035LabelMaxLength-len(suffix))], "-")
+	return base + suffix
+}
+
+// FormatContainerPorts renders an allocation for AnnotationContainerPorts.
+func FormatContainerPorts(ports map[int32]int32) string {
+	pairs := make([]string, 0, len(ports))
+	for _, lp := range slices.Sorted(maps.Keys(ports)) {
+		pairs = append(pairs, fmt.Sprintf("%d=%d", lp, ports[lp]))
+	}
+	return strings.Join(pairs, ",")
+}
+
+// ParseContainerPorts parses AnnotationContainerPorts.
+func ParseContainerPorts(s string) (map[int32]int32, error) {
+	out := map[int32]int32{}
+	for pair := range strings.SplitSeq(s, ",") {
+		if pair == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(pair, "=")
+		lp, err1 := strconv.ParseInt(a, 10, 32)
+		cp, err2 := strconv.ParseInt(b, 10, 32)
+		if !ok || err1 != nil || err2 != nil || lp < 1 || lp > 65535 || cp < 1 || cp > 65535 {
+			return nil, fmt.Errorf("%s %q: %q is not LISTENERPORT=CONTAINERPORT", AnnotationContainerPorts, s, pair)
+		}
+		out[int32(lp)] = int32(cp)
+	}
+	return out, nil
+}
+
+// GatewayPorts are the listener ports one Gateway wants.
+type GatewayPorts struct {
+	Gateway types.NamespacedName
+	Ports   []int32
+}
+
+// AllocateContainerPorts allocates a container port in r for each wanted
+// listener port of each Gateway, given the allocations recorded so far
+// (existing). It is a pure function, so the result depends on its inputs
+// only:
+//
+//   - a Gateway keeps the container port already recorded for a listener
+//     port it still wants, if that port is in r and no Gateway before it in
+//     wanted holds it (wanted is in priority order: oldest Gateway first);
+//   - every other wanted port gets the lowest free port of r, Gateways in
+//     wanted order and ports in ascending order;
+//   - allocations of Gateways or ports no longer wanted are released.
+//
+// No container port is given twice. When r runs out, the remaining ports
+// are left out of the result, and their listeners are not served.
+func AllocateContainerPorts(r PortRange, existing map[types.NamespacedName]map[int32]int32, wanted []GatewayPorts) map[types.NamespacedName]map[int32]int32 {
+	out := make(map[types.NamespacedName]map[int32]int32, len(wanted))
+	used := map[int32]bool{}
+	for _, g := range wanted {
+		out[g.Gateway] = map[int32]int32{}
+		for _, lp := range sortedUnique(g.Ports) {
+			if cp, ok := existing[g.Gateway][lp]; ok && cp >= r.First && cp <= r.Last && !used[cp] {
+				out[g.Gateway][lp] = cp
+				used[cp] = true
+			}
+		}
+	}
+	next := r.First
+	for _, g := range wanted {
+		for _, lp := range sortedUnique(g.Ports) {
+			if _, ok := out[g.Gateway][lp]; ok {
+				continue
+			}
+			for next <= r.Last && used[next] {
+				next++
+			}
+			if next > r.Last {
+				break
+			}
+			out[g.Gateway][lp] = next
+			used[next] = true
+		}
+	}
+	return out
+}
+
+func sortedUnique(ports []int32) []int32 {
+	s := slices.Clone(ports)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// gatewayExposure is the translator's GatewayService hook: every replica
+// reads the Gateway's Service from its cache. A Service that is not owned
+// by this very Gateway (by UID), or that has no allocation yet, is not
+// used: the Gateway waits.
+func (p *Provider) gatewayExposure(gw *gatewayv1.Gateway) (translator.GatewayExposure, bool) {
+	svc := &corev1.Service{}
+	key := types.NamespacedName{Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name)}
+	if err := p.mgr.GetCache().Get(context.Background(), key, svc); err != nil {
+		return translator.GatewayExposure{}, false
+	}
+	if !ownedBy(svc, gw) || svc.Annotations[AnnotationControllerName] != string(p.opts.ControllerName) {
+		return translator.GatewayExposure{}, false
+	}
+	ports, err := ParseContainerPorts(svc.Annotations[AnnotationContainerPorts])
+	if err != nil {
+		p.log.Error("ignoring the Gateway's Service", "service", key, "error", err)
+		return translator.GatewayExposure{}, false
+	}
+	return translator.GatewayExposure{Ports: ports, Addresses: serviceAddresses(svc)}, true
+}
+
+// serviceAddresses are the addresses a Gateway reports: its Service's
+// load-balancer ingress, or, for a Service that is not a LoadBalancer, its
+// cluster IP.
+func serviceAddresses(svc *corev1.Service) []gatewayv1.GatewayStatusAddress {
+	var out []gatewayv1.GatewayStatusAddress
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		switch {
+		case in.IP != "":
+			out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.IPAddressType), Value: in.IP})
+		case in.Hostname != "":
+			out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.HostnameAddressType), Value: in.Hostname})
+		}
+	}
+	if len(out) == 0 && svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone {
+		out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.IPAddressType), Value: svc.Spec.ClusterIP})
+	}
+	return out
+}
+
+func ownedBy(svc *corev1.Service, gw *gatewayv1.Gateway) bool {
+	for _, o := range svc.OwnerReferences {
+		if o.UID == gw.UID && o.Kind == "Gateway" && o.Name == gw.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// serviceProvisioner creates, updates and deletes the Gateways' Services.
+// Only the leader runs it, on the status writer's goroutine, so runs are
+// serialised.
+type serviceProvisioner struct {
+	client     client.Client
+	api        client.Reader
+	controller gatewayv1.GatewayController
+	opts       GatewayServiceOptions
+	log        *slog.Logger
+}
+
+// provision makes the Services match the accepted Gateways of u. It lists
+// the managed Services from the API server rather than the cache: the
+// allocation must see the Services this leader just wrote, or it could
+// hand a container port out twice. It reports whether it must be retried.
+func (s *serviceProvisioner) provision(ctx context.Context, u *update) bool {
+	list := &corev1.ServiceList{}
+	if err := s.api.List(ctx, list, client.MatchingLabels{labelManagedBy: labelManagedByValue}); err != nil {
+		s.log.Error("listing the Gateways' Services failed", "error", err)
+		return true
+	}
+	gateways := acceptedGateways(u)
+	byService := make(map[types.NamespacedName]*gatewayv1.Gateway, len(gateways))
+	for _, gw := range gateways {
+		byService[types.NamespacedName{Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name)}] = gw
+	}
+	current := map[types.NamespacedName]*corev1.Service{}
+	existing := map[types.NamespacedName]map[int32]int32{}
+	retry := false
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if svc.Annotations[AnnotationControllerName] != string(s.controller) {
+			continue
+		}
+		gw := byService[nn(svc)]
+		if gw == nil || !ownedBy(svc, gw) {
+			s.log.Info("deleting the Service of a Gateway that is gone or not accepted", "service", nn(svc))
+			retry = s.delete(ctx, svc) || retry
+			continue
+		}
+		current[nn(gw)] = svc
+		existing[nn(gw)], _ = ParseContainerPorts(svc.Annotations[AnnotationContainerPorts])
+	}
+	wanted := make([]GatewayPorts, 0, len(gateways))
+	for _, gw := range gateways {
+		wanted = append(wanted, GatewayPorts{Gateway: nn(gw), Ports: wantedPorts(gw)})
+	}
+	alloc := AllocateContainerPorts(s.opts.ContainerPorts, existing, wanted)
+	for _, gw := range gateways {
+		if len(alloc[nn(gw)]) < len(sortedUnique(wantedPorts(gw))) {
+			s.log.Error("the container port range is exhausted: some listeners of the Gateway are not served", "gateway", nn(gw), "range", s.opts.ContainerPorts)
+		}
+		retry = s.apply(ctx, gw, current[nn(gw)], alloc[nn(gw)]) || retry
+	}
+	return retry
+}
+
+// apply creates or updates one Gateway's Service.
+func (s *serviceProvisioner) apply(ctx context.Context, gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) bool {
+	want := s.desired(gw, cur, ports)
+	var err error
+	switch {
+	case cur == nil:
+		s.log.Info("creating the Gateway's Service", "service", nn(want), "ports", FormatContainerPorts(ports))
+		err = s.client.Create(ctx, want)
+		if apierrors.IsAlreadyExists(err) {
+			s.log.Error("a Service with the Gateway's Service name exists and is not certgate's; the Gateway waits", "service", nn(want))
+			return false
+		}
+	case !serviceMatches(cur, want):
+		s.log.Info("updating the Gateway's Service", "service", nn(want), "ports", FormatContainerPorts(ports))
+		err = s.client.Update(ctx, want)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("writing the Gateway's Service failed", "service", nn(want), "error", err)
+		return true
+	}
+	return false
+}
+
+func (s *serviceProvisioner) delete(ctx context.Context, svc *corev1.Service) bool {
+	err := s.client.Delete(ctx, svc, client.Preconditions{UID: &svc.UID, ResourceVersion: &svc.ResourceVersion})
+	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+		s.log.Error("deleting a Gateway's Service failed", "service", nn(svc), "error", err)
+		return true
+	}
+	return false
+}
+
+// desired is the Service gw should have; built on cur when it exists, so
+// what the API server filled in (cluster IP, node ports) is kept.
+func (s *serviceProvisioner) desired(gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) *corev1.Service {
+	svc := &corev1.Service{}
+	if cur != nil {
+		svc = cur.DeepCopy()
+	}
+	svc.Namespace, svc.Name = gw.Namespace, GatewayServiceName(gw.Name)
+	svc.Labels = withEntry(svc.Labels, labelManagedBy, labelManagedByValue)
+	svc.Annotations = withEntry(svc.Annotations, AnnotationControllerName, string(s.controller))
+	svc.Annotations[AnnotationContainerPorts] = FormatContainerPorts(ports)
+	svc.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: gatewayv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID, Controller: ptr.To(true),
+	}}
+	svc.Spec.Type = s.opts.Type
+	svc.Spec.Selector = maps.Clone(s.opts.Selector)
+	nodePorts := map[int32]int32{}
+	for _, p := range svc.Spec.Ports {
+		nodePorts[p.Port] = p.NodePort
+	}
+	svc.Spec.Ports = nil
+	for _, lp := range slices.Sorted(maps.Keys(ports)) {
+		p := corev1.ServicePort{
+			Name: fmt.Sprintf("port-%d", lp), Protocol: corev1.ProtocolTCP, Port: lp, TargetPort: intstr.FromInt32(ports[lp]),
+		}
+		if s.opts.Type != corev1.ServiceTypeClusterIP {
+			p.NodePort = nodePorts[lp]
+		}
+		svc.Spec.Ports = append(svc.Spec.Ports, p)
+	}
+	return svc
+}
+
+// serviceMatches compares what certgate decides about a Service.
+func serviceMatches(cur, want *corev1.Service) bool {
+	return cur.Spec.Type == want.Spec.Type &&
+		reflect.DeepEqual(cur.Spec.Selector, want.Spec.Selector) &&
+		reflect.DeepEqual(cur.Spec.Ports, want.Spec.Ports) &&
+		reflect.DeepEqual(cur.OwnerReferences, want.OwnerReferences) &&
+		cur.Labels[labelManagedBy] == want.Labels[labelManagedBy] &&
+		cur.Annotations[AnnotationContainerPorts] == want.Annotations[AnnotationContainerPorts]
+}
+
+// acceptedGateways are the Gateways of u that the translation accepted,
+// oldest first: an older Gateway keeps a contested container port.
+func acceptedGateways(u *update) []*gatewayv1.Gateway {
+	accepted := map[types.NamespacedName]bool{}
+	for _, g := range u.result.Status.Gateways {
+		accepted[g.NamespacedName] = meta.IsStatusConditionTrue(g.Status.Conditions, string(gatewayv1.GatewayConditionAccepted))
+	}
+	var out []*gatewayv1.Gateway
+	for _, gw := range u.res.Gateways {
+		if accepted[nn(gw)] {
+			out = append(out, gw)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *gatewayv1.Gateway) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
+			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// wantedPorts are gw's listener ports, one ServicePort each.
+func wantedPorts(gw *gatewayv1.Gateway) []int32 {
+	var out []int32
+	for _, l := range gw.Spec.Listeners {
+		out = append(out, l.Port)
+	}
+	return out
+}
+
+func withEntry(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
