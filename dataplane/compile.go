@@ -15,6 +15,8 @@ import (
 // portConfig is the compiled configuration of one socket: the listeners
 // that share its address and port.
 type portConfig struct {
+	// port is the port clients connect to (the listener's public port),
+	// which redirects keep.
 	port int32
 	// tls is nil for an HTTP port. For HTTPS it only picks, by SNI, the
 	// listener whose handshake configuration applies.
@@ -67,6 +69,9 @@ func (d *Dataplane) compilePort(ls []*snapshot.Listener, ticketKeys [][32]byte) 
 	// A stable order makes the fallback listener the same on every apply.
 	slices.SortFunc(ls, func(a, b *snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	pc := &portConfig{port: ls[0].Port}
+	if ls[0].PublicPort != 0 {
+		pc.port = ls[0].PublicPort
+	}
 	requestCert := anyRequirement(ls)
 	entries := make([]router.HostEntry[*listenerConfig], 0, len(ls))
 	for _, l := range ls {

@@ -292,3 +292,21 @@ func TestRequestMirrorSendsACopy(t *testing.T) {
 	}
 	waitFor(t, func() bool { return shadow.requests() == 5 }, "5 mirrored requests")
 }
+
+// TestRedirectKeepsThePublicPort: behind a Service that maps port 8080 to
+// the port the data plane binds, a redirect that keeps the port must name
+// 8080, the port the client can reach.
+func TestRedirectKeepsThePublicPort(t *testing.T) {
+	g := newGateway(t)
+	port := freePort(t)
+	newHost := "new.example.com"
+	rule := prefixRule("/")
+	rule.Filters = []snapshot.Filter{{Type: snapshot.FilterRequestRedirect, RequestRedirect: &snapshot.Redirect{Hostname: &newHost}}}
+	l := httpListener("http", port, route("r", nil, rule))
+	l.PublicPort = 8080
+	g.apply(l)
+	res := newClient(t, port, nil).get("http://h.example.com/a")
+	if got := res.Header.Get("Location"); got != "http://new.example.com:8080/a" {
+		t.Errorf("Location = %q, want the public port 8080", got)
+	}
+}

@@ -64,6 +64,9 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 				Name: l.name(), Gateway: gw.Namespace + "/" + gw.Name, Address: addr.value,
 				Port: port, Protocol: snapshot.Protocol(l.spec.Protocol), Hostname: l.hostname(), TLS: l.tls,
 			})
+			if port != l.spec.Port {
+				t.snapshot.Listeners[l.snap].PublicPort = l.spec.Port
+			}
 		}
 	}
 	for _, l := range ls {

@@ -38,7 +38,7 @@ func TestGatewayServiceHook(t *testing.T) {
 		}
 		return GatewayExposure{Ports: map[int32]int32{80: 20001}, Addresses: addr}, true
 	}})
-	if n := len(out.Snapshot.Listeners); n != 1 || out.Snapshot.Listeners[0].Port != 20001 || out.Snapshot.Listeners[0].Address != "" {
+	if n := len(out.Snapshot.Listeners); n != 1 || out.Snapshot.Listeners[0].Port != 20001 || out.Snapshot.Listeners[0].PublicPort != 80 || out.Snapshot.Listeners[0].Address != "" {
 		t.Fatalf("snapshot listeners %+v, want one on :20001", out.Snapshot.Listeners)
 	}
 	for _, g := range out.Status.Gateways {

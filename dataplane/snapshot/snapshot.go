@@ -34,6 +34,11 @@ type Listener struct {
 	Address string `json:"address,omitempty"`
 	// Port is the TCP port to bind.
 	Port int32 `json:"port"`
+	// PublicPort is the port clients connect to, when something in front
+	// (a Service) maps it to Port; 0 means Port. A redirect that keeps the
+	// request's port uses it, so a client is never sent to a port it
+	// cannot reach.
+	PublicPort int32 `json:"publicPort,omitempty"`
 	// Protocol is HTTP or HTTPS.
 	Protocol Protocol `json:"protocol"`
 	// Hostname limits the listener to one host name or a wildcard

@@ -29,11 +29,21 @@ func (s *Snapshot) Validate() error {
 		errs = append(errs, l.validate(at)...)
 		if first, ok := sockets[l.socket()]; ok && s.Listeners[first].Protocol != l.Protocol {
 			errs = append(errs, fmt.Errorf("%s.protocol: %s conflicts with %s on listeners[%d], which shares %s", at, l.Protocol, s.Listeners[first].Protocol, first, l.socket()))
+		} else if ok && s.Listeners[first].publicPort() != l.publicPort() {
+			errs = append(errs, fmt.Errorf("%s.publicPort: %d conflicts with %d on listeners[%d], which shares %s", at, l.publicPort(), s.Listeners[first].publicPort(), first, l.socket()))
 		} else if !ok {
 			sockets[l.socket()] = i
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// publicPort is the port clients connect to.
+func (l *Listener) publicPort() int32 {
+	if l.PublicPort != 0 {
+		return l.PublicPort
+	}
+	return l.Port
 }
 
 // socket is the address and port a listener binds, in net.Dial form.
@@ -45,6 +55,9 @@ func (l *Listener) validate(at string) []error {
 	var errs []error
 	if l.Port < 1 || l.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s.port: %d is not between 1 and 65535", at, l.Port))
+	}
+	if l.PublicPort < 0 || l.PublicPort > 65535 {
+		errs = append(errs, fmt.Errorf("%s.publicPort: %d is not between 0 and 65535", at, l.PublicPort))
 	}
 	if l.Address != "" && net.ParseIP(l.Address) == nil {
 		errs = append(errs, fmt.Errorf("%s.address: %q is not an IP address", at, l.Address))
