@@ -1,31 +1,26 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/certgate/certgate/internal/pki"
 )
 
-// This is a deliberately small certificate generator for the demo: one CA,
-// ECDSA P-256 leaves valid for a day, files written next to each other.
-// Tests use internal/testpki, which is richer and takes a testing.TB; the
-// demo is a program, so it has its own.
+// organization is the subject O of every demo certificate.
+var organization = []string{"certgate quickstart"}
 
-// demoCert is a certificate and its key, as PEM and as written to disk.
+// demoCert is a certificate from internal/pki and the files it was written
+// to, which the printed curl commands name.
 type demoCert struct {
 	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
+	key     crypto.Signer
 	certPEM []byte
-	keyPEM  []byte
+	keyPEM  []byte // nil for the CA: its key is never written
+	ca      *pki.CA
 	// CertFile and KeyFile are where write put them.
 	CertFile, KeyFile string
 }
@@ -38,73 +33,38 @@ type certSpec struct {
 	ips   []net.IP
 }
 
-// newCA makes a self-signed CA.
+// newCA makes the demo's self-signed CA.
 func newCA(name string) (*demoCert, error) {
-	tmpl := certTemplate(certSpec{name: name})
-	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	tmpl.ExtKeyUsage = nil
-	return sign(tmpl, nil)
-}
-
-// issue signs a leaf certificate with ca.
-func (ca *demoCert) issue(spec certSpec) (*demoCert, error) {
-	return sign(certTemplate(spec), ca)
-}
-
-func certTemplate(spec certSpec) *x509.Certificate {
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	now := time.Now()
-	return &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: spec.name, Organization: []string{"certgate quickstart"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{spec.usage},
-		DNSNames:     spec.dns,
-		IPAddresses:  spec.ips,
-	}
-}
-
-// sign creates a key and a certificate for tmpl, signed by parent (self
-// signed when parent is nil).
-func sign(tmpl *x509.Certificate, parent *demoCert) (*demoCert, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA(pki.CAOptions{Name: name, Organization: organization})
 	if err != nil {
 		return nil, err
 	}
-	issuer, signer := tmpl, key
-	if parent != nil {
-		issuer, signer = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, signer)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", tmpl.Subject.CommonName, err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	return &demoCert{cert: ca.Cert, key: ca.Key, certPEM: ca.PEM, ca: ca}, nil
+}
+
+// issue signs a leaf certificate, valid for a day, with the CA c.
+func (c *demoCert) issue(spec certSpec) (*demoCert, error) {
+	leaf, err := c.ca.Issue(pki.Options{
+		CommonName: spec.name, Organization: organization,
+		ExtKeyUsage: []x509.ExtKeyUsage{spec.usage}, DNSNames: spec.dns, IPAddresses: spec.ips,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &demoCert{
-		cert:    cert,
-		key:     key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return &demoCert{cert: leaf.Leaf, key: leaf.Key, certPEM: leaf.CertPEM, keyPEM: leaf.KeyPEM}, nil
 }
 
 // write puts the certificate and key into dir as NAME.crt and NAME.key,
 // the key readable by the owner only.
 func (c *demoCert) write(dir string) error {
 	name := c.cert.Subject.CommonName
-	c.CertFile, c.KeyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	c.CertFile = filepath.Join(dir, name+".crt")
 	if err := os.WriteFile(c.CertFile, c.certPEM, 0o644); err != nil {
 		return err
 	}
+	if c.keyPEM == nil {
+		return nil
+	}
+	c.KeyFile = filepath.Join(dir, name+".key")
 	return os.WriteFile(c.KeyFile, c.keyPEM, 0o600)
 }

@@ -44,7 +44,7 @@ func Dev(ctx context.Context, c *Config, certgate string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for name, b := range map[string][]byte{"ca.crt": authority.pem, "client.crt": cliCrt, "client.key": cliKey} {
+	for name, b := range map[string][]byte{"ca.crt": authority.PEM, "client.crt": cliCrt, "client.key": cliKey} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			return "", err
 		}

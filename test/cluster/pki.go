@@ -1,15 +1,11 @@
 package cluster
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,81 +13,37 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/certgate/certgate/internal/pki"
 )
 
 // ca is the cluster's certificate authority, generated at every start; its
-// key never leaves the state directory.
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+// key never leaves the process.
+type ca struct{ *pki.CA }
 
 func newCA() (*ca, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := pki.NewCA(pki.CAOptions{Name: "certgate local cluster CA"})
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "certgate local cluster CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &ca{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return &ca{c}, nil
 }
 
-// issue returns a PEM certificate and PEM key for a serving (dns/ips set)
-// or client certificate.
+// issue returns a PEM certificate and PEM key, valid for 30 days: a serving
+// certificate when dns or ips are given, a client certificate otherwise.
 func (c *ca) issue(cn string, orgs []string, dns []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-	}
+	usage := x509.ExtKeyUsageClientAuth
 	if len(dns)+len(ips) > 0 {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		usage = x509.ExtKeyUsageServerAuth
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	leaf, err := c.Issue(pki.Options{
+		CommonName: cn, Organization: orgs, DNSNames: dns, IPAddresses: ips,
+		ExtKeyUsage: []x509.ExtKeyUsage{usage}, NotAfter: time.Now().Add(30 * 24 * time.Hour),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
-	if err != nil {
-		panic(err)
-	}
-	return n
+	return leaf.CertPEM, leaf.KeyPEM, nil
 }
 
 // clientIdentity is one kubeconfig the harness writes.
@@ -119,7 +71,7 @@ func writePKI(c *Config) error {
 	if err != nil {
 		return fmt.Errorf("generating the CA: %w", err)
 	}
-	files := map[string][]byte{"ca.crt": authority.pem}
+	files := map[string][]byte{"ca.crt": authority.PEM}
 
 	svcIP, err := firstServiceIP(c.ServiceCIDR)
 	if err != nil {
@@ -166,7 +118,7 @@ func writePKI(c *Config) error {
 			return fmt.Errorf("issuing the client certificate of %s: %w", id.cn, err)
 		}
 		kc := clientcmdapi.NewConfig()
-		kc.Clusters["local"] = &clientcmdapi.Cluster{Server: c.APIServerURL(), CertificateAuthorityData: authority.pem}
+		kc.Clusters["local"] = &clientcmdapi.Cluster{Server: c.APIServerURL(), CertificateAuthorityData: authority.PEM}
 		kc.AuthInfos[id.cn] = &clientcmdapi.AuthInfo{ClientCertificateData: crt, ClientKeyData: key}
 		kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: id.cn, Namespace: "default"}
 		kc.CurrentContext = "local"

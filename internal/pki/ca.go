@@ -1,11 +1,13 @@
-// Package testpki issues real X.509 certificates for tests: a CA, optional
-// intermediates, and leaves with the SANs, key usages, validity and key type
-// a test needs. Everything is generated in memory per test, so no fixture
-// can expire in the repository and no private key is ever committed.
+// Package pki issues X.509 certificates: a CA, optional intermediates, and
+// leaves with the SANs, key usages, validity and key type the caller asks
+// for. Tests use it through internal/testpki; the quickstart and the local
+// cluster use it directly. Everything is generated in memory, so no
+// certificate can expire in the repository and no private key is ever
+// committed.
 //
-// ECDSA P-256 is the default key because generating it is cheap on shared
-// CI machines; ask for RSA only where a test is about RSA.
-package testpki
+// ECDSA P-256 is the default key because generating it is cheap; RSA is
+// there for what is about RSA.
+package pki
 
 import (
 	"crypto"
@@ -16,8 +18,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
-	"testing"
 	"time"
 )
 
@@ -35,14 +37,15 @@ const (
 // validity periods (expired certificates) still chain to a CA that was
 // valid when they were.
 type CAOptions struct {
-	// Name is the CA's common name; empty means "testpki CA".
-	Name      string
-	NotBefore time.Time
-	NotAfter  time.Time
-	Key       KeyType
+	// Name is the CA's common name; empty means "certgate CA".
+	Name         string
+	Organization []string
+	NotBefore    time.Time
+	NotAfter     time.Time
+	Key          KeyType
 }
 
-// CA is a certificate authority that issues certificates in a test.
+// CA is a certificate authority.
 type CA struct {
 	// Cert is the CA certificate.
 	Cert *x509.Certificate
@@ -56,34 +59,41 @@ type CA struct {
 	root  bool
 }
 
-// NewCA returns a self-signed root CA with the given common name.
-func NewCA(t testing.TB, name string) *CA {
-	t.Helper()
-	return NewCAWith(t, CAOptions{Name: name})
-}
-
-// NewCAWith returns a self-signed root CA shaped by opts.
-func NewCAWith(t testing.TB, opts CAOptions) *CA {
-	t.Helper()
-	key := newKey(t, opts.Key)
-	tmpl := caTemplate(t, opts)
-	ca := newCA(t, tmpl, tmpl, key, key, nil)
+// NewCA returns a self-signed root CA shaped by opts.
+func NewCA(opts CAOptions) (*CA, error) {
+	key, err := newKey(opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := caTemplate(opts)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newCA(tmpl, tmpl, key, key, nil)
+	if err != nil {
+		return nil, err
+	}
 	ca.root = true
-	return ca
+	return ca, nil
 }
 
 // Intermediate returns a CA signed by ca. Leaves it issues present the
 // intermediate (and any intermediates above it) after themselves, as a
 // client behind an intermediate CA does in the handshake.
-func (ca *CA) Intermediate(t testing.TB, opts CAOptions) *CA {
-	t.Helper()
-	key := newKey(t, opts.Key)
-	tmpl := caTemplate(t, opts)
+func (ca *CA) Intermediate(opts CAOptions) (*CA, error) {
+	key, err := newKey(opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := caTemplate(opts)
+	if err != nil {
+		return nil, err
+	}
 	chain := append([]*x509.Certificate{}, ca.chain...)
 	if !ca.root {
 		chain = append([]*x509.Certificate{ca.Cert}, chain...)
 	}
-	return newCA(t, tmpl, ca.Cert, key, ca.Key, chain)
+	return newCA(tmpl, ca.Cert, key, ca.Key, chain)
 }
 
 // Pool returns a pool holding only this CA's certificate.
@@ -93,80 +103,73 @@ func (ca *CA) Pool() *x509.CertPool {
 	return pool
 }
 
-func caTemplate(t testing.TB, opts CAOptions) *x509.Certificate {
-	t.Helper()
+func caTemplate(opts CAOptions) (*x509.Certificate, error) {
 	name := opts.Name
 	if name == "" {
-		name = "testpki CA"
+		name = "certgate CA"
 	}
 	notBefore := opts.NotBefore
 	if notBefore.IsZero() {
 		notBefore = time.Now().AddDate(-1, 0, 0)
 	}
 	notBefore, notAfter := validity(notBefore, opts.NotAfter, 10*365*24*time.Hour)
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
 	return &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"certgate tests"}},
+		SerialNumber:          sn,
+		Subject:               pkix.Name{CommonName: name, Organization: opts.Organization},
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
+	}, nil
 }
 
-func newCA(t testing.TB, tmpl, parent *x509.Certificate, key, parentKey crypto.Signer, chain []*x509.Certificate) *CA {
-	t.Helper()
-	cert := sign(t, tmpl, parent, key.Public(), parentKey)
-	return &CA{Cert: cert, PEM: certPEM(cert), Key: key, chain: chain}
+func newCA(tmpl, parent *x509.Certificate, key, parentKey crypto.Signer, chain []*x509.Certificate) (*CA, error) {
+	cert, err := sign(tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, PEM: certPEM(cert), Key: key, chain: chain}, nil
 }
 
 // sign issues tmpl, signed by parentKey, and parses the result back so the
 // caller holds exactly what a peer would see on the wire.
-func sign(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, parentKey crypto.Signer) *x509.Certificate {
-	t.Helper()
+func sign(tmpl, parent *x509.Certificate, pub crypto.PublicKey, parentKey crypto.Signer) (*x509.Certificate, error) {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, parentKey)
 	if err != nil {
-		t.Fatalf("testpki: create certificate %q: %v", tmpl.Subject.CommonName, err)
+		return nil, fmt.Errorf("pki: create certificate %q: %w", tmpl.Subject.CommonName, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatalf("testpki: parse certificate %q: %v", tmpl.Subject.CommonName, err)
+		return nil, fmt.Errorf("pki: parse certificate %q: %w", tmpl.Subject.CommonName, err)
 	}
-	return cert
+	return cert, nil
 }
 
-func newKey(t testing.TB, kind KeyType) crypto.Signer {
-	t.Helper()
-	var (
-		key crypto.Signer
-		err error
-	)
+func newKey(kind KeyType) (crypto.Signer, error) {
 	switch kind {
 	case ECDSA:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case RSA:
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		t.Fatalf("testpki: unknown key type %q", kind)
+		return rsa.GenerateKey(rand.Reader, 2048)
 	}
-	if err != nil {
-		t.Fatalf("testpki: generate %s key: %v", kind, err)
-	}
-	return key
+	return nil, fmt.Errorf("pki: unknown key type %q", kind)
 }
 
-func serial(t testing.TB) *big.Int {
-	t.Helper()
+func serial() (*big.Int, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		t.Fatalf("testpki: serial number: %v", err)
+		return nil, fmt.Errorf("pki: serial number: %w", err)
 	}
-	return n
+	return n, nil
 }
 
 // validity fills zero bounds: from an hour ago (so clock skew between a
-// test's certificate and its time.Now cannot matter) for lifetime.
+// certificate and the clock that judges it cannot matter) for lifetime.
 func validity(notBefore, notAfter time.Time, lifetime time.Duration) (time.Time, time.Time) {
 	if notBefore.IsZero() {
 		notBefore = time.Now().Add(-time.Hour)

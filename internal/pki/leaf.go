@@ -1,4 +1,4 @@
-package testpki
+package pki
 
 import (
 	"crypto"
@@ -6,9 +6,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/url"
-	"testing"
 	"time"
 )
 
@@ -16,7 +16,7 @@ import (
 // for client and server authentication, valid from an hour ago for a day,
 // with no SANs.
 type Options struct {
-	// CommonName is the subject CN; empty means "testpki leaf".
+	// CommonName is the subject CN; empty means "certgate leaf".
 	CommonName string
 	// Organization, when set, is the subject O.
 	Organization []string
@@ -36,8 +36,8 @@ type Options struct {
 	PrivateKey crypto.Signer
 }
 
-// Cert is an issued leaf with everything a test hands to a TLS stack or a
-// configuration.
+// Cert is an issued leaf with everything a TLS stack or a configuration
+// needs.
 type Cert struct {
 	// TLS is the leaf, its intermediates and its key, ready for
 	// tls.Config.Certificates or GetClientCertificate.
@@ -56,13 +56,22 @@ type Cert struct {
 }
 
 // Issue issues a leaf certificate shaped by opts.
-func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
-	t.Helper()
+func (ca *CA) Issue(opts Options) (*Cert, error) {
 	key := opts.PrivateKey
 	if key == nil {
-		key = newKey(t, opts.Key)
+		var err error
+		if key, err = newKey(opts.Key); err != nil {
+			return nil, err
+		}
 	}
-	leaf := sign(t, leafTemplate(t, opts), ca.Cert, key.Public(), ca.Key)
+	tmpl, err := leafTemplate(opts)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := sign(tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, err
+	}
 	chain := []*x509.Certificate{leaf}
 	if !ca.root {
 		chain = append(chain, ca.Cert)
@@ -70,7 +79,7 @@ func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
 	chain = append(chain, ca.chain...)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatalf("testpki: marshal key: %v", err)
+		return nil, fmt.Errorf("pki: marshal key: %w", err)
 	}
 	tlsCert := &tls.Certificate{PrivateKey: key, Leaf: leaf}
 	for _, c := range chain {
@@ -83,22 +92,25 @@ func (ca *CA) Issue(t testing.TB, opts Options) *Cert {
 		CertPEM: certPEM(chain...),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 		Key:     key,
-	}
+	}, nil
 }
 
-func leafTemplate(t testing.TB, opts Options) *x509.Certificate {
-	t.Helper()
+func leafTemplate(opts Options) (*x509.Certificate, error) {
 	cn := opts.CommonName
 	if cn == "" {
-		cn = "testpki leaf"
+		cn = "certgate leaf"
 	}
 	eku := opts.ExtKeyUsage
 	if eku == nil {
 		eku = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}
 	}
 	notBefore, notAfter := validity(opts.NotBefore, opts.NotAfter, 24*time.Hour)
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber:   serial(t),
+		SerialNumber:   sn,
 		Subject:        pkix.Name{CommonName: cn, Organization: opts.Organization},
 		NotBefore:      notBefore,
 		NotAfter:       notAfter,
@@ -111,20 +123,9 @@ func leafTemplate(t testing.TB, opts Options) *x509.Certificate {
 	for _, raw := range opts.URIs {
 		u, err := url.Parse(raw)
 		if err != nil {
-			t.Fatalf("testpki: URI SAN %q: %v", raw, err)
+			return nil, fmt.Errorf("pki: URI SAN %q: %w", raw, err)
 		}
 		tmpl.URIs = append(tmpl.URIs, u)
 	}
-	return tmpl
-}
-
-// PeerState returns the connection state a server sees after a handshake
-// in which this certificate was presented, for tests that judge a peer
-// without running a handshake.
-func (c *Cert) PeerState() *tls.ConnectionState {
-	return &tls.ConnectionState{
-		Version:           tls.VersionTLS13,
-		HandshakeComplete: true,
-		PeerCertificates:  append([]*x509.Certificate{}, c.Chain...),
-	}
+	return tmpl, nil
 }
