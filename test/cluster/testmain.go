@@ -7,12 +7,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/reexec"
 )
 
 // inClusterEnv marks a test binary re-executed inside the cluster's
@@ -106,34 +107,12 @@ func runInside(c *Config) int {
 	cmd := c.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), inClusterEnv+"="+c.StateDir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	runtime.LockOSThread() // Pdeathsig follows the forking thread
-	defer runtime.UnlockOSThread()
-	if err := cmd.Start(); err != nil {
+	code, err := reexec.Run(cmd, "the tests in the cluster namespace")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: running the tests in the cluster namespace:", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	_ = cmd.Wait()
-	signal.Stop(sigs)
-	close(done)
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		fmt.Fprintf(os.Stderr, "FAIL: the tests in the cluster namespace were killed by %v\n", ws.Signal())
-		return 1
-	}
-	return cmd.ProcessState.ExitCode()
+	return code
 }
 
 // Leftovers lists what a torn-down cluster left behind: its network

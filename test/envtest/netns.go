@@ -23,11 +23,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/certgate/certgate/internal/reexec"
 )
 
 // netnsEnv marks a test binary re-executed in its private network namespace.
@@ -105,54 +105,16 @@ func reexecInNetNS() (int, error) {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), netnsEnv+"="+self)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET,
-		// If this process dies (go test's timeout kills it), so does the child.
-		Pdeathsig: syscall.SIGKILL,
-	}
-	// Pdeathsig fires when the forking thread exits: keep this goroutine on
-	// its thread until the child is done.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			return 0, fmt.Errorf("cannot create a private network namespace (%v): these tests must run as root "+
-				"(CAP_SYS_ADMIN, CAP_NET_ADMIN), as CI does; they never run outside their own namespace", err)
-		}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	code, err := reexec.Run(cmd, "test binary in the network namespace")
+	switch {
+	case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES):
+		return 0, fmt.Errorf("cannot create a private network namespace (%v): these tests must run as root "+
+			"(CAP_SYS_ADMIN, CAP_NET_ADMIN), as CI does; they never run outside their own namespace", err)
+	case err != nil:
 		return 0, fmt.Errorf("re-executing the test binary in a new network namespace: %w", err)
 	}
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = cmd.Process.Signal(s) // e.g. go test's SIGQUIT on timeout: the child dumps its goroutines
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	signal.Stop(sigs)
-	close(done)
-
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, nil
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			fmt.Fprintf(os.Stderr, "envtest: test binary in the network namespace killed by %v\n", ws.Signal())
-			return 128 + int(ws.Signal()), nil
-		}
-		return exit.ExitCode(), nil
-	default:
-		return 0, fmt.Errorf("waiting for the test binary in the network namespace: %w", err)
-	}
+	return code, nil
 }
 
 // setupNetNS brings up lo and adds TestAddress to it. It is idempotent, so
