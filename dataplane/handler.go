@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/certgate/certgate/dataplane/accesslog"
@@ -77,7 +76,7 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	// Client-supplied certificate headers never reach a backend, on any
 	// route: only certgate may say what certificate a client presented.
 	clientcert.StripClientHeaders(r.Header)
-	host := hostOf(r.Host)
+	host := router.HostOf(r.Host)
 	lc, ok := pc.listeners.Lookup(host)
 	if !ok {
 		answer(w, http.StatusNotFound)
@@ -171,18 +170,4 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 	r = r.WithContext(ctx)
 	d.mirror(st, r)
 	target.proxy.ServeHTTP(w, r)
-}
-
-// hostOf returns the host of a Host header, without port, lowercase, and
-// without a trailing dot.
-func hostOf(hostport string) string {
-	host := hostport
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
-		host = hostport[:i]
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(host, "]"), "["), ".")
-	if strings.IndexFunc(host, func(c rune) bool { return 'A' <= c && c <= 'Z' }) >= 0 {
-		host = strings.ToLower(host)
-	}
-	return host
 }

@@ -98,6 +98,19 @@ func (h *HostIndex[T]) Lookup(host string) (T, bool) {
 	return h.any, h.hasAny
 }
 
+// HostOf returns the host of a Host header or :authority ("Example.com:8443",
+// "[::1]:80"), without port or brackets, in the canonical form Lookup and
+// Table.Match compare: lowercase, without a trailing dot. It allocates only
+// when the host has uppercase letters.
+func HostOf(hostport string) string {
+	host := hostport
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return canonicalHost(host)
+}
+
 // canonicalHost lowercases host and drops one trailing dot (the root label
 // of a fully qualified name), copying only when there is uppercase.
 func canonicalHost(host string) string {

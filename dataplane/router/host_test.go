@@ -93,3 +93,22 @@ func TestWildcardCovers(t *testing.T) {
 		}
 	}
 }
+
+func TestHostOfStripsPortAndCanonicalises(t *testing.T) {
+	for in, want := range map[string]string{
+		"example.com":       "example.com",
+		"Example.COM:8443":  "example.com",
+		"api.example.com.":  "api.example.com",
+		"[::1]:8080":        "::1",
+		"[2001:db8::1]":     "2001:db8::1",
+		"127.0.0.1:80":      "127.0.0.1",
+		"API.example.com.:": "api.example.com",
+	} {
+		if got := HostOf(in); got != want {
+			t.Errorf("HostOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { HostOf("api.example.com:443") }); n != 0 {
+		t.Errorf("HostOf of a lowercase host allocates %v times", n)
+	}
+}
