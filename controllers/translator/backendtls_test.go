@@ -97,12 +97,14 @@ func TestMisspeltCertgateOptionFailsClosed(t *testing.T) {
 	}
 }
 
-func TestWalkBackendsGivesEachListenerItsOwnBackends(t *testing.T) {
+// TestEachListenerGetsItsOwnBackends: the route stage copies a route's
+// rules per listener (listenerRules), so per-Gateway backend settings
+// written through walkBackends never leak to another Gateway.
+func TestEachListenerGetsItsOwnBackends(t *testing.T) {
 	shared := []snapshot.WeightedBackend{{Backend: snapshot.Backend{Name: "ns/svc:443"}}}
 	mirror := &snapshot.Mirror{Backend: snapshot.Backend{Name: "ns/audit:443"}}
-	rule := func() []snapshot.Rule {
-		return []snapshot.Rule{{Backends: shared, Filters: []snapshot.Filter{{Type: snapshot.FilterRequestMirror, RequestMirror: mirror}}}}
-	}
+	built := []snapshot.Rule{{Backends: shared, Filters: []snapshot.Filter{{Type: snapshot.FilterRequestMirror, RequestMirror: mirror}}}}
+	rule := func() []snapshot.Rule { return listenerRules(built) }
 	tr := newPolicyTranslator(t)
 	tr.snapshot.Listeners = []snapshot.Listener{
 		{Name: "ns/a/https", Gateway: "ns/a", Routes: []snapshot.Route{{Rules: rule()}}},

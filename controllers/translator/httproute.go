@@ -53,9 +53,8 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 // route that reaches one listener through several parentRefs is added
 // once, with the union of its hostnames.
 //
-// Each listener gets its own copy of the rules, so that a later stage can
-// give one listener's rules a client certificate requirement without
-// touching another's.
+// Each listener gets its own copy of the rules (see listenerRules), so
+// later stages can set per-listener and per-Gateway things on them.
 func (t *translator) addRoute(r *gatewayv1.HTTPRoute, a attachment, b *routeBuild, done map[*listenerState]int) {
 	if i, ok := done[a.l]; ok {
 		if i >= 0 {
@@ -73,8 +72,27 @@ func (t *translator) addRoute(r *gatewayv1.HTTPRoute, a attachment, b *routeBuil
 	done[a.l] = len(sl.Routes)
 	sl.Routes = append(sl.Routes, snapshot.Route{
 		Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC(),
-		Hostnames: a.hostnames, Rules: slices.Clone(b.rules),
+		Hostnames: a.hostnames, Rules: listenerRules(b.rules),
 	})
+}
+
+// listenerRules copies a route's rules for one listener, with everything a
+// later stage writes to: the rule itself (its client certificate
+// requirement), its backends and its mirror backends (their TLS and client
+// certificate, which depend on the Gateway). The rest is shared read-only.
+func listenerRules(rules []snapshot.Rule) []snapshot.Rule {
+	out := slices.Clone(rules)
+	for i := range out {
+		out[i].Backends = slices.Clone(out[i].Backends)
+		out[i].Filters = slices.Clone(out[i].Filters)
+		for j, f := range out[i].Filters {
+			if f.RequestMirror != nil {
+				own := *f.RequestMirror
+				out[i].Filters[j].RequestMirror = &own
+			}
+		}
+	}
+	return out
 }
 
 // unionHostnames merges two hostname lists of one route on one listener;
