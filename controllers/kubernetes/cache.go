@@ -6,7 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -86,48 +88,15 @@ func listFull(ctx context.Context, r client.Reader, res *resources.Resources) er
 	return nil
 }
 
-// addItems appends the items of l to res. Items are pointers into the
-// list, which the cache gave us as copies, so res owns them.
+// addItems appends the items of l to res. meta.EachListItem hands out
+// pointers into the list, which the cache gave us as copies, so res owns
+// them; an item of a kind the translator does not read is an error.
 func addItems(res *resources.Resources, l client.ObjectList) error {
-	var err error
-	add := func(o client.Object) {
-		if err == nil {
-			err = res.Add(o)
+	return meta.EachListItem(l, func(o runtime.Object) error {
+		obj, ok := o.(client.Object)
+		if !ok {
+			return fmt.Errorf("%T in %T is not an object", o, l)
 		}
-	}
-	switch l := l.(type) {
-	case *gatewayv1.GatewayClassList:
-		eachItem(l.Items, add)
-	case *gatewayv1.GatewayList:
-		eachItem(l.Items, add)
-	case *gatewayv1.HTTPRouteList:
-		eachItem(l.Items, add)
-	case *gatewayv1.ReferenceGrantList:
-		eachItem(l.Items, add)
-	case *gatewayv1.BackendTLSPolicyList:
-		eachItem(l.Items, add)
-	case *v1alpha1.ClientCertPolicyList:
-		eachItem(l.Items, add)
-	case *corev1.ServiceList:
-		eachItem(l.Items, add)
-	case *discoveryv1.EndpointSliceList:
-		eachItem(l.Items, add)
-	case *corev1.NamespaceList:
-		eachItem(l.Items, add)
-	default:
-		return fmt.Errorf("%T is not a list certgate reads", l)
-	}
-	return err
-}
-
-// eachItem calls add with a pointer to each item. The type parameter P
-// ties a list's value items to their pointer type, which is what
-// implements client.Object.
-func eachItem[T any, P interface {
-	*T
-	client.Object
-}](items []T, add func(client.Object)) {
-	for i := range items {
-		add(P(&items[i]))
-	}
+		return res.Add(obj)
+	})
 }
