@@ -103,6 +103,7 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 		}
 	}
 	d.upstream.Sweep()
+	d.opts.Metrics.Retain()
 	d.recordExpiry(s)
 	d.log.Info("snapshot applied", "listeners", len(s.Listeners), "sockets", len(d.sockets))
 	return nil

@@ -338,6 +338,11 @@ func TestApplying200SnapshotsUnderLoadLosesNoRequest(t *testing.T) {
 	if got := testutil.ToFloat64(g.metrics.ConfigApplies.WithLabelValues("success")); got != 201 {
 		t.Errorf("successful applies = %v, want 201", got)
 	}
+	// Every apply had a different extra route; only the last one's series
+	// may remain (two routes and the unmatched recorder, 18 codes each).
+	if n := testutil.CollectAndCount(g.metrics.HTTPRequests); n > 3*18 {
+		t.Errorf("%d request series after 200 applies, want those of the current routes only", n)
+	}
 	t.Logf("%d requests, 0 failures, across 200 applies", sent.Load())
 }
 

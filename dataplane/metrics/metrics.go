@@ -10,6 +10,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,13 +44,25 @@ type Metrics struct {
 	ConfigApplies *prometheus.CounterVec
 	// ConfigLastApplied is the Unix time of the last applied snapshot.
 	ConfigLastApplied prometheus.Gauge
+
+	// mu guards the route sets below, which keep the per-route series
+	// bounded by the configuration in force (see Retain).
+	mu sync.Mutex
+	// exported holds every route with series; current those recorded
+	// since the last Retain.
+	exported, current map[routeKey]bool
 }
+
+// routeKey names the series of one route on one gateway.
+type routeKey struct{ gateway, namespace, route string }
 
 // New creates the collectors and registers them, with the Go runtime and
 // process collectors, on a new registry.
 func New() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
+		exported: map[routeKey]bool{},
+		current:  map[routeKey]bool{},
 		ClientCertRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_clientcert_rejections_total",
 			Help: "Requests rejected by a client certificate requirement (mode=\"audit\": that would have been rejected), by reason.",
@@ -138,6 +151,10 @@ type RouteRecorder struct {
 // Route returns the recorder for a route. namespace and route are empty for
 // requests that matched no route.
 func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
+	m.mu.Lock()
+	k := routeKey{gateway, namespace, route}
+	m.exported[k], m.current[k] = true, true
+	m.mu.Unlock()
 	r := &RouteRecorder{
 		vec:      m.HTTPRequests,
 		labels:   [3]string{gateway, namespace, route},
@@ -148,6 +165,36 @@ func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 		r.codes[code] = m.HTTPRequests.WithLabelValues(gateway, namespace, route, strconv.Itoa(code))
 	}
 	return r
+}
+
+// Retain deletes the series of every route that no configuration compiled
+// since the previous Retain asked a recorder for: the request counters and
+// durations, and the client certificate counters of its rules. Call it once
+// a snapshot is live. Without it, every route a configuration ever had
+// would stay exported, and the number of series would grow with the
+// configuration's history rather than be bounded by the configuration.
+func (m *Metrics) Retain() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	live := map[[2]string]bool{}
+	for k := range m.current {
+		live[[2]string{k.namespace, k.route}] = true
+	}
+	for k := range m.exported {
+		if m.current[k] {
+			continue
+		}
+		delete(m.exported, k)
+		m.HTTPRequests.DeletePartialMatch(prometheus.Labels{"gateway": k.gateway, "namespace": k.namespace, "route": k.route})
+		if live[[2]string{k.namespace, k.route}] {
+			continue // the route is still served through another gateway
+		}
+		byRoute := prometheus.Labels{"namespace": k.namespace, "route": k.route}
+		m.HTTPRequestDuration.DeletePartialMatch(byRoute)
+		m.ClientCertVerified.DeletePartialMatch(byRoute)
+		m.ClientCertRejections.DeletePartialMatch(byRoute)
+	}
+	m.current = map[routeKey]bool{}
 }
 
 // Record counts one answered request and observes its duration.

@@ -54,3 +54,24 @@ func TestServerServesTheRegistry(t *testing.T) {
 		t.Errorf("/metrics lacks the request counter:\n%.2000s", body)
 	}
 }
+
+func TestRetainDropsTheSeriesOfRemovedRoutes(t *testing.T) {
+	m := New()
+	m.Route("ns/gw", "ns", "kept").Record(200, time.Millisecond)
+	m.Route("ns/gw", "ns", "removed").Record(200, time.Millisecond)
+	m.ClientCertRejections.WithLabelValues("ns", "removed", "0", "missing", "enforce").Inc()
+	m.Retain() // the first configuration is live
+
+	m.Route("ns/gw", "ns", "kept") // the next configuration has only "kept"
+	m.Retain()
+
+	if n := testutil.CollectAndCount(m.HTTPRequests); n != len(commonCodes) {
+		t.Errorf("request series = %d, want only the kept route's %d", n, len(commonCodes))
+	}
+	if n := testutil.CollectAndCount(m.ClientCertRejections); n != 0 {
+		t.Errorf("rejection series of the removed route = %d, want 0", n)
+	}
+	if n := testutil.CollectAndCount(m.HTTPRequestDuration); n != 1 {
+		t.Errorf("duration series = %d, want the kept route's only", n)
+	}
+}
