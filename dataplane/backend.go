@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 
+	"github.com/certgate/certgate/dataplane/clientcert"
 	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/dataplane/upstream"
@@ -84,8 +85,10 @@ func (d *Dataplane) reverseProxy(rt http.RoundTripper, b *snapshot.Backend) *htt
 }
 
 // rewrite builds the upstream request from the incoming one. httputil
-// has already removed hop-by-hop headers (RFC 9110 section 7.6.1) and any
-// Forwarded/X-Forwarded-* headers from out.
+// has already removed hop-by-hop headers (RFC 9110 section 7.6.1), with
+// those the client's Connection header named, and any Forwarded and
+// X-Forwarded-* headers from out: what rewrite sets, a client cannot
+// remove.
 func rewrite(pr *httputil.ProxyRequest) {
 	st := stateOf(pr.In.Context())
 	out := pr.Out
@@ -101,6 +104,13 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetXForwarded()
 	st.rule.filters.ModifyRequest(out, st.info)
+	// The certificate headers are set last, after the filters too: only
+	// certgate says what certificate a client presented.
+	if st.identity == nil {
+		clientcert.StripClientHeaders(out.Header)
+		return
+	}
+	clientcert.Forward(out.Header, st.rule.requirement.Forward(), st.identity)
 }
 
 // modifyResponse applies the rule's response filters to a backend's
@@ -120,6 +130,16 @@ func (d *Dataplane) proxyError(b *snapshot.Backend) func(http.ResponseWriter, *h
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		if reason := upstream.TLSErrorReason(err); reason != "" {
 			d.opts.Metrics.BackendTLSErrors.WithLabelValues(b.Namespace, b.Service, reason).Inc()
+		}
+		if body := stateOf(r.Context()).body; body.failure() != nil {
+			// The client's body broke, not the backend: the upstream
+			// request was aborted and the connection cannot carry
+			// another request.
+			if r.ProtoMajor == 1 {
+				w.Header().Set("Connection", "close")
+			}
+			answer(w, body.failureStatus())
+			return
 		}
 		switch {
 		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

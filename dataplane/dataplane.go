@@ -36,6 +36,10 @@ type Options struct {
 	AccessLog *accesslog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BodyIdleTimeout is how long a request body may send nothing before
+	// the request is answered 408 and its upstream request aborted; zero
+	// means 30 s, a negative value turns the timeout off.
+	BodyIdleTimeout time.Duration
 }
 
 // Dataplane serves the most recently applied snapshot.
@@ -51,6 +55,8 @@ type Dataplane struct {
 	// Session ticket keys, guarded by mu; see ticketKeys.
 	ticketKey, ticketPrev *[32]byte
 	ticketKeyBorn         time.Time
+
+	tunnels tunnels
 }
 
 // New returns a data plane that serves nothing until the first Apply.
@@ -60,6 +66,9 @@ func New(opts Options) *Dataplane {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.BodyIdleTimeout == 0 {
+		opts.BodyIdleTimeout = defaultBodyIdleTimeout
 	}
 	return &Dataplane{
 		opts:     opts,
@@ -98,10 +107,12 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 	}
 	for addr, s := range d.sockets {
 		if _, keep := ports[addr]; !keep {
+			s.retired.Store(true)
 			delete(d.sockets, addr)
 			go d.drain(s)
 		}
 	}
+	d.judgeTunnels()
 	d.upstream.Sweep()
 	d.opts.Metrics.Retain()
 	d.recordExpiry(s)
@@ -158,10 +169,13 @@ func (d *Dataplane) Shutdown(ctx context.Context) error {
 	d.closed = true
 	var wg sync.WaitGroup
 	for addr, s := range d.sockets {
+		s.retired.Store(true)
 		delete(d.sockets, addr)
 		wg.Go(func() { s.drain(ctx) })
 	}
 	wg.Wait()
+	// Draining does not wait for hijacked connections.
+	d.judgeTunnels()
 	d.upstream.Close()
 	return ctx.Err()
 }

@@ -17,8 +17,17 @@ import (
 // requestState is what the proxy stages of one request share: the reverse
 // proxy's Rewrite and ModifyResponse read it from the request context.
 type requestState struct {
-	info     filter.RequestInfo
-	rule     *ruleConfig
+	info filter.RequestInfo
+	// match is what the route table matched, kept to judge a WebSocket
+	// tunnel again after a configuration change.
+	match *router.Request
+	route *routeConfig
+	rule  *ruleConfig
+	// identity is the client certificate forwarded upstream: nil unless
+	// the rule's requirement passed.
+	identity *clientcert.Peer
+	// body is the request body, nil for a request without one.
+	body     *clientBody
 	upstream string
 }
 
@@ -29,6 +38,9 @@ func stateOf(ctx context.Context) *requestState {
 }
 
 type connKey struct{}
+
+// socketKey holds, in every connection's context, the socket it came in on.
+type socketKey struct{}
 
 // withConnState gives every connection its client certificate cache, so a
 // certificate's fingerprints are computed once per connection however many
@@ -76,6 +88,9 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	// Client-supplied certificate headers never reach a backend, on any
 	// route: only certgate may say what certificate a client presented.
 	clientcert.StripClientHeaders(r.Header)
+	if screen(w, r) {
+		return nil, nil, nil
+	}
 	host := router.HostOf(r.Host)
 	lc, ok := pc.listeners.Lookup(host)
 	if !ok {
@@ -94,7 +109,8 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 		answer(w, http.StatusBadRequest)
 		return lc, nil, nil
 	}
-	m, ok := lc.table.Match(&router.Request{Host: host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header})
+	match := &router.Request{Host: host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header}
+	m, ok := lc.table.Match(match)
 	if !ok {
 		answer(w, http.StatusNotFound)
 		return lc, nil, nil
@@ -106,10 +122,11 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	if rule.filters.CORS(w, r) {
 		return lc, route, rule
 	}
-	if !d.admit(rule, w, r, entry) {
+	identity, ok := d.admit(rule, w, r, entry)
+	if !ok {
 		return lc, route, rule
 	}
-	st := &requestState{rule: rule, info: filter.RequestInfo{
+	st := &requestState{match: match, route: route, rule: rule, identity: identity, info: filter.RequestInfo{
 		Scheme: "http", Host: host, Port: int(pc.port), Path: path, RawQuery: r.URL.RawQuery, MatchedPrefix: m.Prefix,
 	}}
 	if r.TLS != nil {
@@ -122,28 +139,28 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 
 // admit judges the connection's client certificate against the rule's
 // requirement. It answers 403 and returns false for a request the rule
-// rejects; in audit mode it only counts.
-func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Request, entry *accesslog.Entry) bool {
+// rejects; in audit mode it only counts. The peer it returns is the
+// identity to forward upstream, nil when there is none.
+func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Request, entry *accesslog.Entry) (*clientcert.Peer, bool) {
 	req := rule.requirement
 	if req == nil {
-		return true
+		return nil, true
 	}
 	peer := peerOf(r)
 	reason := req.Check(peer, d.opts.Now())
 	if reason == "" {
 		rule.verified.Inc()
-		clientcert.Forward(r.Header, req.Forward(), peer)
-		return true
+		return peer, true
 	}
 	rule.rejected[reason].Inc()
 	entry.Rejection = string(reason)
 	if req.Mode() == snapshot.ModeAudit {
 		// Passes, but without forwarded certificate headers: a backend
 		// may take them as proof that the certificate was accepted.
-		return true
+		return nil, true
 	}
 	answer(w, http.StatusForbidden)
-	return false
+	return nil, false
 }
 
 // forward applies the rule's filters and proxies the request.
@@ -167,7 +184,36 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	ctx, release := d.watch(ctx, st, w, r)
+	defer release()
 	r = r.WithContext(ctx)
 	d.mirror(st, r)
 	target.proxy.ServeHTTP(w, r)
+}
+
+// watch makes the upstream request abortable where it needs to be: by its
+// body, when reading it from the client fails, and, for a WebSocket
+// upgrade, by a configuration change that no longer admits the tunnel.
+// Call release when the request is done.
+func (d *Dataplane) watch(ctx context.Context, st *requestState, w http.ResponseWriter, r *http.Request) (_ context.Context, release func()) {
+	websocket := keepWebSocketUpgrade(r.Header)
+	if !websocket && !hasBody(r) {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	if hasBody(r) {
+		st.body = &clientBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: d.opts.BodyIdleTimeout, abort: cancel}
+		r.Body = st.body
+	}
+	if !websocket {
+		return ctx, cancel
+	}
+	t := &tunnel{
+		sock: r.Context().Value(socketKey{}).(*socket), request: *st.match, tls: r.TLS, peer: peerOf(r),
+		route: st.route.id, rule: st.rule.label, close: cancel,
+	}
+	// The route table reads the tunnel's headers while the request goes on.
+	t.request.Header = r.Header.Clone()
+	d.addTunnel(t)
+	return ctx, func() { d.removeTunnel(t); cancel() }
 }

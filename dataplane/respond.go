@@ -15,6 +15,8 @@ var answers = map[int][]byte{
 	http.StatusBadRequest:          []byte(`{"status":400,"message":"bad request"}` + "\n"),
 	http.StatusForbidden:           []byte(`{"status":403,"message":"forbidden"}` + "\n"),
 	http.StatusNotFound:            []byte(`{"status":404,"message":"no route"}` + "\n"),
+	http.StatusMethodNotAllowed:    []byte(`{"status":405,"message":"method not allowed"}` + "\n"),
+	http.StatusRequestTimeout:      []byte(`{"status":408,"message":"request body timed out"}` + "\n"),
 	http.StatusMisdirectedRequest:  []byte(`{"status":421,"message":"misdirected request"}` + "\n"),
 	http.StatusInternalServerError: []byte(`{"status":500,"message":"no valid backend"}` + "\n"),
 	http.StatusBadGateway:          []byte(`{"status":502,"message":"bad gateway"}` + "\n"),

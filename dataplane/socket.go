@@ -15,7 +15,9 @@ import (
 const (
 	// readHeaderTimeout bounds how long a client may take to send request
 	// headers, so a slow client cannot hold a connection open for free
-	// (slowloris). Bodies are not bounded: uploads and streams may be long.
+	// (slowloris). Bodies are bounded only by the body idle timeout
+	// (Options.BodyIdleTimeout): uploads and streams may be long, but not
+	// silent.
 	readHeaderTimeout = 10 * time.Second
 	// idleTimeout closes keep-alive connections that carry no request.
 	idleTimeout = 120 * time.Second
@@ -35,7 +37,10 @@ type socket struct {
 	ln     net.Listener
 	server *http.Server
 	config atomic.Pointer[portConfig]
-	served chan struct{}
+	// retired is set when a snapshot removes the socket; its WebSocket
+	// tunnels are then closed.
+	retired atomic.Bool
+	served  chan struct{}
 }
 
 // openSocket binds addr. Serving starts with start, once the socket has a
@@ -53,7 +58,9 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnContext:       withConnState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return withConnState(context.WithValue(ctx, socketKey{}, s), c)
+		},
 		// Renegotiation is off in crypto/tls servers; HTTP/2 comes from the
 		// "h2" ALPN protocol each listener's tls.Config offers. A
 		// cleartext (HTTP) listener also takes HTTP/2 with prior knowledge
