@@ -13,10 +13,16 @@ const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 // It answers the requests the gateway takes on no route and reports
 // whether it did.
 func screen(w http.ResponseWriter, r *http.Request) bool {
-	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+	chunked := r.ProtoMajor == 1 && len(r.TransferEncoding) > 0
+	if chunked {
 		closeAfterChunked(w)
 	}
 	switch {
+	case chunked && sentWithLength(r):
+		// RFC 9112 section 6.1: Content-Length and Transfer-Encoding
+		// together may be a smuggling attempt; refused, and the
+		// connection is closed.
+		answer(w, http.StatusBadRequest)
 	case r.Method == http.MethodTrace:
 		// TRACE echoes the request back to the client as the backend
 		// received it: with the identity and forwarding headers the
@@ -43,6 +49,8 @@ func screen(w http.ResponseWriter, r *http.Request) bool {
 // read the plaintext header, so the gateway cannot tell the two apart:
 // every chunked request closes its connection. Whatever a front end framed
 // differently after the chunked body is then never read as a request.
+// Where the gateway can tell (plaintext connections, see framingConn), the
+// request is refused with 400 as well.
 func closeAfterChunked(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 }

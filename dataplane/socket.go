@@ -59,6 +59,9 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if f, ok := c.(*framingConn); ok {
+				ctx = context.WithValue(ctx, framingKey{}, f)
+			}
 			return withConnState(context.WithValue(ctx, socketKey{}, s), c)
 		},
 		// Renegotiation is off in crypto/tls servers; HTTP/2 comes from the
@@ -116,5 +119,5 @@ func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 	if cfg := l.socket.config.Load(); cfg != nil && cfg.tls != nil {
 		return tls.Server(c, cfg.tls), nil
 	}
-	return c, nil
+	return &framingConn{Conn: c}, nil
 }
