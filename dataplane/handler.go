@@ -57,8 +57,9 @@ func peerOf(r *http.Request) *clientcert.Peer {
 	return clientcert.NewPeer(r.TLS)
 }
 
-// serve handles one request on a socket whose configuration is pc: match a
-// route, check the client certificate, apply filters, proxy, record.
+// serve handles one request on a socket whose configuration is pc: screen
+// it, match a route, check the client certificate, apply filters, proxy,
+// record.
 func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -68,7 +69,14 @@ func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request
 			entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
 		}
 	}
-	lc, route, rule := d.route(pc, sw, r, &entry)
+	var (
+		lc    *listenerConfig
+		route *routeConfig
+		rule  *ruleConfig
+	)
+	if !screen(sw, r) {
+		lc, route, rule = d.route(pc, sw, r, &entry)
+	}
 	elapsed := time.Since(start)
 	recorder := pc.fallback.unmatched
 	if lc != nil {
@@ -88,9 +96,6 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	// Client-supplied certificate headers never reach a backend, on any
 	// route: only certgate may say what certificate a client presented.
 	clientcert.StripClientHeaders(r.Header)
-	if screen(w, r) {
-		return nil, nil, nil
-	}
 	host := router.HostOf(r.Host)
 	lc, ok := pc.listeners.Lookup(host)
 	if !ok {
