@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -28,6 +29,12 @@ type clientBody struct {
 	idle  time.Duration
 	abort context.CancelFunc
 	err   atomic.Pointer[error]
+
+	// mu guards done: once the handler has returned, the response
+	// controller belongs to the connection's next request (HTTP/1) or to
+	// nobody (HTTP/2), and the transport's goroutine may still be reading.
+	mu   sync.Mutex
+	done bool
 }
 
 // Read reads from the client under the idle timeout. A failure sticks: a
@@ -41,14 +48,33 @@ func (b *clientBody) Read(p []byte) (int, error) {
 		// a backend that is slow to take the body is not the client's
 		// stall. Cleared, the connection's reads (the next request, a
 		// disconnect) go on under the server's own deadlines.
-		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
-		defer func() { _ = b.rc.SetReadDeadline(time.Time{}) }()
+		b.setReadDeadline(time.Now().Add(b.idle))
+		defer b.setReadDeadline(time.Time{})
 	}
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) && b.err.CompareAndSwap(nil, &err) {
 		b.abort()
 	}
 	return n, err
+}
+
+func (b *clientBody) setReadDeadline(t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done {
+		_ = b.rc.SetReadDeadline(t)
+	}
+}
+
+// finish is called as the handler returns. A read still waiting keeps the
+// deadline it has, which bounds it.
+func (b *clientBody) finish() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.done = true
+	b.mu.Unlock()
 }
 
 // failure is the error that ended the body early, or nil.

@@ -211,7 +211,7 @@ func (d *Dataplane) watch(ctx context.Context, st *requestState, w http.Response
 		r.Body = st.body
 	}
 	if !websocket {
-		return ctx, cancel
+		return ctx, func() { st.body.finish(); cancel() }
 	}
 	t := &tunnel{
 		sock: r.Context().Value(socketKey{}).(*socket), request: *st.match, tls: r.TLS, peer: peerOf(r),

@@ -455,16 +455,7 @@ func TestShortHTTP2BodyIsAnswered400AndNeverCompletesUpstream(t *testing.T) {
 	be := newBodyBackend(t)
 	port := freePort(t)
 	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", be.weighted(1)))))
-	c := newClient(t, port, nil)
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
-		},
-		Protocols: new(http.Protocols),
-	}
-	tr.Protocols.SetUnencryptedHTTP2(true)
-	t.Cleanup(tr.CloseIdleConnections)
-	c.http.Transport = tr
+	c := h2cClient(t, port)
 	body, send := io.Pipe()
 	req, err := http.NewRequest(http.MethodPost, "http://h.example.com/", body)
 	if err != nil {
@@ -504,4 +495,53 @@ func TestStalledBodyIsAnswered408AndFreesTheBackend(t *testing.T) {
 	if waited := time.Since(start); waited > 3*time.Second {
 		t.Errorf("the stall was ended after %v, want about 300ms", waited)
 	}
+}
+
+// A backend may answer before it has read the body. The answer is
+// forwarded, and the body still being read when the request ends must not
+// touch the finished HTTP/2 stream.
+func TestEarlyAnswerWhileTheBodyIsStillComing(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "early")
+	be.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusAccepted)
+		_ = rc.Flush()
+	})
+	port := freePort(t)
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", be.weighted(1)))))
+	c := h2cClient(t, port)
+	for range 3 {
+		body, send := io.Pipe()
+		req, err := http.NewRequest(http.MethodPost, "http://h.example.com/", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _, _ = send.Write([]byte("hello")) }()
+		if res := c.do(req); res.StatusCode != http.StatusAccepted {
+			t.Errorf("status %d, want the backend's 202", res.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_ = send.Close()
+	}
+	if res := c.get("http://h.example.com/"); res.StatusCode != http.StatusAccepted {
+		t.Errorf("after early answers: status %d, want 202", res.StatusCode)
+	}
+}
+
+// h2cClient speaks HTTP/2 with prior knowledge to a gateway port.
+func h2cClient(t *testing.T, port int32) *client {
+	c := newClient(t, port, nil)
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
+		},
+		Protocols: new(http.Protocols),
+	}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	c.http.Transport = tr
+	return c
 }
