@@ -55,7 +55,7 @@ type Report struct {
 	Applied int `json:"applied"`
 	// Error is why the last change is not serving (a file that does not
 	// decode, a snapshot the data plane refused); empty when it serves.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// Problems are the status lines that say something is wrong.
 	Problems []string `json:"problems"`
 	// Status is the status of every object of the last translation.
