@@ -4,19 +4,16 @@
 //	certgate standalone     serve Gateway API YAML from a directory, without Kubernetes
 //	certgate controller     run in a Kubernetes cluster
 //	certgate pin FILE|-     print the pins of each certificate in a PEM file
-//	certgate version        print the version
+//	certgate version        print the version, revision and Go version
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
-)
 
-// version is set at build time with -ldflags "-X main.version=…"; without
-// it, the module version recorded by the Go toolchain is used.
-var version = ""
+	"github.com/certgate/certgate/internal/buildinfo"
+)
 
 const usage = `usage: certgate COMMAND [ARGS]
 
@@ -25,7 +22,7 @@ commands:
   standalone --config DIR  serve the Gateway API YAML in DIR without Kubernetes, reloading on change
   standalone --check DIR   validate the YAML in DIR, print every condition, exit 1 on a problem
   pin FILE|-               print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
-  version                  print the version
+  version, --version       print the version, the source revision and the Go version
 `
 
 func main() {
@@ -44,8 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runStandalone(args[1:], stdout, stderr)
 	case "pin":
 		return runPin(args[1:], stdin, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "certgate", buildVersion())
+	case "version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -54,14 +51,4 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "certgate: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-}
-
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
