@@ -36,7 +36,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "controller":
-		return runController(args[1:], stderr)
+		return runController(args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(args[1:], stdout, stderr)
 	case "pin":

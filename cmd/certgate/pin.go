@@ -3,8 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,17 +25,12 @@ comments, so the whole output can be pasted into a pin list.
 // same file are skipped and named by type, never printed, so piping a
 // combined key+cert PEM through it cannot leak the key.
 func runPin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, pinUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newCommand("pin", pinUsage, stderr)
+	if code := fs.parse(args, stdout, stderr); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
+		fs.printUsage(stderr)
 		return 2
 	}
 	name, data, err := readInput(fs.Arg(0), stdin)

@@ -113,7 +113,9 @@ func (p *Provider) fail(err error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.report.Error = err.Error()
-	fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", err)
+	for _, e := range Errors(err) {
+		fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", e)
+	}
 	return err
 }
 
