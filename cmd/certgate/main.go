@@ -3,7 +3,7 @@
 //
 //	certgate standalone     serve Gateway API YAML from a directory, without Kubernetes
 //	certgate controller     run in a Kubernetes cluster
-//	certgate pin FILE|-     print the pins of each certificate in a PEM file
+//	certgate pin FILE|-     print the pins of each certificate in a PEM file, and a pins: block
 //	certgate version        print the version, revision and Go version
 package main
 
@@ -18,11 +18,13 @@ import (
 const usage = `usage: certgate COMMAND [ARGS]
 
 commands:
-  controller [FLAGS]        run in a Kubernetes cluster (certgate controller -h lists the flags)
-  standalone --config DIR  serve the Gateway API YAML in DIR without Kubernetes, reloading on change
-  standalone --check DIR   validate the YAML in DIR, print every condition, exit 1 on a problem
-  pin FILE|-               print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
-  version, --version       print the version, the source revision and the Go version
+  controller [FLAGS]        run in a Kubernetes cluster
+  standalone --config DIR   serve the Gateway API YAML in DIR without Kubernetes, reloading on change
+  standalone --check DIR    validate the YAML in DIR, print every condition, exit 1 on a problem
+  pin FILE|-                print the pins of each certificate in a PEM file, and a pins: block for the leaves
+  version, --version        print the version, the source revision and the Go version
+
+certgate COMMAND --help lists the flags of a command.
 `
 
 func main() {
