@@ -23,7 +23,7 @@ func Check(dir string, now time.Time, out io.Writer) bool {
 	}
 	l, err := Load(dir)
 	if err != nil {
-		for _, e := range Errors(err) {
+		for _, e := range loadErrors(err) {
 			fmt.Fprintf(out, "error: %v\n", e)
 		}
 		return false

@@ -87,8 +87,8 @@ func Load(dir string) (*Loaded, error) {
 	return l, nil
 }
 
-// Errors splits an error of Load into one error per file.
-func Errors(err error) []error {
+// loadErrors splits an error of Load into one error per file.
+func loadErrors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
 	}

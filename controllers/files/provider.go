@@ -113,7 +113,7 @@ func (p *Provider) fail(err error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.report.Error = err.Error()
-	for _, e := range Errors(err) {
+	for _, e := range loadErrors(err) {
 		fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", e)
 	}
 	return err
