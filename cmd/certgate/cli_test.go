@@ -40,6 +40,7 @@ func TestCheckTakesTheDirectoryAsArgumentOrAsConfig(t *testing.T) {
 		{"standalone", "--check", "--config", dir},
 		{"standalone", "--config", dir, "--check"},
 		{"standalone", "--check", dir, "--log-level", "debug"},
+		{"standalone", "--check=" + dir},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, nil, &out, &errOut); code != 0 {

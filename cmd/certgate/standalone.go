@@ -72,7 +72,7 @@ func runStandalone(args []string, stdout, stderr io.Writer) int {
 func parseStandalone(args []string, stdout, stderr io.Writer) (f standaloneFlags, code int) {
 	c := newCommand("standalone", standaloneUsage, stderr)
 	c.StringVar(&f.config, "config", "", "serve (or, with --check, validate) the configuration in this `directory`")
-	c.BoolVar(&f.check, "check", false, "validate the configuration and exit: --check DIR or --check --config DIR")
+	c.Var((*checkFlag)(&f), "check", "validate the configuration and exit: --check DIR, --check=DIR or --check --config DIR")
 	c.StringVar(&f.metricsAddress, "metrics-address", "127.0.0.1:9090", "serve /metrics and /status on this `address` (empty: do not serve)")
 	c.BoolVar(&f.accessLog, "access-log", false, "write one JSON line per request to standard error")
 	f.log.register(c, "text")
@@ -104,6 +104,32 @@ func parseInterleaved(c *command, args []string, stdout, stderr io.Writer) (rest
 		}
 		rest, args = append(rest, c.Arg(0)), c.Args()[1:]
 	}
+}
+
+// checkFlag is --check: a boolean flag, so "--check DIR" leaves DIR as
+// the argument, that also takes the directory as its value, so the
+// "--check=DIR" form keeps working.
+type checkFlag standaloneFlags
+
+func (c *checkFlag) IsBoolFlag() bool { return true }
+
+func (c *checkFlag) String() string {
+	if c == nil || !c.check {
+		return "false"
+	}
+	return "true"
+}
+
+func (c *checkFlag) Set(v string) error {
+	switch v {
+	case "true":
+		c.check = true
+	case "false":
+		c.check = false
+	default:
+		c.check, c.config = true, v
+	}
+	return nil
 }
 
 // resolve takes the directory from --config or, with --check, from the one
