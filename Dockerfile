@@ -10,7 +10,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/certgate ./cmd/certgate
+    go build -trimpath -ldflags "-s -w -X github.com/certgate/certgate/internal/buildinfo.version=${VERSION}" -o /out/certgate ./cmd/certgate
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/certgate /certgate

@@ -7,6 +7,8 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 HELM    := $(BIN)/helm
 CHART   := charts/certgate
 PKGS    := ./...
+# VERSION is stamped into bin/certgate (certgate version, certgate_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check kube-binaries \
 	localcluster cluster-up cluster-down dev conformance
@@ -15,7 +17,7 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## Build bin/certgate.
-	$(GO) build -o $(BIN)/certgate ./cmd/certgate
+	$(GO) build -buildvcs=true -ldflags "-X github.com/certgate/certgate/internal/buildinfo.version=$(VERSION)" -o $(BIN)/certgate ./cmd/certgate
 
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart

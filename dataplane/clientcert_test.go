@@ -66,7 +66,8 @@ func (g *gateway) verified(route, rule string) float64 {
 	return testutil.ToFloat64(g.metrics.ClientCertVerified.WithLabelValues("default", route, rule))
 }
 
-const forbiddenBody = `{"status":403,"message":"forbidden"}` + "\n"
+// forbiddenBody is the one 403 body, whatever check failed.
+const forbiddenBody = `{"type":"about:blank","title":"Forbidden","status":403,"detail":"The gateway does not allow this request."}` + "\n"
 
 func TestClientCertificateRequirementPerRoute(t *testing.T) {
 	g := newGateway(t)

@@ -63,12 +63,8 @@ func peerOf(r *http.Request) *clientcert.Peer {
 func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	entry := accesslog.Entry{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath()}
-	if d.opts.AccessLog != nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		if fp, ok := peerOf(r).Fingerprints(); ok {
-			entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
-		}
-	}
+	entry := accesslog.Begin(r)
+	r.Header.Set(accesslog.RequestIDHeader, entry.RequestID)
 	var (
 		lc    *listenerConfig
 		route *routeConfig
@@ -152,6 +148,9 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 		return nil, true
 	}
 	peer := peerOf(r)
+	if fp, ok := peer.Fingerprints(); ok && d.opts.AccessLog != nil {
+		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
+	}
 	reason := req.Check(peer, d.opts.Now())
 	if reason == "" {
 		rule.verified.Inc()

@@ -2,26 +2,45 @@ package dataplane
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
 )
 
-// Bodies of the answers the gateway gives itself, RFC 9457 problem
-// details ("status" is the standard member, "message" an extension). They
-// say nothing about configuration: in particular a 403 never tells which
-// check failed or which certificates would pass.
+// Bodies of the answers the gateway gives itself: RFC 9457 problem
+// details with type "about:blank", so the title is the status's reason
+// phrase and a client needs no certgate-specific knowledge to read them.
+// The detail says nothing about configuration: in particular a 403 never
+// tells which check failed or which certificates would pass.
 var answers = map[int][]byte{
-	http.StatusBadRequest:          []byte(`{"status":400,"message":"bad request"}` + "\n"),
-	http.StatusForbidden:           []byte(`{"status":403,"message":"forbidden"}` + "\n"),
-	http.StatusNotFound:            []byte(`{"status":404,"message":"no route"}` + "\n"),
-	http.StatusMethodNotAllowed:    []byte(`{"status":405,"message":"method not allowed"}` + "\n"),
-	http.StatusRequestTimeout:      []byte(`{"status":408,"message":"request body timed out"}` + "\n"),
-	http.StatusMisdirectedRequest:  []byte(`{"status":421,"message":"misdirected request"}` + "\n"),
-	http.StatusInternalServerError: []byte(`{"status":500,"message":"no valid backend"}` + "\n"),
-	http.StatusBadGateway:          []byte(`{"status":502,"message":"bad gateway"}` + "\n"),
-	http.StatusServiceUnavailable:  []byte(`{"status":503,"message":"no endpoints available"}` + "\n"),
-	http.StatusGatewayTimeout:      []byte(`{"status":504,"message":"upstream timed out"}` + "\n"),
+	http.StatusBadRequest:          problem(http.StatusBadRequest, "The gateway could not read the request."),
+	http.StatusForbidden:           problem(http.StatusForbidden, "The gateway does not allow this request."),
+	http.StatusNotFound:            problem(http.StatusNotFound, "No route of the gateway matches this request."),
+	http.StatusMethodNotAllowed:    problem(http.StatusMethodNotAllowed, "The gateway does not forward this method."),
+	http.StatusRequestTimeout:      problem(http.StatusRequestTimeout, "The request body stopped arriving."),
+	http.StatusMisdirectedRequest:  problem(http.StatusMisdirectedRequest, "This connection does not serve the requested host; open a new connection to it."),
+	http.StatusInternalServerError: problem(http.StatusInternalServerError, "The matched route has no valid backend."),
+	http.StatusBadGateway:          problem(http.StatusBadGateway, "The gateway got no valid response from the backend."),
+	http.StatusServiceUnavailable:  problem(http.StatusServiceUnavailable, "No backend endpoint is available."),
+	http.StatusGatewayTimeout:      problem(http.StatusGatewayTimeout, "The backend did not answer in time."),
+}
+
+// problemDetails is the RFC 9457 document, members in the RFC's order.
+type problemDetails struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// problem renders the body of one answer, newline-terminated.
+func problem(code int, detail string) []byte {
+	body, err := json.Marshal(problemDetails{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail})
+	if err != nil {
+		panic(err) // four strings and an int always marshal
+	}
+	return append(body, '\n')
 }
 
 // problemJSON is the media type of the gateway's own answers (RFC 9457).

@@ -1,6 +1,8 @@
 package dataplane_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,9 +79,32 @@ func TestGatewayAnswersAreProblemJSON(t *testing.T) {
 		if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("%s: Content-Type %q, want application/problem+json", method, ct)
 		}
+		if method == http.MethodPost {
+			assertProblem(t, res.body, http.StatusNotFound, "Not Found")
+		}
 	}
 	if res := c.get("http://api.example.com/"); res.StatusCode != http.StatusOK || res.echo(t).Backend != "api" {
 		t.Errorf("GET: %d %s, want the api backend", res.StatusCode, res.body)
+	}
+}
+
+// assertProblem decodes an RFC 9457 body strictly: only the standard
+// members, type about:blank, the reason phrase as title.
+func assertProblem(t *testing.T, body []byte, status int, title string) {
+	t.Helper()
+	var p struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("body %q is not a problem document: %v", body, err)
+	}
+	if p.Type != "about:blank" || p.Title != title || p.Status != status || p.Detail == "" {
+		t.Errorf("problem %+v, want type about:blank, title %q, status %d and a detail", p, title, status)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,14 +58,14 @@ type controllerFlags struct {
 	serviceSelector               string
 	containerPorts                string
 	gatewayService                *kubernetes.GatewayServiceOptions
-	logLevel                      slog.Level
+	log                           logFlags
 }
 
-func parseControllerFlags(args []string, stderr io.Writer) (*controllerFlags, error) {
-	f := &controllerFlags{}
-	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, controllerUsage); fs.PrintDefaults() }
+// parseControllerFlags parses the flags; code is -1 to go on, otherwise
+// the exit status.
+func parseControllerFlags(args []string, stdout, stderr io.Writer) (f *controllerFlags, code int) {
+	f = &controllerFlags{}
+	fs := newCommand("controller", controllerUsage, stderr)
 	fs.StringVar(&f.metricsAddress, "metrics-address", ":9090", "address serving /metrics (Prometheus) and /status (the last translation's statuses, JSON); empty disables")
 	fs.StringVar(&f.healthAddress, "health-address", ":9091", "address serving /healthz and /readyz (ready once the first snapshot is applied); empty disables")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one replica to write status; every replica serves traffic either way")
@@ -78,14 +77,19 @@ func parseControllerFlags(args []string, stderr io.Writer) (*controllerFlags, er
 	fs.StringVar(&f.serviceType, "gateway-service-type", "", "LoadBalancer, NodePort or ClusterIP: the leader provisions a Service of this type per Gateway and every replica binds the container ports recorded on it; empty disables")
 	fs.StringVar(&f.serviceSelector, "gateway-service-selector", "", "labels of the controller's Pods, key=value,...: the selector of the Gateways' Services (with --gateway-service-type)")
 	fs.StringVar(&f.containerPorts, "gateway-container-ports", "20000-29999", "range of the container ports the Gateways' Services target (with --gateway-service-type)")
-	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	f.log.register(fs, "json")
+	if code := fs.parse(args, stdout, stderr); code >= 0 {
+		return nil, code
 	}
+	err := f.validate()
 	if fs.NArg() != 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		err = fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	return f, f.validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "certgate controller: %v\n", err)
+		return nil, 2
+	}
+	return f, -1
 }
 
 func (f *controllerFlags) validate() error {
@@ -95,6 +99,9 @@ func (f *controllerFlags) validate() error {
 		}
 	}
 	if err := f.validateGatewayService(); err != nil {
+		return err
+	}
+	if err := f.log.validate(); err != nil {
 		return err
 	}
 	if !strings.Contains(f.controllerName, "/") {
@@ -144,16 +151,12 @@ func (f *controllerFlags) validateGatewayService() error {
 // runController is "certgate controller". Bad flags exit 2; a failure to
 // start (no API server, a port in use) exits 1; bad resources never exit,
 // they are status.
-func runController(args []string, stderr io.Writer) int {
-	f, err := parseControllerFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+func runController(args []string, stdout, stderr io.Writer) int {
+	f, code := parseControllerFlags(args, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "certgate controller: %v\n", err)
-		return 2
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	log := f.log.logger(stderr)
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	klog.SetSlogLogger(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

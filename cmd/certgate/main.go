@@ -3,29 +3,28 @@
 //
 //	certgate standalone     serve Gateway API YAML from a directory, without Kubernetes
 //	certgate controller     run in a Kubernetes cluster
-//	certgate pin FILE|-     print the pins of each certificate in a PEM file
-//	certgate version        print the version
+//	certgate pin FILE|-     print the pins of each certificate in a PEM file, and a pins: block
+//	certgate version        print the version, revision and Go version
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
-)
 
-// version is set at build time with -ldflags "-X main.version=…"; without
-// it, the module version recorded by the Go toolchain is used.
-var version = ""
+	"github.com/certgate/certgate/internal/buildinfo"
+)
 
 const usage = `usage: certgate COMMAND [ARGS]
 
 commands:
-  controller [FLAGS]        run in a Kubernetes cluster (certgate controller -h lists the flags)
-  standalone --config DIR  serve the Gateway API YAML in DIR without Kubernetes, reloading on change
-  standalone --check DIR   validate the YAML in DIR, print every condition, exit 1 on a problem
-  pin FILE|-               print sha256, sha1 and spki-sha256 pins of each certificate in a PEM
-  version                  print the version
+  controller [FLAGS]        run in a Kubernetes cluster
+  standalone --config DIR   serve the Gateway API YAML in DIR without Kubernetes, reloading on change
+  standalone --check DIR    validate the YAML in DIR, print every condition, exit 1 on a problem
+  pin FILE|-                print the pins of each certificate in a PEM file, and a pins: block for the leaves
+  version, --version        print the version, the source revision and the Go version
+
+certgate COMMAND --help lists the flags of a command.
 `
 
 func main() {
@@ -39,13 +38,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "controller":
-		return runController(args[1:], stderr)
+		return runController(args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(args[1:], stdout, stderr)
 	case "pin":
 		return runPin(args[1:], stdin, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "certgate", buildVersion())
+	case "version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -54,14 +53,4 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "certgate: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-}
-
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }

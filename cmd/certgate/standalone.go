@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,8 +18,9 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 )
 
-const standaloneUsage = `usage: certgate standalone --config DIR [--metrics-address ADDR] [--access-log]
+const standaloneUsage = `usage: certgate standalone --config DIR [FLAGS]
        certgate standalone --check DIR
+       certgate standalone --check --config DIR
 
 Serves the Gateway API YAML in DIR (every *.yaml and *.yml file, several
 documents each) without Kubernetes, and reloads it when a file changes.
@@ -30,8 +29,9 @@ keeps serving. Status conditions are printed as they change and served as
 JSON at /status on the metrics address. Without a GatewayClass in DIR,
 Gateways of class "certgate" are served.
 
---check DIR validates instead: it prints every object's conditions and
-exits 1 if anything is not accepted or a file does not decode, 0 otherwise.
+--check validates DIR instead: it prints every object's conditions and
+exits 1 if anything is not accepted, a file does not decode, or DIR holds
+no YAML file; 0 otherwise.
 
 flags:
 `
@@ -42,8 +42,9 @@ const shutdownTimeout = 15 * time.Second
 
 // standaloneFlags are the parsed flags of "certgate standalone".
 type standaloneFlags struct {
-	config, check, metricsAddress string
-	accessLog                     bool
+	config, metricsAddress string
+	check, accessLog       bool
+	log                    logFlags
 }
 
 // runStandalone is "certgate standalone". It exits 2 on bad flags and 1
@@ -54,8 +55,8 @@ func runStandalone(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	if f.check != "" {
-		if files.Check(f.check, time.Now(), stdout) {
+	if f.check {
+		if files.Check(f.config, time.Now(), stdout) {
 			return 0
 		}
 		return 1
@@ -66,45 +67,91 @@ func runStandalone(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseStandalone parses the flags; code is -1 to go on, otherwise the
-// exit status.
+// exit status. With --check, DIR may be given by --config or as the one
+// argument; flags may come before or after it.
 func parseStandalone(args []string, stdout, stderr io.Writer) (f standaloneFlags, code int) {
-	fs := flag.NewFlagSet("standalone", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.config, "config", "", "serve the configuration in this `directory`")
-	fs.StringVar(&f.check, "check", "", "validate the configuration in this `directory` and exit")
-	fs.StringVar(&f.metricsAddress, "metrics-address", "127.0.0.1:9090", "serve /metrics and /status on this `address` (empty: do not serve)")
-	fs.BoolVar(&f.accessLog, "access-log", false, "write one JSON line per request to standard error")
-	fs.Usage = func() { fmt.Fprint(fs.Output(), standaloneUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, 0
-		}
+	c := newCommand("standalone", standaloneUsage, stderr)
+	c.StringVar(&f.config, "config", "", "serve (or, with --check, validate) the configuration in this `directory`")
+	c.Var((*checkFlag)(&f), "check", "validate the configuration and exit: --check DIR, --check=DIR or --check --config DIR")
+	c.StringVar(&f.metricsAddress, "metrics-address", "127.0.0.1:9090", "serve /metrics and /status on this `address` (empty: do not serve)")
+	c.BoolVar(&f.accessLog, "access-log", false, "write one JSON line per request to standard error")
+	f.log.register(c, "text")
+	args, code = parseInterleaved(c, args, stdout, stderr)
+	if code >= 0 {
+		return f, code
+	}
+	if err := f.resolve(args); err != nil {
+		fmt.Fprintf(stderr, "certgate standalone: %v\n\n", err)
+		c.printUsage(stderr)
 		return f, 2
 	}
-	dir := f.config
-	switch {
-	case fs.NArg() != 0:
-		fmt.Fprintf(stderr, "certgate standalone: unexpected argument %q\n", fs.Arg(0))
-	case (f.config == "") == (f.check == ""):
-		fmt.Fprintln(stderr, "certgate standalone: give exactly one of --config and --check")
-	default:
-		if f.check != "" {
-			dir = f.check
-		}
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "certgate standalone: %s is not a directory\n", dir)
-			return f, 2
-		}
-		return f, -1
+	if st, err := os.Stat(f.config); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "certgate standalone: %s is not a directory\n", f.config)
+		return f, 2
 	}
-	fs.Usage()
-	return f, 2
+	return f, -1
+}
+
+// parseInterleaved parses flags placed before and after arguments, and
+// returns the arguments.
+func parseInterleaved(c *command, args []string, stdout, stderr io.Writer) (rest []string, code int) {
+	for {
+		if code := c.parse(args, stdout, stderr); code >= 0 {
+			return nil, code
+		}
+		if c.NArg() == 0 {
+			return rest, -1
+		}
+		rest, args = append(rest, c.Arg(0)), c.Args()[1:]
+	}
+}
+
+// checkFlag is --check: a boolean flag, so "--check DIR" leaves DIR as
+// the argument, that also takes the directory as its value, so the
+// "--check=DIR" form keeps working.
+type checkFlag standaloneFlags
+
+func (c *checkFlag) IsBoolFlag() bool { return true }
+
+func (c *checkFlag) String() string {
+	if c == nil || !c.check {
+		return "false"
+	}
+	return "true"
+}
+
+func (c *checkFlag) Set(v string) error {
+	switch v {
+	case "true":
+		c.check = true
+	case "false":
+		c.check = false
+	default:
+		c.check, c.config = true, v
+	}
+	return nil
+}
+
+// resolve takes the directory from --config or, with --check, from the one
+// argument, and checks the flags agree.
+func (f *standaloneFlags) resolve(args []string) error {
+	switch {
+	case len(args) > 1 || len(args) == 1 && (!f.check || f.config != ""):
+		return fmt.Errorf("unexpected argument %q", args[len(args)-1])
+	case len(args) == 1:
+		f.config = args[0]
+	case f.config == "" && f.check:
+		return errors.New("--check needs a directory: --check DIR or --check --config DIR")
+	case f.config == "":
+		return errors.New("--config DIR is required")
+	}
+	return f.log.validate()
 }
 
 // serveStandalone serves until ctx ends, then drains and returns the exit
 // status.
 func serveStandalone(ctx context.Context, f standaloneFlags, stdout, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := f.log.logger(stderr)
 	m := metrics.New()
 	opts := dataplane.Options{Metrics: m, Log: log}
 	if f.accessLog {

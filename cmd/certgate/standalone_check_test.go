@@ -68,8 +68,9 @@ func TestCheckExitsNonZeroOnAFileThatDoesNotDecode(t *testing.T) {
 	dir := checkDir(t, goodPin)
 	writeConfigFile(t, dir, "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndtaa: {}\n")
 	code, out := runCheck(dir)
-	if code != 1 || !strings.Contains(out, "error: typo.yaml:1: ") {
-		t.Fatalf("exit %d, want 1 and an error naming typo.yaml:1:\n%s", code, out)
+	want := `error: typo.yaml:1: document 1: ConfigMap: strict decoding error: unknown field "dtaa"`
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want 1 and %s:\n%s", code, want, out)
 	}
 }
 

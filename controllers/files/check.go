@@ -13,12 +13,19 @@ import (
 // Check validates a configuration directory without serving it, like
 // nginx -t: it prints every object's conditions and every problem, one
 // line each, and reports whether everything is accepted. A file that does
-// not decode, a translation that panics, a snapshot that fails validation,
+// not decode (each one is printed), a directory without YAML files, a
+// translation that panics, a snapshot that fails validation,
 // or any problem line makes it false.
 func Check(dir string, now time.Time, out io.Writer) bool {
+	if names, err := yamlFiles(dir); err == nil && len(names) == 0 {
+		fmt.Fprintf(out, "error: %s holds no *.yaml or *.yml file: nothing to check\n", dir)
+		return false
+	}
 	l, err := Load(dir)
 	if err != nil {
-		fmt.Fprintf(out, "error: %v\n", err)
+		for _, e := range loadErrors(err) {
+			fmt.Fprintf(out, "error: %v\n", e)
+		}
 		return false
 	}
 	// The runner brings the same panic isolation as serving; its

@@ -102,3 +102,15 @@ func TestLinesJudgeConditionPolarityAndNameTheFile(t *testing.T) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestLoadReportsEveryFileThatDoesNotDecode(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "a")+"dtaa: {}\n")
+	write(t, dir, "b.yaml", strings.ReplaceAll(cm, "%s", "ok"))
+	write(t, dir, "c.yaml", "apiVersion: v1\nmetadata: {name: c}\n")
+	_, err := Load(dir)
+	errs := loadErrors(err)
+	if len(errs) != 2 || !strings.HasPrefix(errs[0].Error(), "a.yaml:1: document 1: ") || !strings.HasPrefix(errs[1].Error(), "c.yaml:1: document 1: ") {
+		t.Fatalf("errors %q, want one for a.yaml and one for c.yaml", errs)
+	}
+}

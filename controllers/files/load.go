@@ -9,6 +9,7 @@
 package files
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,19 +60,24 @@ type Loaded struct {
 
 // Load reads every *.yaml and *.yml file directly in dir (not in
 // subdirectories; names starting with "." are skipped, so editor swap
-// files and Kubernetes volume bookkeeping are ignored). It fails whole on
-// the first file that does not decode: an error that names the file and
-// line, so that a half-written change never replaces a working one.
+// files and Kubernetes volume bookkeeping are ignored). It fails whole if
+// any file does not decode, so that a half-written change never replaces
+// a working one; the error names every such file and line (errors.Join,
+// one error per file), so one run shows everything to fix.
 func Load(dir string) (*Loaded, error) {
 	names, err := yamlFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	l := &Loaded{Resources: &resources.Resources{}, Files: map[Key]string{}}
+	var errs []error
 	for _, name := range names {
 		if err := l.addFile(dir, name); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(l.Resources.GatewayClasses) == 0 {
 		l.Synthesised = true
@@ -79,6 +85,14 @@ func Load(dir string) (*Loaded, error) {
 	}
 	l.Resources.Sort()
 	return l, nil
+}
+
+// loadErrors splits an error of Load into one error per file.
+func loadErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // yamlFiles lists the YAML files of dir, sorted by name.

@@ -55,7 +55,7 @@ type Report struct {
 	Applied int `json:"applied"`
 	// Error is why the last change is not serving (a file that does not
 	// decode, a snapshot the data plane refused); empty when it serves.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 	// Problems are the status lines that say something is wrong.
 	Problems []string `json:"problems"`
 	// Status is the status of every object of the last translation.
@@ -113,7 +113,9 @@ func (p *Provider) fail(err error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.report.Error = err.Error()
-	fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", err)
+	for _, e := range loadErrors(err) {
+		fmt.Fprintf(p.opts.Out, "error: %v (change skipped; the previous configuration keeps serving)\n", e)
+	}
 	return err
 }
 

@@ -6,7 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -51,10 +53,16 @@ type DecodeError struct {
 	File string
 	// Line is the 1-based line where the document starts.
 	Line int
-	Err  error
+	// Document is the 1-based index of the document in the file, counting
+	// every "---"-separated document, empty ones included.
+	Document int
+	Err      error
 }
 
-func (e *DecodeError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%s:%d: document %d: %v", e.File, e.Line, e.Document, e.Err)
+}
+
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Decode reads every YAML document in data (a file named file) into typed
@@ -63,13 +71,13 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // *DecodeError naming the file and line.
 func Decode(file string, data []byte) ([]client.Object, error) {
 	var objs []client.Object
-	for _, d := range splitDocuments(data) {
+	for i, d := range splitDocuments(data) {
 		if len(bytes.TrimSpace(stripComments(d.body))) == 0 {
 			continue
 		}
 		obj, err := decodeOne(d.body)
 		if err != nil {
-			return nil, &DecodeError{File: file, Line: d.line, Err: err}
+			return nil, &DecodeError{File: file, Line: d.line, Document: i + 1, Err: err}
 		}
 		objs = append(objs, obj)
 	}
@@ -97,6 +105,10 @@ func splitDocuments(data []byte) []document {
 	return docs
 }
 
+// decodeOne decodes one document with apimachinery's strict YAML
+// serializer, the decoder kubectl uses: an unknown or duplicated field is
+// reported with its path ("unknown field \"spec.listeners[0].prot\""),
+// and no defaults are applied, so what is read is what the file says.
 func decodeOne(doc []byte) (client.Object, error) {
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
@@ -104,6 +116,9 @@ func decodeOne(doc []byte) (client.Object, error) {
 	}
 	if err := yaml.Unmarshal(doc, &meta); err != nil {
 		return nil, err
+	}
+	if meta.APIVersion == "" || meta.Kind == "" {
+		return nil, fmt.Errorf("apiVersion %q, kind %q: every document needs both, e.g. apiVersion: gateway.networking.k8s.io/v1 and kind: Gateway", meta.APIVersion, meta.Kind)
 	}
 	gv, err := schema.ParseGroupVersion(meta.APIVersion)
 	if err != nil {
@@ -114,7 +129,7 @@ func decodeOne(doc []byte) (client.Object, error) {
 		return nil, fmt.Errorf("%s %s is not a kind certgate reads", meta.APIVersion, meta.Kind)
 	}
 	obj := newObj()
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+	if _, _, err := strictYAML.Decode(doc, nil, obj); err != nil {
 		return nil, fmt.Errorf("%s: %w", meta.Kind, err)
 	}
 	if obj.GetName() == "" {
@@ -122,6 +137,20 @@ func decodeOne(doc []byte) (client.Object, error) {
 	}
 	return obj, nil
 }
+
+// strictYAML decodes YAML into the types of kinds and refuses unknown and
+// duplicated fields.
+var strictYAML = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
+
+// scheme knows every kind certgate reads, each at every version it is
+// accepted at, so the serializer can decode into the newest type.
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for k, newObj := range kinds {
+		s.AddKnownTypeWithName(k, newObj())
+	}
+	return s
+}()
 
 // stripComments drops comment-only lines, so a document of comments counts
 // as empty.

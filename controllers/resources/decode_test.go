@@ -63,7 +63,10 @@ func TestDecodeErrorsNameFileAndLine(t *testing.T) {
 		name, yaml, want string
 		line             int
 	}{
-		{"unknown field", strings.Replace(twoDocs, "gatewayClassName", "gatewayClass", 1), "unknown field", 1},
+		{"unknown field", strings.Replace(twoDocs, "gatewayClassName", "gatewayClass", 1), `Gateway: strict decoding error: unknown field "spec.gatewayClass"`, 1},
+		{"unknown field in a list", strings.Replace(twoDocs, "protocol: HTTP", "prot: HTTP", 1), `unknown field "spec.listeners[0].prot"`, 1},
+		{"duplicated field", strings.Replace(twoDocs, "port: 80", "port: 80\n    port: 81", 1), `key "port" already set in map`, 1},
+		{"no kind in the third document", twoDocs + "---\napiVersion: v1\nmetadata:\n  name: p\n", `f.yaml:24: document 4: apiVersion "v1", kind "": every document needs both`, 24},
 		{"unknown kind", twoDocs + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n", "v1 Pod is not a kind certgate reads", 24},
 		{"bad yaml in second document", twoDocs + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: [\n", "yaml", 24},
 		{"no name", "apiVersion: v1\nkind: ConfigMap\n", "metadata.name is required", 1},

@@ -2,10 +2,10 @@ package translator
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/certgate/certgate/internal/pemcert"
 )
 
 // checkCertificatesPEM checks that data is a PEM bundle the data plane
@@ -15,17 +15,12 @@ import (
 // snapshot, so the translator must catch it first and fail closed on the
 // one route or backend that needs it instead.
 func checkCertificatesPEM(data []byte) error {
-	n := 0
-	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		n++
-		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return fmt.Errorf("certificate %d does not parse: %w", n, err)
-		}
+	b, err := pemcert.Parse(data)
+	var pe *pemcert.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("certificate %d does not parse: %w", pe.Certificate, pe.Err)
 	}
-	if n == 0 {
+	if len(b.Certificates) == 0 {
 		return errors.New("no PEM CERTIFICATE block")
 	}
 	return nil

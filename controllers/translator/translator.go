@@ -73,27 +73,27 @@ type GatewayClassStatus struct {
 
 // GatewayStatus is the status of one Gateway.
 type GatewayStatus struct {
-	types.NamespacedName `json:",inline"`
+	types.NamespacedName `json:"-"`
 	Status               gatewayv1.GatewayStatus `json:"status"`
 }
 
 // HTTPRouteStatus is the status of one HTTPRoute, for this controller's
 // parents.
 type HTTPRouteStatus struct {
-	types.NamespacedName `json:",inline"`
+	types.NamespacedName `json:"-"`
 	Status               gatewayv1.HTTPRouteStatus `json:"status"`
 }
 
 // BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
 // controller's ancestors.
 type BackendTLSPolicyStatus struct {
-	types.NamespacedName `json:",inline"`
+	types.NamespacedName `json:"-"`
 	Status               gatewayv1.PolicyStatus `json:"status"`
 }
 
 // ClientCertPolicyStatus is the status of one ClientCertPolicy.
 type ClientCertPolicyStatus struct {
-	types.NamespacedName `json:",inline"`
+	types.NamespacedName `json:"-"`
 	Status               v1alpha1.ClientCertPolicyStatus `json:"status"`
 }
 

@@ -4,14 +4,27 @@ package accesslog
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
 // Entry is what is known of one request when its response is done.
 type Entry struct {
-	Gateway string
+	// RequestID identifies the request in the log and, as X-Request-Id,
+	// at the backend.
+	RequestID string
+	// Client is the address of the peer of the connection, ip:port.
+	Client string
+	// Protocol is the HTTP version, for example "HTTP/2.0".
+	Protocol string
+	// TLSVersion is the negotiated TLS version, for example "TLS 1.3";
+	// empty on a plain HTTP listener.
+	TLSVersion string
+	Gateway    string
 	// Route is "namespace/name"; empty when no route matched.
 	Route    string
 	Rule     string
@@ -24,12 +37,31 @@ type Entry struct {
 	Bytes int64
 	// Upstream is the endpoint address the request was sent to, if any.
 	Upstream string
-	// ClientCertSHA256 is the hex SHA-256 of the client certificate
-	// presented on the connection, if any.
+	// ClientCertSHA256 is the hex SHA-256 of the client certificate a
+	// requirement judged: set only on rules with a requirement, so a
+	// certificate offered to a route that asks for none is not recorded.
 	ClientCertSHA256 string
 	// Rejection is why a client certificate requirement rejected (or in
 	// audit mode would have rejected) the request.
 	Rejection string
+}
+
+// RequestIDHeader carries the request id to the backend.
+const RequestIDHeader = "X-Request-Id"
+
+// Begin starts the entry of a request with what the request itself says
+// and a new request id. The id is always certgate's own: an incoming
+// X-Request-Id is client-controlled, and a chosen one could collide with
+// another request's in the log.
+func Begin(r *http.Request) Entry {
+	e := Entry{
+		RequestID: rand.Text(), Client: r.RemoteAddr, Protocol: r.Proto,
+		Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
+	}
+	if r.TLS != nil {
+		e.TLSVersion = tls.VersionName(r.TLS.Version)
+	}
+	return e
 }
 
 // Logger writes entries. A nil *Logger discards them.
@@ -47,8 +79,11 @@ func (l *Logger) Log(e *Entry) {
 	if l == nil {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 14)
+	attrs := make([]slog.Attr, 0, 18)
 	attrs = append(attrs,
+		slog.String("request_id", e.RequestID),
+		slog.String("client", e.Client),
+		slog.String("protocol", e.Protocol),
 		slog.String("gateway", e.Gateway),
 		slog.String("route", e.Route),
 		slog.String("rule", e.Rule),
@@ -59,6 +94,9 @@ func (l *Logger) Log(e *Entry) {
 		slog.Float64("duration_seconds", e.Duration.Seconds()),
 		slog.Int64("bytes", e.Bytes),
 	)
+	if e.TLSVersion != "" {
+		attrs = append(attrs, slog.String("tls_version", e.TLSVersion))
+	}
 	if e.Upstream != "" {
 		attrs = append(attrs, slog.String("upstream", e.Upstream))
 	}

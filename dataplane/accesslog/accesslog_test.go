@@ -10,6 +10,7 @@ import (
 func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
 	var buf bytes.Buffer
 	New(&buf).Log(&Entry{
+		RequestID: "id1", Client: "127.0.0.1:5000", Protocol: "HTTP/1.1", TLSVersion: "TLS 1.3",
 		Gateway: "ns/gw", Route: "ns/api", Rule: "admin", Method: "GET", Host: "api.example.com",
 		Path: "/admin", Status: 403, Duration: 1500 * time.Microsecond, Bytes: 21,
 		ClientCertSHA256: "ab12", Rejection: "pin_mismatch",
@@ -26,6 +27,7 @@ func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
 		"msg": "request", "gateway": "ns/gw", "route": "ns/api", "rule": "admin", "method": "GET",
 		"path": "/admin", "status": 403.0, "duration_seconds": 0.0015, "bytes": 21.0,
 		"client_cert_sha256": "ab12", "clientcert_rejection": "pin_mismatch",
+		"request_id": "id1", "client": "127.0.0.1:5000", "protocol": "HTTP/1.1", "tls_version": "TLS 1.3",
 	}
 	for k, v := range want {
 		if got[k] != v {

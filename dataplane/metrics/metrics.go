@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/certgate/certgate/internal/buildinfo"
 )
 
 // Metrics holds every collector certgate exports.
@@ -98,6 +100,7 @@ func New() *Metrics {
 		}),
 	}
 	m.registry.MustRegister(
+		buildInfo(buildinfo.Read()),
 		m.ClientCertRejections, m.ClientCertVerified, m.HTTPRequests, m.HTTPRequestDuration,
 		m.BackendTLSErrors, m.CertificateExpiry, m.ConfigApplies, m.ConfigLastApplied,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -107,6 +110,17 @@ func New() *Metrics {
 	m.ConfigApplies.WithLabelValues("success")
 	m.ConfigApplies.WithLabelValues("failure")
 	return m
+}
+
+// buildInfo is certgate_build_info: always 1, its labels say which build
+// runs, so a dashboard can join them onto any other series.
+func buildInfo(b buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "certgate_build_info",
+		Help: "Always 1; the labels are the version, VCS revision and Go version of the running certgate.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	return g
 }
 
 // Registry returns the registry the collectors are on.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/certgate/certgate/internal/buildinfo"
 )
 
 func TestRouteRecorderCountsCommonAndRareCodes(t *testing.T) {
@@ -73,5 +75,23 @@ func TestRetainDropsTheSeriesOfRemovedRoutes(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.HTTPRequestDuration); n != 1 {
 		t.Errorf("duration series = %d, want the kept route's only", n)
+	}
+}
+
+// TestBuildInfoIsServed: /metrics, fetched over a loopback socket, names
+// the running build in certgate_build_info with the value 1.
+func TestBuildInfoIsServed(t *testing.T) {
+	srv := httptest.NewServer(New().Handler())
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	b := buildinfo.Read()
+	want := `certgate_build_info{goversion="` + b.GoVersion + `",revision="` + b.Revision + `",version="` + b.Version + `"} 1`
+	if !strings.Contains(string(body), want+"\n") {
+		t.Errorf("/metrics lacks %s:\n%.3000s", want, body)
 	}
 }

@@ -8,37 +8,25 @@ package trust
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/pemcert"
 )
 
 // ParseCertificates returns every CERTIFICATE block of a PEM bundle. Other
 // block types are skipped, as bundles often carry them; a malformed
 // certificate, or a bundle without any, is an error.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", n, err)
-		}
-		certs = append(certs, cert)
+	b, err := pemcert.Parse(data)
+	if err != nil {
+		return nil, err // "PEM block N: ..."
 	}
-	if len(certs) == 0 {
+	if len(b.Certificates) == 0 {
 		return nil, errors.New("no PEM CERTIFICATE block")
 	}
-	return certs, nil
+	return b.Certs(), nil
 }
 
 // AddToPool adds every certificate of every bundle in cas to pool. An error
