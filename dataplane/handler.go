@@ -106,6 +106,9 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	if rule.filters.CORS(w, r) {
 		return lc, route, rule
 	}
+	if d.confused(lc, m, host, path, w, r, entry) {
+		return lc, route, rule
+	}
 	if !d.admit(rule, w, r, entry) {
 		return lc, route, rule
 	}
