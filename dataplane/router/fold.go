@@ -95,9 +95,11 @@ func trimSuffixes(s string, suffixes ...string) string {
 // "." or "%20", or "%00". Most paths hold none of these, and skip the fold.
 func needsFold(p string) bool {
 	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case 'A' <= c && c <= 'Z', c == ';':
-			return true
+		c := p[i]
+		if !foldSignal[c] {
+			continue
+		}
+		switch {
 		case c == '/':
 			if i > 0 && (p[i-1] == '/' || endsSegment(p[:i])) {
 				return true
@@ -107,10 +109,22 @@ func needsFold(p string) bool {
 				return true
 			}
 			i += 2 // the hex digits are upper case and must not count
+		default: // an upper-case letter or ";"
+			return true
 		}
 	}
 	return endsSegment(p)
 }
+
+// foldSignal marks the bytes needsFold must look at; every other byte
+// leaves the fold alone, and the scan passes over it with one lookup.
+var foldSignal = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	t[';'], t['/'], t['%'] = true, true, true
+	return t
+}()
 
 // endsSegment reports whether s ends in a character backends trim from the
 // end of a segment: a dot or an encoded space.
