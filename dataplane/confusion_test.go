@@ -261,3 +261,38 @@ func TestPathConfusionSeriesExistAtZeroForEveryGuardedRule(t *testing.T) {
 		t.Errorf("path_confusion series %q, want [shop/admin=0]", series)
 	}
 }
+
+// A certificate accepted by the rule a path matched is no pass to another
+// rule: "/partner/ADMIN" matches "/partner" (partners' certificate), and
+// an IIS backend serves it as "/partner/admin" (administrators' only).
+func TestMatchedPinnedRuleDoesNotShieldAConfusingPathIntoAnother(t *testing.T) {
+	rec := newRecorder(t, caseFolding)
+	g := newGateway(t)
+	p := newPKI(t)
+	port := freePort(t)
+	partners := &snapshot.Requirement{Policy: "default/partners", Pins: []pin.Pin{pinOf(p.unpinned, pin.SHA256)}}
+	g.apply(httpsListener("https", port, "", []*testpki.Cert{p.serving}, route("shop", nil,
+		requireRule("/partner/admin", pinnedTo(p), rec.weighted()),
+		requireRule("/partner", partners, rec.weighted()),
+	)))
+	partner := newClient(t, port, tlsClient(p.servingCA, p.unpinned))
+	if res := partner.get("https://api.example.com/partner/orders"); res.StatusCode != http.StatusOK {
+		t.Fatalf("partner on its own rule: status %d, want 200", res.StatusCode)
+	}
+	if res := partner.get("https://api.example.com/partner/ADMIN"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("partner on /partner/ADMIN: status %d, want 403", res.StatusCode)
+	}
+	if got := g.rejections("shop", "partner/admin", "path_confusion", "enforce"); got != 1 {
+		t.Errorf("rejections{rule=partner/admin,reason=path_confusion} = %v, want 1", got)
+	}
+	admin := newClient(t, port, tlsClient(p.servingCA, p.pinned))
+	if res := admin.get("https://api.example.com/partner/ADMIN"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("administrator on /partner/ADMIN: status %d, want 403 from the partner rule it matched", res.StatusCode)
+	}
+	if got := g.rejections("shop", "partner", "pin_mismatch", "enforce"); got != 1 {
+		t.Errorf("rejections{rule=partner,reason=pin_mismatch} = %v, want 1", got)
+	}
+	if seen := rec.received(); !slices.Equal(seen, []string{"/partner/orders"}) {
+		t.Errorf("the backend received %q, want only /partner/orders", seen)
+	}
+}
