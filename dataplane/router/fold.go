@@ -99,12 +99,12 @@ func needsFold(p string) bool {
 		if !foldSignal[c] {
 			continue
 		}
-		switch {
-		case c == '/':
+		switch c {
+		case '/':
 			if i > 0 && (p[i-1] == '/' || endsSegment(p[:i])) {
 				return true
 			}
-		case c == '%':
+		case '%':
 			if strings.HasPrefix(p[i:], "%00") {
 				return true
 			}
