@@ -37,6 +37,9 @@ type listenerConfig struct {
 	tlsProfile string
 	table      *router.Table
 	routes     []*routeConfig
+	// guard finds the rule a backend may read a confusing path as; nil
+	// when no rule of the listener is guarded.
+	guard *router.Guard
 	// unmatched records requests that matched no route.
 	unmatched *metrics.RouteRecorder
 }
@@ -150,6 +153,9 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 			return nil, fmt.Errorf("routes[%d] (%s/%s): %w", i, l.Routes[i].Namespace, l.Routes[i].Name, err)
 		}
 		lc.routes = append(lc.routes, rc)
+	}
+	if lc.guard, err = compileGuard(l, lc.routes); err != nil {
+		return nil, err
 	}
 	return lc, nil
 }

@@ -93,16 +93,8 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	// route: only certgate may say what certificate a client presented.
 	clientcert.StripClientHeaders(r.Header)
 	host := router.HostOf(r.Host)
-	lc, ok := pc.listeners.Lookup(host)
+	lc, ok := pc.listenerOf(w, r, host)
 	if !ok {
-		answer(w, http.StatusNotFound)
-		return nil, nil, nil
-	}
-	if r.TLS != nil && pc.listenerFor(r.TLS.ServerName).tlsProfile != lc.tlsProfile {
-		// The handshake was made under another listener's client
-		// certificate settings than this Host's; serving it would bypass
-		// them (RFC 9110 section 15.5.20).
-		answer(w, http.StatusMisdirectedRequest)
 		return lc, nil, nil
 	}
 	path, err := router.NormalizePath(r.URL.EscapedPath())
@@ -123,6 +115,9 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	if rule.filters.CORS(w, r) {
 		return lc, route, rule
 	}
+	if d.confused(lc, m, host, path, w, r, entry) {
+		return lc, route, rule
+	}
 	identity, ok := d.admit(rule, w, r, entry)
 	if !ok {
 		return lc, route, rule
@@ -136,6 +131,26 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	d.forward(st, w, r)
 	entry.Upstream = st.upstream
 	return lc, route, rule
+}
+
+// listenerOf picks the listener that serves host on this socket. It
+// answers 404 when there is none and 421 when the connection's handshake
+// belongs to a listener with other client certificate settings; the
+// listener is returned for the metrics whenever one was found.
+func (pc *portConfig) listenerOf(w http.ResponseWriter, r *http.Request, host string) (*listenerConfig, bool) {
+	lc, ok := pc.listeners.Lookup(host)
+	if !ok {
+		answer(w, http.StatusNotFound)
+		return nil, false
+	}
+	if r.TLS != nil && pc.listenerFor(r.TLS.ServerName).tlsProfile != lc.tlsProfile {
+		// The handshake was made under another listener's client
+		// certificate settings than this Host's; serving it would bypass
+		// them (RFC 9110 section 15.5.20).
+		answer(w, http.StatusMisdirectedRequest)
+		return lc, false
+	}
+	return lc, true
 }
 
 // admit judges the connection's client certificate against the rule's

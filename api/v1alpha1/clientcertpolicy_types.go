@@ -90,6 +90,18 @@ type ClientCertPolicySpec struct {
 	// +optional
 	// +kubebuilder:default=None
 	ForwardClientCert ForwardClientCert `json:"forwardClientCert,omitempty"`
+
+	// PathConfusionGuard, Enabled by default, refuses a request without a
+	// certificate this policy accepts when its path, read the way common
+	// backends read paths (case folded, ";" parameters dropped, "//"
+	// merged, trailing dots and spaces dropped, cut at a NUL), would select
+	// a rule this policy governs, even if the path as sent matches an open
+	// rule: "/ADMIN" served as "/admin" by a case-insensitive backend.
+	// Disabled is for owners whose backends read paths exactly as sent.
+	//
+	// +optional
+	// +kubebuilder:default=Enabled
+	PathConfusionGuard PathConfusionGuard `json:"pathConfusionGuard,omitempty"`
 }
 
 // Pin is one fingerprint of an accepted leaf certificate. Colons, spaces
@@ -207,6 +219,17 @@ const (
 	ForwardNone    ForwardClientCert = "None"
 	ForwardXFCC    ForwardClientCert = "XFCC"
 	ForwardRFC9440 ForwardClientCert = "RFC9440"
+)
+
+// PathConfusionGuard says whether the path confusion guard is on.
+//
+// +kubebuilder:validation:Enum=Enabled;Disabled
+type PathConfusionGuard string
+
+// Guard settings.
+const (
+	PathConfusionGuardEnabled  PathConfusionGuard = "Enabled"
+	PathConfusionGuardDisabled PathConfusionGuard = "Disabled"
 )
 
 // ClientCertPolicyStatus is the policy's status per ancestor Gateway

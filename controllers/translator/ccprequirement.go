@@ -36,6 +36,7 @@ func (t *translator) resolveClientCertPolicy(p *v1alpha1.ClientCertPolicy) ccpCo
 		Mode:              c.mode(p.Spec.Mode),
 		ForwardClientCert: c.forward(p.Spec.ForwardClientCert),
 	}
+	req.PathConfusionGuard = c.pathConfusionGuard(p.Spec.PathConfusionGuard)
 	var pins pinSet
 	for i, raw := range p.Spec.Pins {
 		parsed, err := parseInlinePin(i, raw)
@@ -175,4 +176,19 @@ func (c *ccpContent) forward(f v1alpha1.ForwardClientCert) snapshot.ForwardClien
 	}
 	c.invalid = append(c.invalid, fmt.Sprintf("spec.forwardClientCert: %q is not None, XFCC or RFC9440", f))
 	return snapshot.ForwardNone
+}
+
+// pathConfusionGuard maps spec.pathConfusionGuard. Only Disabled is
+// written: empty is Enabled in the snapshot, so a requirement that does
+// not say keeps the guard. An unknown value is invalid, and an invalid
+// policy keeps the guard on (see resolveClientCertPolicy).
+func (c *ccpContent) pathConfusionGuard(g v1alpha1.PathConfusionGuard) snapshot.PathConfusionGuard {
+	switch g {
+	case "", v1alpha1.PathConfusionGuardEnabled:
+		return ""
+	case v1alpha1.PathConfusionGuardDisabled:
+		return snapshot.GuardDisabled
+	}
+	c.invalid = append(c.invalid, fmt.Sprintf("spec.pathConfusionGuard: %q is not Enabled or Disabled", g))
+	return ""
 }

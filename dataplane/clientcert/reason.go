@@ -7,7 +7,8 @@ package clientcert
 // Reason means the request passed.
 type Reason string
 
-// Reasons, in the order Check tests them.
+// Reasons, in the order Check tests them, then ReasonPathConfusion, which
+// Check never returns.
 const (
 	// ReasonPolicyInvalid: the policy could not be resolved or compiled; it
 	// rejects every request until it is fixed (fail closed).
@@ -27,6 +28,12 @@ const (
 	// ReasonSANMismatch: the leaf carries none of the subject alternative
 	// names.
 	ReasonSANMismatch Reason = "san_mismatch"
+	// ReasonPathConfusion: the request's path, read the way common backends
+	// read paths, selects a rule whose requirement the connection does not
+	// satisfy, although the path as sent matched another rule (see the
+	// router package's Guard). It is counted on the rule the folded path
+	// selected, not on the rule that matched.
+	ReasonPathConfusion Reason = "path_confusion"
 )
 
 // Reasons returns every rejection reason, for initialising metric series
@@ -34,6 +41,6 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonPolicyInvalid, ReasonNoTLS, ReasonMissing, ReasonUntrusted,
-		ReasonExpired, ReasonPinMismatch, ReasonSANMismatch,
+		ReasonExpired, ReasonPinMismatch, ReasonSANMismatch, ReasonPathConfusion,
 	}
 }

@@ -20,6 +20,10 @@ type Requirement struct {
 	forward snapshot.ForwardClientCert
 	// problem, when not empty, is why the requirement rejects everything.
 	problem string
+	// guardOff turns the path confusion guard off for the rules the
+	// requirement governs. The zero value keeps it on, so a requirement
+	// that failed to compile keeps it too.
+	guardOff bool
 
 	pins         *pin.Set       // nil: no pin check
 	roots        *x509.CertPool // nil: no chain check
@@ -95,6 +99,13 @@ func (c *Requirement) compileModes(r *snapshot.Requirement) error {
 	default:
 		return fmt.Errorf("forwardClientCert %q: want None, XFCC or RFC9440", r.ForwardClientCert)
 	}
+	switch r.PathConfusionGuard {
+	case "", snapshot.GuardEnabled:
+	case snapshot.GuardDisabled:
+		c.guardOff = true
+	default:
+		return fmt.Errorf("pathConfusionGuard %q: want Enabled or Disabled", r.PathConfusionGuard)
+	}
 	return nil
 }
 
@@ -161,4 +172,13 @@ func (r *Requirement) Forward() snapshot.ForwardClientCert {
 		return snapshot.ForwardNone
 	}
 	return r.forward
+}
+
+// GuardsPathConfusion reports whether requests whose folded path selects a
+// rule governed by the requirement are judged against it even when the
+// path as sent matched another rule (see the router package's Guard). It
+// is true unless the policy turned the guard off; an invalid requirement
+// keeps it on (fail closed), and a nil requirement guards nothing.
+func (r *Requirement) GuardsPathConfusion() bool {
+	return r != nil && !r.guardOff
 }

@@ -34,6 +34,7 @@ func TestInvalidRequirementFailsClosed(t *testing.T) {
 		{"CA bundle with only a key", snapshot.Requirement{CACertificates: []snapshot.CACertificate{{Name: "payments/key", PEM: w.gateway.KeyPEM}}}, "no PEM CERTIFICATE block"},
 		{"unknown mode", snapshot.Requirement{Pins: good, Mode: "Observe"}, `mode "Observe"`},
 		{"unknown forwarding", snapshot.Requirement{Pins: good, ForwardClientCert: "PEM"}, `forwardClientCert "PEM"`},
+		{"unknown guard setting", snapshot.Requirement{Pins: good, PathConfusionGuard: "Off"}, `pathConfusionGuard "Off"`},
 		{"unknown SAN type", snapshot.Requirement{Pins: good, SubjectAltNames: []snapshot.SANMatch{{Type: "IP", Value: "10.0.0.1"}}}, `subjectAltNames[0]: type "IP"`},
 		{"empty SAN value", snapshot.Requirement{Pins: good, SubjectAltNames: []snapshot.SANMatch{{Type: snapshot.SANURI}}}, "subjectAltNames[0]: empty URI value"},
 	} {
@@ -48,6 +49,9 @@ func TestInvalidRequirementFailsClosed(t *testing.T) {
 			}
 			if !strings.Contains(r.Problem(), tc.wantProblem) {
 				t.Errorf("Problem() = %q, want it to contain %q", r.Problem(), tc.wantProblem)
+			}
+			if !r.GuardsPathConfusion() {
+				t.Error("an invalid requirement turned the path confusion guard off")
 			}
 			if r.Forward() != snapshot.ForwardNone || r.Policy() != "payments/p" || r.Mode() != snapshot.ModeEnforce {
 				t.Errorf("Forward, Policy, Mode = %q, %q, %q; want None, payments/p, Enforce", r.Forward(), r.Policy(), r.Mode())
@@ -71,6 +75,22 @@ func TestValidRequirementAccessors(t *testing.T) {
 	}
 }
 
+func TestPathConfusionGuardIsOnUnlessDisabled(t *testing.T) {
+	w := newPKI(t)
+	for setting, want := range map[snapshot.PathConfusionGuard]bool{"": true, snapshot.GuardEnabled: true, snapshot.GuardDisabled: false} {
+		r := Compile(&snapshot.Requirement{Policy: "payments/p", Pins: pinsOf(w.gateway), PathConfusionGuard: setting})
+		if r.Problem() != "" || r.GuardsPathConfusion() != want {
+			t.Errorf("pathConfusionGuard %q: Problem, GuardsPathConfusion = %q, %v; want \"\", %v", setting, r.Problem(), r.GuardsPathConfusion(), want)
+		}
+	}
+	// A disabled guard on a policy that is invalid for another reason is
+	// dropped with everything else: the failure must not weaken anything.
+	r := Compile(&snapshot.Requirement{Invalid: "pinsFrom: ConfigMap not found", PathConfusionGuard: snapshot.GuardDisabled})
+	if !r.GuardsPathConfusion() {
+		t.Error("an invalid requirement kept its disabled guard")
+	}
+}
+
 func TestNilRequirement(t *testing.T) {
 	var r *Requirement
 	if Compile(nil) != nil {
@@ -79,13 +99,13 @@ func TestNilRequirement(t *testing.T) {
 	if r.Check(NewPeer(nil), time.Now()) != ReasonPolicyInvalid {
 		t.Error("a nil requirement does not fail closed")
 	}
-	if r.Mode() != snapshot.ModeEnforce || r.Forward() != snapshot.ForwardNone || r.Problem() != "" || r.Policy() != "" {
+	if r.Mode() != snapshot.ModeEnforce || r.Forward() != snapshot.ForwardNone || r.Problem() != "" || r.Policy() != "" || r.GuardsPathConfusion() {
 		t.Error("nil requirement accessors")
 	}
 }
 
 func TestReasonsAreTheMetricLabels(t *testing.T) {
-	want := "policy_invalid no_tls missing untrusted expired pin_mismatch san_mismatch"
+	want := "policy_invalid no_tls missing untrusted expired pin_mismatch san_mismatch path_confusion"
 	var got []string
 	for _, r := range Reasons() {
 		got = append(got, string(r))

@@ -9,6 +9,9 @@
 //     choose route hostnames.
 //   - Table, compiled from the routes of one listener, matches a Request to
 //     a route, rule and match, without allocating.
+//   - Guard, compiled from the same routes, finds the rule with a client
+//     certificate requirement that a backend may read the request's path
+//     as (FoldPath); the data plane judges that rule's requirement too.
 //
 // # Path normalisation
 //
@@ -83,6 +86,42 @@
 //     first value, as the spec recommends.
 //   - When one match lists the same header (or query parameter) name
 //     twice, only the first counts, for matching and for precedence.
+//
+// # Path confusion guard
+//
+// Normalisation makes the matched and the forwarded path one string. A
+// backend may still read that string more loosely: IIS and ASP.NET match
+// case-insensitively and Windows drops trailing dots and spaces, nginx
+// (and Envoy as Envoy Gateway configures it) merge slashes, Tomcat and
+// Jetty drop ";" parameters, C code stops at a NUL. "/ADMIN" matches an
+// open "/" rule here and is served as "/admin" there. FoldPath is that
+// loose reading of a normalised path:
+//
+//  1. cut at the first "%00";
+//  2. in each segment, drop everything from the first ";";
+//  3. drop trailing dots and "%20" from each segment; a segment that is
+//     ".." or "." once its trailing "%20" are dropped walks up or stays,
+//     as on Windows;
+//  4. drop empty segments, merging "//" (a trailing slash is kept);
+//  5. lower ASCII letters; percent-encodings are kept as they are.
+//
+// A Guard holds only the rules the data plane marks as guarded (a
+// requirement with the guard on). Their Exact and PathPrefix values are
+// folded the same way; a RegularExpression is compiled with "(?i)" and
+// matched against the folded path, so an expression written for "/Admin"
+// still matches a path folded to "/admin". The folded path is matched with
+// the request's host, method, headers and query, by the precedence above.
+//
+// Only guarded rules are in a Guard, so the rule it finds is the guarded
+// rule a backend may serve, not necessarily the rule certgate would pick
+// for the folded path among all rules: an open "/admin/help" beside a
+// guarded "/admin" does not shield "/ADMIN/help". That errs towards
+// refusing, and only for paths not spelt as the routes spell them.
+//
+// Most paths are left unchanged by folding. needsFold tells so in one
+// pass without allocating, and Guard.Match then returns at once; only when
+// a guarded value itself changes under folding ("/Admin") must every path
+// be matched.
 //
 // Exact paths are found in a map and prefixes in a trie of path segments,
 // so matching looks only at candidates whose path could match, however many

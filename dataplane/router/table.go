@@ -54,9 +54,19 @@ type Table struct {
 // normalised); the whole table is then unusable, as one bad route must
 // not silently change where other traffic goes.
 func Compile(routes []snapshot.Route) (*Table, error) {
+	return compileTable(routes, nil)
+}
+
+// compileTable is Compile with a hook: convert, when set, sees every
+// compiled entry and returns it (changed or not), or nil to leave it out
+// of the table. CompileGuard uses it to keep and fold guarded entries.
+func compileTable(routes []snapshot.Route, convert func(*entry) (*entry, error)) (*Table, error) {
 	groups := map[string]*pathIndex{}
 	for i := range routes {
 		entries, err := compileRoute(i, &routes[i])
+		if err == nil && convert != nil {
+			entries, err = convertEntries(entries, convert)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +102,20 @@ func (t *Table) Match(r *Request) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+func convertEntries(entries []*entry, convert func(*entry) (*entry, error)) ([]*entry, error) {
+	out := entries[:0]
+	for _, e := range entries {
+		c, err := convert(e)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // routeHosts returns the distinct canonical host patterns of route i; ""

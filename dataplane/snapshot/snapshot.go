@@ -256,7 +256,21 @@ type Requirement struct {
 	// Mode is Enforce or Audit; empty means Enforce.
 	Mode              RequirementMode   `json:"mode,omitempty"`
 	ForwardClientCert ForwardClientCert `json:"forwardClientCert,omitempty"`
+	// PathConfusionGuard is Enabled or Disabled; empty means Enabled, so a
+	// requirement that does not say keeps the guard (fail closed).
+	PathConfusionGuard PathConfusionGuard `json:"pathConfusionGuard,omitempty"`
 }
+
+// PathConfusionGuard says whether requests whose folded path selects a
+// rule are judged against its requirement even when the path as sent
+// matched another rule (see the router package's Guard).
+type PathConfusionGuard string
+
+// Guard settings.
+const (
+	GuardEnabled  PathConfusionGuard = "Enabled"
+	GuardDisabled PathConfusionGuard = "Disabled"
+)
 
 // AppProtocol is the protocol spoken to a backend.
 type AppProtocol string

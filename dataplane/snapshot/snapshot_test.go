@@ -57,6 +57,9 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"bad endpoint", func(s *Snapshot) { s.Listeners[0].Routes[0].Rules[0].Backends[0].Endpoints[0].Address = "localhost" }, "rules[0].backends[0] (ns/svc:80).endpoints[0].address"},
 		{"bad hostname", func(s *Snapshot) { s.Listeners[0].Hostname = "a.*.example.com" }, "listeners[0] (ns/gw/http).hostname"},
 		{"bad mode", func(s *Snapshot) { s.Listeners[0].Routes[0].Rules[0].ClientCert = &Requirement{Mode: "Maybe"} }, "rules[0].clientCert.mode"},
+		{"bad path confusion guard", func(s *Snapshot) {
+			s.Listeners[0].Routes[0].Rules[0].ClientCert = &Requirement{PathConfusionGuard: "Off"}
+		}, "rules[0].clientCert.pathConfusionGuard"},
 		{"protocol clash on one socket", func(s *Snapshot) {
 			other := validListener()
 			other.Name, other.Protocol = "ns/gw/https", ProtocolHTTPS

@@ -142,8 +142,19 @@ func (r *Rule) validate(at string) []error {
 	if r.Timeouts.Request > 0 && r.Timeouts.BackendRequest > r.Timeouts.Request {
 		errs = append(errs, fmt.Errorf("%s.timeouts.backendRequest: %s is longer than request %s", at, r.Timeouts.BackendRequest, r.Timeouts.Request))
 	}
-	if c := r.ClientCert; c != nil && c.Mode != "" && c.Mode != ModeEnforce && c.Mode != ModeAudit {
-		errs = append(errs, fmt.Errorf("%s.clientCert.mode: %q is not Enforce or Audit", at, c.Mode))
+	if r.ClientCert != nil {
+		errs = append(errs, r.ClientCert.validate(at+".clientCert")...)
+	}
+	return errs
+}
+
+func (c *Requirement) validate(at string) []error {
+	var errs []error
+	if c.Mode != "" && c.Mode != ModeEnforce && c.Mode != ModeAudit {
+		errs = append(errs, fmt.Errorf("%s.mode: %q is not Enforce or Audit", at, c.Mode))
+	}
+	if c.PathConfusionGuard != "" && c.PathConfusionGuard != GuardEnabled && c.PathConfusionGuard != GuardDisabled {
+		errs = append(errs, fmt.Errorf("%s.pathConfusionGuard: %q is not Enabled or Disabled", at, c.PathConfusionGuard))
 	}
 	return errs
 }
