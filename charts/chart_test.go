@@ -86,10 +86,6 @@ func TestDefaults(t *testing.T) {
 		t.FailNow()
 	}
 	checkPDB(t, r, "maxUnavailable", 1)
-	if len(r.monitors) != 0 {
-		t.Errorf("%d Prometheus Operator monitors rendered by default; want none", len(r.monitors))
-	}
-
 	d := r.deployment
 	if got := *d.Spec.Replicas; got != 2 {
 		t.Errorf("replicas = %d, want 2", got)
@@ -118,16 +114,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Pods run as %q, the chart's ServiceAccount is %q", d.Spec.Template.Spec.ServiceAccountName, r.serviceAccount.Name)
 	}
 
-	if got := r.gatewayClass.Spec.ControllerName; got != translator.ControllerName {
-		t.Errorf("GatewayClass controllerName = %q, want %q", got, translator.ControllerName)
-	}
-	// The Gateway API CRD refuses a description over 64 bytes.
-	if d := r.gatewayClass.Spec.Description; d == nil || *d == "" || len(*d) > 64 {
-		t.Errorf("GatewayClass description %v: want one of 1 to 64 bytes", d)
-	}
-	if r.gatewayClass.Name != "certgate" {
-		t.Errorf("GatewayClass name = %q, want certgate", r.gatewayClass.Name)
-	}
+	checkGatewayClass(t, r)
 	checkMetricsService(t, r)
 	checkRBAC(t, r)
 	checkCRDs(t, r)
@@ -180,6 +167,22 @@ func TestValues(t *testing.T) {
 	}
 	checkServiceSelector(t, r.deployment)
 
+}
+
+// checkGatewayClass: the default GatewayClass names certgate's controller
+// and has a description the Gateway API CRD accepts.
+func checkGatewayClass(t *testing.T, r *rendered) {
+	t.Helper()
+	if got := r.gatewayClass.Spec.ControllerName; got != translator.ControllerName {
+		t.Errorf("GatewayClass controllerName = %q, want %q", got, translator.ControllerName)
+	}
+	// The Gateway API CRD refuses a description over 64 bytes.
+	if d := r.gatewayClass.Spec.Description; d == nil || *d == "" || len(*d) > 64 {
+		t.Errorf("GatewayClass description %v: want one of 1 to 64 bytes", d)
+	}
+	if r.gatewayClass.Name != "certgate" {
+		t.Errorf("GatewayClass name = %q, want certgate", r.gatewayClass.Name)
+	}
 }
 
 // checkFlags runs the real `certgate controller` flag set on args: with

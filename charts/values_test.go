@@ -134,6 +134,9 @@ func TestCRDToggles(t *testing.T) {
 // PodMonitor the Pods, both on the port named metrics; a ServiceMonitor
 // without the metrics Service is refused at render.
 func TestMonitors(t *testing.T) {
+	if r := render(t); len(r.monitors) != 0 {
+		t.Errorf("%d Prometheus Operator monitors rendered by default; want none", len(r.monitors))
+	}
 	r := render(t, "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.podMonitor.enabled=true",
 		"--set", "metrics.serviceMonitor.labels.release=prometheus")
 	if len(r.monitors) != 2 {
