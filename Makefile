@@ -24,7 +24,9 @@ run: ## The quickstart: a gateway that lets only a pinned client certificate thr
 
 test: verify-generate fmt-check vet lint chart-check unit conformance ## Everything CI runs: generated files, format, vet, lint, the Helm chart, all tests, the Gateway API conformance suite.
 
-unit: kube-binaries ## Unit, golden, data-plane, fuzz-seed and envtest tests, with the race detector.
+# charts/ and charts/install render the chart with bin/helm; charts/install
+# also submits it to envtest's kube-apiserver, so it runs here, not in chart-check.
+unit: kube-binaries $(HELM) ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
 
 fmt-check:
@@ -39,28 +41,37 @@ $(LINT): tools/lint/go.mod tools/lint/go.sum
 $(CONTROLLER_GEN): tools/controller-gen/go.mod tools/controller-gen/go.sum
 	cd tools/controller-gen && $(GO) build -o ../../$(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
+# Like Helm's own release builds, the Kubernetes version that `helm template`
+# and `helm lint` assume is the one of the client-go Helm is built with
+# (v0.37.x is Kubernetes 1.37); unset, it would be 1.20, older than the
+# chart's kubeVersion.
 $(HELM): tools/helm/go.mod tools/helm/go.sum
-	cd tools/helm && $(GO) build -ldflags "-X helm.sh/helm/v3/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3)" \
+	cd tools/helm && kminor=$$($(GO) list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2) && \
+		$(GO) build -ldflags "-X helm.sh/helm/v3/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$kminor \
+		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$$kminor" \
 		-o ../../$(HELM) helm.sh/helm/v3/cmd/helm
 
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from api/, and the chart's copies of the CRDs and RBAC rules.
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
-	rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
+	rm -f $(CHART)/files/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/files/crds/
 	cp config/rbac/role.yaml $(CHART)/files/role.yaml
 
 verify-generate: generate
-	@generated="':(glob)api/**/zz_generated.*' config/crd $(CHART)/crds $(CHART)/files"; \
+	@generated="':(glob)api/**/zz_generated.*' config/crd $(CHART)/files"; \
 	if [ -n "$$(eval git status --porcelain -- $$generated)" ]; then \
 		echo "generated files are stale; run make generate and commit:"; eval git status --porcelain -- $$generated; exit 1; fi
 
 lint: $(LINT) ## golangci-lint, pinned in tools/lint.
 	$(LINT) run --allow-parallel-runners $(PKGS)
 
+# Needs no kube binaries: `go test ./charts/` is the charts package alone,
+# not charts/install (which make unit runs against a kube-apiserver).
 chart-check: $(HELM) ## Lint and render charts/certgate with the Helm pinned in tools/helm, then test what it renders.
 	$(HELM) lint --strict $(CHART)
 	@out=$$(mktemp) && trap 'rm -f "$$out"' EXIT && \
-		$(HELM) template certgate $(CHART) --namespace certgate-system --include-crds >"$$out" && \
+		$(HELM) template certgate $(CHART) --namespace certgate-system >"$$out" && \
 		echo "helm template: $$(grep -c '^kind:' "$$out") objects rendered"
 	$(GO) test -count=1 ./charts/
 

@@ -2,17 +2,13 @@
 // tools/helm (bin/helm, built by `make chart-check`) and checks what it
 // renders: every document decodes strictly into its Kubernetes type, the
 // Deployment's flags are ones `certgate controller` accepts, and the RBAC
-// and the CRD are the ones of config/.
-//
-// Helm is exec'd rather than imported, so certgate's go.mod never depends
-// on it.
+// and the CRD are the ones of config/. charts/install submits what it
+// renders to a real kube-apiserver.
 package charts_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,10 +24,10 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/certgate/certgate/charts/helmtest"
 	"github.com/certgate/certgate/controllers/translator"
 )
 
@@ -68,6 +64,9 @@ type rendered struct {
 	gatewayClass       *gatewayv1.GatewayClass
 	pdb                *policyv1.PodDisruptionBudget
 	crds               []*apiextensionsv1.CustomResourceDefinition
+	// ServiceMonitors and PodMonitors: certgate's go.mod has no Prometheus
+	// Operator types, so they stay generic.
+	monitors []map[string]any
 }
 
 func TestDefaults(t *testing.T) {
@@ -77,6 +76,7 @@ func TestDefaults(t *testing.T) {
 		"ClusterRoleBinding": r.clusterRoleBinding == nil, "Role": r.role == nil,
 		"RoleBinding": r.roleBinding == nil, "Deployment": r.deployment == nil,
 		"Service": r.service == nil, "GatewayClass": r.gatewayClass == nil,
+		"PodDisruptionBudget": r.pdb == nil,
 	} {
 		if missing {
 			t.Errorf("no %s rendered with the default values", what)
@@ -85,10 +85,7 @@ func TestDefaults(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	if r.pdb != nil {
-		t.Error("a PodDisruptionBudget is rendered by default; want it only when podDisruptionBudget.enabled")
-	}
-
+	checkPDB(t, r, "maxUnavailable", 1)
 	d := r.deployment
 	if got := *d.Spec.Replicas; got != 2 {
 		t.Errorf("replicas = %d, want 2", got)
@@ -117,12 +114,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Pods run as %q, the chart's ServiceAccount is %q", d.Spec.Template.Spec.ServiceAccountName, r.serviceAccount.Name)
 	}
 
-	if got := r.gatewayClass.Spec.ControllerName; got != translator.ControllerName {
-		t.Errorf("GatewayClass controllerName = %q, want %q", got, translator.ControllerName)
-	}
-	if r.gatewayClass.Name != "certgate" {
-		t.Errorf("GatewayClass name = %q, want certgate", r.gatewayClass.Name)
-	}
+	checkGatewayClass(t, r)
 	checkMetricsService(t, r)
 	checkRBAC(t, r)
 	checkCRDs(t, r)
@@ -139,7 +131,6 @@ func TestValues(t *testing.T) {
 		"--set", "leaderElection.enabled=false",
 		"--set", "controllerName=example.com/gw",
 		"--set", "logLevel=debug",
-		"--set", "podDisruptionBudget.enabled=true",
 		"--set-json", `extraArgs=["--gateway-address-pool=10.20.0.0/24"]`,
 	)
 	if r.gatewayClass != nil {
@@ -148,15 +139,7 @@ func TestValues(t *testing.T) {
 	if r.service != nil {
 		t.Error("metrics Service rendered with metrics.service.enabled=false")
 	}
-	if r.pdb == nil {
-		t.Fatal("no PodDisruptionBudget with podDisruptionBudget.enabled=true")
-	}
-	if r.pdb.Spec.MinAvailable == nil || r.pdb.Spec.MinAvailable.IntValue() != 1 || r.pdb.Spec.MaxUnavailable != nil {
-		t.Errorf("PodDisruptionBudget spec %+v, want minAvailable 1", r.pdb.Spec)
-	}
-	if !reflect.DeepEqual(r.pdb.Spec.Selector.MatchLabels, r.deployment.Spec.Selector.MatchLabels) {
-		t.Errorf("PodDisruptionBudget selects %v, the Deployment's Pods are %v", r.pdb.Spec.Selector.MatchLabels, r.deployment.Spec.Selector.MatchLabels)
-	}
+	checkPDB(t, r, "maxUnavailable", 1)
 	d := r.deployment
 	if got := *d.Spec.Replicas; got != 3 {
 		t.Errorf("replicas = %d, want 3", got)
@@ -184,9 +167,21 @@ func TestValues(t *testing.T) {
 	}
 	checkServiceSelector(t, r.deployment)
 
-	r = render(t, "--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.maxUnavailable=1")
-	if r.pdb == nil || r.pdb.Spec.MaxUnavailable == nil || r.pdb.Spec.MaxUnavailable.IntValue() != 1 || r.pdb.Spec.MinAvailable != nil {
-		t.Errorf("PodDisruptionBudget with maxUnavailable=1: %+v, want maxUnavailable 1 alone", r.pdb)
+}
+
+// checkGatewayClass: the default GatewayClass names certgate's controller
+// and has a description the Gateway API CRD accepts.
+func checkGatewayClass(t *testing.T, r *rendered) {
+	t.Helper()
+	if got := r.gatewayClass.Spec.ControllerName; got != translator.ControllerName {
+		t.Errorf("GatewayClass controllerName = %q, want %q", got, translator.ControllerName)
+	}
+	// The Gateway API CRD refuses a description over 64 bytes.
+	if d := r.gatewayClass.Spec.Description; d == nil || *d == "" || len(*d) > 64 {
+		t.Errorf("GatewayClass description %v: want one of 1 to 64 bytes", d)
+	}
+	if r.gatewayClass.Name != "certgate" {
+		t.Errorf("GatewayClass name = %q, want certgate", r.gatewayClass.Name)
 	}
 }
 
@@ -244,13 +239,16 @@ func checkProbes(t *testing.T, c *corev1.Container) {
 	if ports["health"] != healthPort || ports["metrics"] != metricsPort {
 		t.Errorf("container ports %v; flags --health-address=%s --metrics-address=%s", ports, healthPort, metricsPort)
 	}
-	for name, p := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
-		if p == nil || p.HTTPGet == nil {
-			t.Errorf("no HTTP probe of %s", name)
+	for _, p := range []struct {
+		path  string
+		probe *corev1.Probe
+	}{{"/healthz", c.StartupProbe}, {"/healthz", c.LivenessProbe}, {"/readyz", c.ReadinessProbe}} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("no HTTP probe of %s", p.path)
 			continue
 		}
-		if p.HTTPGet.Path != name || p.HTTPGet.Port.String() != "health" {
-			t.Errorf("probe %s:%s, want %s on the health port", p.HTTPGet.Port.String(), p.HTTPGet.Path, name)
+		if g := p.probe.HTTPGet; g.Path != p.path || g.Port.String() != "health" {
+			t.Errorf("probe %s:%s, want %s on the health port", g.Port.String(), g.Path, p.path)
 		}
 	}
 }
@@ -307,7 +305,7 @@ func checkRBAC(t *testing.T, r *rendered) {
 	t.Helper()
 	var wantCluster *rbacv1.ClusterRole
 	var wantRole *rbacv1.Role
-	for _, doc := range documents(t, readFile(t, "../config/rbac/role.yaml")) {
+	for _, doc := range helmtest.Documents(t, readFile(t, "../config/rbac/role.yaml")) {
 		switch kind(t, doc) {
 		case "ClusterRole":
 			wantCluster = decode[rbacv1.ClusterRole](t, doc)
@@ -336,26 +334,34 @@ func checkRBAC(t *testing.T, r *rendered) {
 	}
 }
 
-// checkCRDs: charts/certgate/crds holds exactly config/crd/bases, byte for
-// byte, and Helm renders them.
+// checkCRDs: charts/certgate/files/crds holds exactly config/crd/bases,
+// byte for byte, and the chart renders each with the chart's labels, kept
+// on uninstall.
 func checkCRDs(t *testing.T, r *rendered) {
 	t.Helper()
 	want := dirFiles(t, "../config/crd/bases")
-	got := dirFiles(t, filepath.Join(chartDir, "crds"))
+	got := dirFiles(t, filepath.Join(chartDir, "files", "crds"))
 	if !reflect.DeepEqual(slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want))) {
 		t.Errorf("chart CRDs %v, config/crd/bases %v (run make generate)", slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want)))
 	}
+	specs := map[string]apiextensionsv1.CustomResourceDefinitionSpec{}
 	for name, b := range want {
 		if g, ok := got[name]; ok && !bytes.Equal(g, b) {
-			t.Errorf("%s/crds/%s differs from config/crd/bases/%s (run make generate)", chartDir, name, name)
+			t.Errorf("%s/files/crds/%s differs from config/crd/bases/%s (run make generate)", chartDir, name, name)
 		}
+		crd := decode[apiextensionsv1.CustomResourceDefinition](t, b)
+		specs[crd.Name] = crd.Spec
 	}
-	names := map[string]bool{}
+	if len(r.crds) != len(want) {
+		t.Errorf("%d CRDs rendered, want the %d of config/crd/bases", len(r.crds), len(want))
+	}
 	for _, c := range r.crds {
-		names[c.Name] = true
-	}
-	if !names["clientcertpolicies.certgate.dev"] || len(r.crds) != len(want) {
-		t.Errorf("rendered CRDs %v, want the %d of config/crd/bases", names, len(want))
+		if !reflect.DeepEqual(c.Spec, specs[c.Name]) {
+			t.Errorf("rendered CRD %s differs from config/crd/bases", c.Name)
+		}
+		if c.Labels["app.kubernetes.io/instance"] != release || c.Annotations["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("CRD %s labels %v, annotations %v: want the release's labels and helm.sh/resource-policy: keep", c.Name, c.Labels, c.Annotations)
+		}
 	}
 }
 
@@ -363,15 +369,9 @@ func checkCRDs(t *testing.T, r *rendered) {
 // every document strictly: a field its type does not have fails the test.
 func render(t *testing.T, args ...string) *rendered {
 	t.Helper()
-	cmd := exec.Command(helmBinary(t), append([]string{"template", release, chartDir, "--namespace", namespace, "--include-crds"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("helm template %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
+	out := helmtest.Template(t, helmtest.Binary(t, ".."), chartDir, release, namespace, args...)
 	r := &rendered{}
-	for _, doc := range documents(t, out) {
+	for _, doc := range helmtest.Documents(t, out) {
 		switch k := kind(t, doc); k {
 		case "ServiceAccount":
 			r.serviceAccount = once(t, r.serviceAccount, decode[corev1.ServiceAccount](t, doc))
@@ -393,6 +393,8 @@ func render(t *testing.T, args ...string) *rendered {
 			r.pdb = once(t, r.pdb, decode[policyv1.PodDisruptionBudget](t, doc))
 		case "CustomResourceDefinition":
 			r.crds = append(r.crds, decode[apiextensionsv1.CustomResourceDefinition](t, doc))
+		case "ServiceMonitor", "PodMonitor":
+			r.monitors = append(r.monitors, *decode[map[string]any](t, doc))
 		default:
 			t.Errorf("unexpected kind %q rendered", k)
 		}
@@ -422,29 +424,6 @@ func once[T any](t *testing.T, prev, next *T) *T {
 		t.Errorf("two %T rendered", next)
 	}
 	return next
-}
-
-// documents splits a YAML stream into its non-empty documents.
-func documents(t *testing.T, b []byte) [][]byte {
-	t.Helper()
-	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	var docs [][]byte
-	for {
-		doc, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			return docs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(doc, &m); err != nil {
-			t.Fatalf("%v in\n%s", err, doc)
-		}
-		if len(m) > 0 {
-			docs = append(docs, doc)
-		}
-	}
 }
 
 func kind(t *testing.T, doc []byte) string {
@@ -514,23 +493,6 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// helmBinary is $HELM, or bin/helm as `make chart-check` builds it from
-// tools/helm. Without either the tests fail: make test builds it first.
-func helmBinary(t *testing.T) string {
-	t.Helper()
-	if h := os.Getenv("HELM"); h != "" {
-		return h
-	}
-	h, err := filepath.Abs("../bin/helm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(h); err != nil {
-		t.Fatalf("%v: run make chart-check to build the pinned Helm", err)
-	}
-	return h
 }
 
 // certgateBinary builds cmd/certgate once per test binary run.

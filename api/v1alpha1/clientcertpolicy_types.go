@@ -13,6 +13,7 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ccp,categories=gateway-api
+// +kubebuilder:metadata:labels="gateway.networking.k8s.io/policy=Direct"
 // +kubebuilder:printcolumn:name="Targets",type=string,JSONPath=`.spec.targetRefs[*].name`
 // +kubebuilder:printcolumn:name="Pins",type=integer,JSONPath=`.status.pinCount`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`

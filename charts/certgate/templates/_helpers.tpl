@@ -22,11 +22,56 @@ app.kubernetes.io/name: {{ include "certgate.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Labels of every object: the chart's own, then commonLabels. */}}
 {{- define "certgate.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "certgate.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The image reference: a digest, when set, pins the image; the tag stays for readers. */}}
+{{- define "certgate.image" -}}
+{{- $ref := printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- with .Values.image.digest }}
+{{- $ref = printf "%s@%s" $ref . }}
+{{- end }}
+{{- $ref }}
+{{- end }}
+
+{{/*
+The Pod securityContext: podSecurityContext, plus the sysctl that lets the
+non-root process bind ports below 1024 when listeners.privilegedPorts.
+*/}}
+{{- define "certgate.podSecurityContext" -}}
+{{- $sc := deepCopy .Values.podSecurityContext }}
+{{- if .Values.listeners.privilegedPorts }}
+{{- $sysctl := dict "name" "net.ipv4.ip_unprivileged_port_start" "value" "0" }}
+{{- $_ := set $sc "sysctls" (append (get $sc "sysctls" | default list) $sysctl) }}
+{{- end }}
+{{- toYaml $sc }}
+{{- end }}
+
+{{/*
+The container securityContext: securityContext, plus the NET_BIND_SERVICE
+capability when listeners.privilegedPorts.
+*/}}
+{{- define "certgate.securityContext" -}}
+{{- $sc := deepCopy .Values.securityContext }}
+{{- if .Values.listeners.privilegedPorts }}
+{{- $caps := get $sc "capabilities" | default dict }}
+{{- $_ := set $caps "add" (append (get $caps "add" | default list) "NET_BIND_SERVICE" | uniq) }}
+{{- $_ := set $sc "capabilities" $caps }}
+{{- end }}
+{{- toYaml $sc }}
+{{- end }}
+
+{{/* A probe of certgate's health port: the values' timings over the fixed endpoint. */}}
+{{- define "certgate.probe" -}}
+{{- toYaml (merge (dict "httpGet" (dict "path" .path "port" "health")) (deepCopy .probe)) }}
 {{- end }}
 
 {{- define "certgate.serviceAccountName" -}}
