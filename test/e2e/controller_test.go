@@ -36,6 +36,8 @@ func TestController(t *testing.T) {
 	t.Run("PinnedClientGets200OthersGet403", w.testPinnedClientGets200OthersGet403)
 	t.Run("PinsFromConfigMapRotatesAndFailsClosed", w.testPinsFromConfigMapRotatesAndFailsClosed)
 	t.Run("PolicyConflictAndTargetNotFound", w.testPolicyConflictAndTargetNotFound)
+	t.Run("OlderInvalidAuditPolicyDoesNotOpenAPinnedRoute", w.testOlderInvalidAuditPolicyDoesNotOpenAPinnedRoute)
+	t.Run("SecretContentNeverInStatusEventsOrLogs", w.testSecretContentNeverInStatusEventsOrLogs)
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
