@@ -15,8 +15,8 @@ type ccpRefProblem struct {
 	message string
 }
 
-// readPinSource reads and parses the pin list spec.pinsFrom[i] of a
-// ClientCertPolicy in namespace ns. An empty list is not a problem here:
+// readPinSource reads and parses spec.pinsFrom[i] of a ClientCertPolicy
+// in namespace ns: a pin list, or PEM certificates (see pemPins). An empty list is not a problem here:
 // whether the policy as a whole has pins is decided by its caller.
 func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]pin.Pin, *ccpRefProblem) {
 	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
@@ -30,6 +30,13 @@ func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]
 		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
 	case !keyFound:
 		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
+	}
+	if isPEM(value) {
+		pins, problem := pemPins(value, src.PinType)
+		if problem != "" {
+			return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
+		}
+		return pins, nil
 	}
 	pins, err := pin.ParseList(string(value))
 	if err != nil {
