@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/internal/testpki"
 )
 
 // testOlderInvalidAuditPolicyDoesNotOpenAPinnedRoute: an Audit policy
@@ -110,5 +111,53 @@ func (w *world) testSecretContentNeverInStatusEventsOrLogs(t *testing.T) {
 	}
 	if strings.Contains(w.logs.String(), canary) {
 		t.Errorf("the log shows the Secret's content:\n%s", w.logs.String())
+	}
+}
+
+// testPEMInASecretPinsByPublicKey pins a route to tls.crt of a
+// kubernetes.io/tls Secret with pinType SPKI. The client passes, another
+// gets 403; the Secret renewed with the same key still passes; renewed
+// with a new key, the old certificate gets 403 and the new one passes.
+func (w *world) testPEMInASecretPinsByPublicKey(t *testing.T) {
+	const ns, addr = "pem-secret", "127.0.0.1:18451"
+	w.app(t, ns, className, 18451, ns)
+	first := w.ca.Issue(t, testpki.Options{CommonName: "partner"})
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "partner-client"},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: first.CertPEM, corev1.TLSPrivateKeyKey: first.KeyPEM},
+	}
+	w.create(t, secret, policy(ns, "partner-by-key", "api", v1alpha1.ClientCertPolicySpec{
+		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindSecret, Name: "partner-client", Key: corev1.TLSCertKey, PinType: v1alpha1.PEMPinSPKI}},
+	}))
+	wantStatus(t, "the client whose certificate is in the Secret", w.client(first, addr), http.StatusOK)
+	wantStatus(t, "another client", w.client(w.strangerCert, addr), http.StatusForbidden)
+
+	sameKey := w.ca.Issue(t, testpki.Options{CommonName: "partner", PrivateKey: first.Key})
+	w.replaceCertificate(t, secret, sameKey)
+	wantStatus(t, "the certificate renewed with the same key", w.client(sameKey, addr), http.StatusOK)
+
+	newKey := w.ca.Issue(t, testpki.Options{CommonName: "partner"})
+	w.replaceCertificate(t, secret, newKey)
+	wantStatus(t, "the certificate renewed with a new key", w.client(newKey, addr), http.StatusOK)
+	wantStatus(t, "the certificate of the old key", w.client(first, addr), http.StatusForbidden)
+	eventually(t, "pinCount 1", func() error {
+		p := &v1alpha1.ClientCertPolicy{}
+		if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: "partner-by-key"}, p); err != nil {
+			return err
+		}
+		if p.Status.PinCount != 1 {
+			return fmt.Errorf("pinCount %d", p.Status.PinCount)
+		}
+		return nil
+	})
+}
+
+// replaceCertificate writes cert into the tls.crt and tls.key of secret.
+func (w *world) replaceCertificate(t *testing.T, secret *corev1.Secret, cert *testpki.Cert) {
+	t.Helper()
+	secret.Data = map[string][]byte{corev1.TLSCertKey: cert.CertPEM, corev1.TLSPrivateKeyKey: cert.KeyPEM}
+	if err := w.c.Update(ctx(t), secret); err != nil {
+		t.Fatal(err)
 	}
 }
