@@ -141,7 +141,25 @@ const (
 	KindSecret    ObjectKind = "Secret"
 )
 
-// PinSource is a key of a ConfigMap or Secret holding a pin list.
+// PEMPinType is what a certificate found as PEM in a pinsFrom key is
+// pinned by.
+//
+// +kubebuilder:validation:Enum=Certificate;SPKI
+type PEMPinType string
+
+// PEM pin types.
+const (
+	// PEMPinCertificate pins the SHA-256 of the DER certificate: exactly
+	// this certificate, a renewed one is a new pin.
+	PEMPinCertificate PEMPinType = "Certificate"
+	// PEMPinSPKI pins the SHA-256 of the certificate's public key
+	// (SubjectPublicKeyInfo): a certificate re-issued with the same key
+	// still matches.
+	PEMPinSPKI PEMPinType = "SPKI"
+)
+
+// PinSource is a key of a ConfigMap or Secret holding pins: a pin list
+// (one pin line per line), or PEM certificates, each of which is pinned.
 type PinSource struct {
 	// Kind is ConfigMap or Secret.
 	Kind ObjectKind `json:"kind"`
@@ -150,11 +168,21 @@ type PinSource struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// Key holding the pin list.
+	// Key holding the pin list or the PEM certificates. A key whose
+	// content has a PEM block ("-----BEGIN ...") is read as PEM: every
+	// CERTIFICATE block is a leaf to pin, private key blocks are ignored,
+	// and a CA certificate makes the source invalid.
 	//
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Key string `json:"key"`
+	// PinType says how PEM certificates in the key are pinned:
+	// Certificate (the default) by the SHA-256 of each certificate, SPKI
+	// by the SHA-256 of its public key. It is ignored for pin lists, whose
+	// lines name their own algorithm.
+	//
+	// +optional
+	PinType PEMPinType `json:"pinType,omitempty"`
 }
 
 // Trust is the set of CA certificates a client chain must verify to.

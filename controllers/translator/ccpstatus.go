@@ -9,6 +9,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
 // ccpStatus builds a policy's status: one entry per ancestor (GEP-713),
@@ -57,7 +58,7 @@ func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTar
 		case tgt.notFound != "":
 			missing = append(missing, tgt.notFound)
 		case tgt.conflictedBy != "":
-			conflicted = append(conflicted, fmt.Sprintf("%s is held by the older ClientCertPolicy %s", tgt.key, tgt.conflictedBy))
+			conflicted = append(conflicted, fmt.Sprintf("%s is held by ClientCertPolicy %s (%s)", tgt.key, tgt.conflictedBy, tgt.decidedBy))
 		default:
 			held = append(held, tgt.key.String())
 		}
@@ -73,14 +74,25 @@ func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTar
 	case len(held) == 0:
 		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), lost
 	case len(a.content.invalid) > 0:
-		return metav1.ConditionFalse, v1alpha1.PolicyReasonInvalid, joinMessages(
-			"requests to the targeted rules are rejected with 403 (reason policy_invalid) until this is fixed: "+joinMessages(a.content.invalid...), lost)
+		return metav1.ConditionFalse, v1alpha1.PolicyReasonInvalid, joinMessages(a.invalidMessage(), lost)
 	case len(conflicted) > 0:
 		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), joinMessages(lost, inForce)
 	case len(missing) > 0:
 		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), joinMessages(lost, inForce)
 	}
 	return metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted), a.inForceMessage(ref)
+}
+
+// invalidMessage says what an invalid policy does to its requests, which
+// depends on its mode (see clientcert.Requirement.Mode), and why it is
+// invalid.
+func (a *ccpAttachment) invalidMessage() string {
+	effect := "requests to the targeted rules are rejected with 403 (reason policy_invalid) until this is fixed: "
+	if a.content.requirement.Mode == snapshot.ModeAudit {
+		effect = "the policy is in Audit mode, so requests to the targeted rules pass, each counted as policy_invalid " +
+			`(certgate_clientcert_rejections_total with mode="audit"), and no client certificate is checked until this is fixed: `
+	}
+	return effect + joinMessages(a.content.invalid...)
 }
 
 // inForceMessage says how many rules the policy governs through a

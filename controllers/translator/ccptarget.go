@@ -31,9 +31,10 @@ type ccpTarget struct {
 	key ccpKey
 	// notFound, when set, says why the target does not exist.
 	notFound string
-	// conflictedBy is "ns/name" of the older policy that holds the same
-	// target; empty when this policy holds it.
-	conflictedBy string
+	// conflictedBy is "ns/name" of the policy that holds the same target
+	// instead; empty when this policy holds it. decidedBy names the rule
+	// by which that policy won (see decidingRule).
+	conflictedBy, decidedBy string
 	// ancestors are the Gateways the target is reached through; for a
 	// target without any, the target itself stands in (see ancestorsOf).
 	ancestors []gatewayv1.ParentReference

@@ -14,7 +14,7 @@ import (
 // hold tls.crt and tls.key forming a valid key pair; its type is not
 // checked, since the keys are what the data plane needs and an Opaque
 // Secret with them works as well (Gateway API leaves other types
-// implementation-specific). The problem never quotes key material.
+// implementation-specific). The problem never quotes the Secret.
 func (t *translator) readClientCertificate(nn types.NamespacedName) (*snapshot.Certificate, string) {
 	s, ok := t.idx.secrets[nn]
 	if !ok {

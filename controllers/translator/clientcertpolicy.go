@@ -1,6 +1,9 @@
 package translator
 
 import (
+	"cmp"
+	"slices"
+
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/certgate/certgate/api/v1alpha1"
@@ -26,31 +29,26 @@ func (a *ccpAttachment) name() string { return a.policy.Namespace + "/" + a.poli
 // translateClientCertPolicies sets the client certificate requirement of
 // every rule a ClientCertPolicy governs, and the policies' statuses.
 //
-// Policies are taken oldest first, so the first to claim a target holds
-// it and every later one on the same target is Conflicted. Then each rule
-// takes the requirement of the most specific policy that holds one of its
-// targets (rule > route > listener > Gateway), whole: requirements are
-// never merged, so what a rule asks is always what one policy says.
+// Policies are taken in precedence order (see byPrecedence), so the first
+// to claim a target holds it and every later one on the same target is
+// Conflicted. Then each rule takes the requirement of the most specific
+// policy that holds one of its targets (rule > route > listener >
+// Gateway), whole: requirements are never merged, so what a rule asks is
+// always what one policy says.
 func (t *translator) translateClientCertPolicies() {
 	holders := map[ccpKey]*ccpAttachment{}
-	var all []*ccpAttachment
-	for _, p := range oldestFirst(t.res.ClientCertPolicies) {
-		a := &ccpAttachment{
-			policy:    p,
-			content:   t.resolveClientCertPolicy(p),
-			rules:     map[types.NamespacedName]int{},
-			plainHTTP: map[types.NamespacedName]map[string]bool{},
-		}
-		for _, ref := range p.Spec.TargetRefs {
-			tgt := t.resolveCCPTarget(p, ref)
+	all := t.resolveClientCertPolicies()
+	for _, a := range all {
+		for _, ref := range a.policy.Spec.TargetRefs {
+			tgt := t.resolveCCPTarget(a.policy, ref)
 			if holder, held := holders[tgt.key]; tgt.notFound == "" && held && holder != a {
 				tgt.conflictedBy = holder.name()
+				tgt.decidedBy = decidingRule(holder, a)
 			} else if tgt.notFound == "" {
 				holders[tgt.key] = a
 			}
 			a.targets = append(a.targets, tgt)
 		}
-		all = append(all, a)
 	}
 	t.walkRules(func(l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule) {
 		if a := governingPolicy(holders, l, r, rule); a != nil {
@@ -60,6 +58,54 @@ func (t *translator) translateClientCertPolicies() {
 	for _, a := range all {
 		t.policyStatus[nameOf(a.policy.Namespace, a.policy.Name)] = t.ccpStatus(a)
 	}
+}
+
+// resolveClientCertPolicies resolves every policy's content and returns
+// the policies in precedence order.
+func (t *translator) resolveClientCertPolicies() []*ccpAttachment {
+	all := make([]*ccpAttachment, 0, len(t.res.ClientCertPolicies))
+	for _, p := range t.res.ClientCertPolicies {
+		all = append(all, &ccpAttachment{
+			policy:    p,
+			content:   t.resolveClientCertPolicy(p),
+			rules:     map[types.NamespacedName]int{},
+			plainHTTP: map[types.NamespacedName]map[string]bool{},
+		})
+	}
+	slices.SortStableFunc(all, byPrecedence)
+	return all
+}
+
+// byPrecedence orders two policies on the same target, the winner first.
+// An Enforce policy beats an Audit one whatever their ages and whether or
+// not either is valid: otherwise an Audit policy (a dry run, or a broken
+// one, which passes every request) could win the conflict and open a
+// route that an Enforce policy pins. A conflict must never weaken
+// enforcement. Between two of the same mode the older wins (GEP-713).
+// The mode compared is the one the data plane applies, so a misspelt
+// mode, which is enforced, counts as Enforce here too.
+func byPrecedence(a, b *ccpAttachment) int {
+	return cmp.Or(cmp.Compare(modeRank(a), modeRank(b)), comparePolicyAge(a.policy, b.policy))
+}
+
+func modeRank(a *ccpAttachment) int {
+	if a.content.requirement.Mode == snapshot.ModeAudit {
+		return 1
+	}
+	return 0
+}
+
+// decidingRule names the rule of byPrecedence by which winner beat loser,
+// for the loser's Conflicted message.
+func decidingRule(winner, loser *ccpAttachment) string {
+	wt, lt := winner.policy.CreationTimestamp, loser.policy.CreationTimestamp
+	switch {
+	case modeRank(winner) != modeRank(loser):
+		return "Enforce wins over Audit"
+	case !wt.Equal(&lt):
+		return "older creationTimestamp"
+	}
+	return "same creationTimestamp, name sorts first"
 }
 
 // governingPolicy returns the policy that governs rule, reached through

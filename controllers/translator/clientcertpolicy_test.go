@@ -192,3 +192,26 @@ func TestConflictingPolicyIsConflictedForItsAncestor(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretContentNeverReachesTheTranslation translates the scenario in
+// which every Secret certgate reads is unusable and marked with a canary,
+// and checks that the marker is nowhere in the snapshot or the statuses,
+// while each problem is still reported by field, object and key.
+func TestSecretContentNeverReachesTheTranslation(t *testing.T) {
+	out := string(translateFile(t, "testdata/secret-content-never-quoted.in.yaml"))
+	if strings.Contains(out, "S3CR3T") || strings.Contains(out, "CANARY") {
+		t.Fatalf("the translation quotes a Secret:\n%s", out)
+	}
+	for _, want := range []string{
+		`spec.pinsFrom[0]: Secret payments/canary-pins key "pins": line 1 has no algorithm`,
+		`key "bad-digest": line 2 has a sha256 pin`,
+		`spec.trust.caCertificateRefs[0]: Secret payments/canary-ca key "ca.crt": no PEM CERTIFICATE block`,
+		`Secret payments/canary-serving does not hold a usable certificate and key: tls.crt: no PEM CERTIFICATE block`,
+		`Secret payments/canary-backend-client: tls.key holds no parsable PEM private key`,
+		`Secret payments/canary-option-client: tls.key holds no parsable PEM private key`,
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("the translation does not report %q", want)
+		}
+	}
+}

@@ -135,6 +135,9 @@ func newGoldenPKI(t *testing.T) *goldenPKI {
 //	{{ keyPEM "name" }}    base64 PEM private key of that leaf (for Secret data)
 //	{{ caPEM "name" }}     a quoted YAML string with CA "name"'s PEM (for ConfigMap data)
 //	{{ caPEM64 "name" }}   base64 of CA "name"'s PEM (for Secret data)
+//	{{ leafPEM "name" }}   a quoted YAML string with leaf "name"'s PEM (for ConfigMap data)
+//	{{ leafAndKeyPEM "name" }}, {{ leafAndCAPEM "name" }} the same followed by
+//	                       its private key, or by the PEM of CA "ca"
 //	{{ pin "alg" "name" }} the pin line of leaf "name": alg is sha256, sha1 or spki-sha256
 //	{{ digest "alg" "name" }} the digest alone, as a policy's pins field takes it
 //	{{ colons X }}, {{ spaced X }}, {{ upper X }} format a hex digest as
@@ -145,8 +148,17 @@ func newGoldenPKI(t *testing.T) *goldenPKI {
 // A leaf whose name starts with "expired" expired before goldenNow.
 func (p *goldenPKI) funcs() template.FuncMap {
 	return template.FuncMap{
-		"certPEM": func(name string) string { return p.b64(p.cert(name).CertPEM, "cert "+name) },
-		"keyPEM":  func(name string) string { return p.b64(p.cert(name).KeyPEM, "key "+name) },
+		"certPEM": func(name string) string { p.pinNames(name); return p.b64(p.cert(name).CertPEM, "cert "+name) },
+		"leafPEM": func(name string) string { p.pinNames(name); return quoted(p.cert(name).CertPEM) },
+		"leafAndKeyPEM": func(name string) string {
+			p.pinNames(name)
+			return quoted(append(slices.Clone(p.cert(name).CertPEM), p.cert(name).KeyPEM...))
+		},
+		"leafAndCAPEM": func(name string) string {
+			p.pinNames(name)
+			return quoted(append(slices.Clone(p.cert(name).CertPEM), p.ca("ca").PEM...))
+		},
+		"keyPEM": func(name string) string { return p.b64(p.cert(name).KeyPEM, "key "+name) },
 		"caPEM": func(name string) string {
 			pemText := string(p.ca(name).PEM)
 			p.names[base64.StdEncoding.EncodeToString(p.ca(name).PEM)] = "[ca " + name + "]"
@@ -178,6 +190,20 @@ func (p *goldenPKI) pinLine(alg, name string) string {
 	}
 	p.t.Fatalf("unknown pin algorithm %q", alg)
 	return ""
+}
+
+// pinNames remembers the pins of leaf name for redaction, for inputs that
+// give its certificate and let the translator compute the pins.
+func (p *goldenPKI) pinNames(name string) {
+	for _, alg := range []string{"sha256", "sha1", "spki-sha256"} {
+		p.pinLine(alg, name)
+	}
+}
+
+// quoted writes text as a quoted YAML (JSON) string.
+func quoted(text []byte) string {
+	out, _ := json.Marshal(string(text))
+	return string(out)
 }
 
 // pairs writes a hex digest as two-digit groups joined by sep.

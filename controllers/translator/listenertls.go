@@ -1,7 +1,6 @@
 package translator
 
 import (
-	"crypto/tls"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,8 +81,8 @@ func tlsSecretProblem(s *corev1.Secret) string {
 	case s.Type != corev1.SecretTypeTLS:
 		return fmt.Sprintf("has type %q, not %s", s.Type, corev1.SecretTypeTLS)
 	}
-	if _, err := tls.X509KeyPair(secretValue(s, corev1.TLSCertKey), secretValue(s, corev1.TLSPrivateKeyKey)); err != nil {
-		return fmt.Sprintf("does not hold a usable certificate and key in tls.crt and tls.key: %v", err)
+	if err := checkKeyPair(secretValue(s, corev1.TLSCertKey), secretValue(s, corev1.TLSPrivateKeyKey)); err != nil {
+		return fmt.Sprintf("does not hold a usable certificate and key: %v", err)
 	}
 	return ""
 }

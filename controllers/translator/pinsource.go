@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/certgate/certgate/api/v1alpha1"
@@ -14,8 +15,8 @@ type ccpRefProblem struct {
 	message string
 }
 
-// readPinSource reads and parses the pin list spec.pinsFrom[i] of a
-// ClientCertPolicy in namespace ns. An empty list is not a problem here:
+// readPinSource reads and parses spec.pinsFrom[i] of a ClientCertPolicy
+// in namespace ns: a pin list, or PEM certificates (see pemPins). An empty list is not a problem here:
 // whether the policy as a whole has pins is decided by its caller.
 func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]pin.Pin, *ccpRefProblem) {
 	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
@@ -30,12 +31,32 @@ func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]
 	case !keyFound:
 		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
 	}
+	if isPEM(value) {
+		pins, problem := pemPins(value, src.PinType)
+		if problem != "" {
+			return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
+		}
+		return pins, nil
+	}
 	pins, err := pin.ParseList(string(value))
 	if err != nil {
-		// ParseList names the line; this names the object and the key.
-		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %v", field, obj, src.Key, err)}
+		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, redactedListError(err))}
 	}
 	return pins, nil
+}
+
+// redactedListError describes a pin list error by line number and fault,
+// never by content. A Secret's value must not reach status, logs or
+// events: anyone who may write a policy could otherwise read the first
+// line of any Secret in the namespace by naming it in pinsFrom. ConfigMaps
+// get the same treatment, so one rule covers every source and a
+// ConfigMap's content cannot leak through a report either.
+func redactedListError(err error) string {
+	var le *pin.LineError
+	if errors.As(err, &le) {
+		return le.Redacted() + " (the content is not shown)"
+	}
+	return "is not a pin list (the content is not shown)"
 }
 
 // parseInlinePin parses spec.pins[i]. The CRD schema already checks the

@@ -83,7 +83,8 @@ const leftToRightMark = '\u200e'
 func Parse(alg Algorithm, text string) (Pin, error) {
 	size := alg.Size()
 	if size == 0 {
-		return Pin{}, fmt.Errorf("unknown pin algorithm %q: want sha256, sha1 or spki-sha256", alg)
+		return Pin{}, syntaxError("has an unknown algorithm: want sha256, sha1 or spki-sha256",
+			"unknown pin algorithm %q: want sha256, sha1 or spki-sha256", alg)
 	}
 	compact := strings.Map(func(r rune) rune {
 		if r == ':' || r == ' ' || r == '\t' || r == leftToRightMark {
@@ -92,15 +93,17 @@ func Parse(alg Algorithm, text string) (Pin, error) {
 		return r
 	}, strings.TrimSpace(text))
 	if compact == "" {
-		return Pin{}, fmt.Errorf("%s pin is empty", alg)
+		return Pin{}, syntaxError(fmt.Sprintf("has an empty %s pin", alg), "%s pin is empty", alg)
 	}
 	if alg == SPKISHA256 && len(compact) != 2*size {
 		digest, err := base64.StdEncoding.DecodeString(compact)
 		if err != nil {
-			return Pin{}, fmt.Errorf("%s pin %q is neither base64 nor %d hex digits", alg, text, 2*size)
+			return Pin{}, syntaxError(fmt.Sprintf("has a %s pin that is neither base64 nor %d hex digits", alg, 2*size),
+				"%s pin %q is neither base64 nor %d hex digits", alg, text, 2*size)
 		}
 		if len(digest) != size {
-			return Pin{}, fmt.Errorf("%s pin %q decodes to %d bytes, want %d", alg, text, len(digest), size)
+			return Pin{}, syntaxError(fmt.Sprintf("has a %s pin that does not decode to %d bytes", alg, size),
+				"%s pin %q decodes to %d bytes, want %d", alg, text, len(digest), size)
 		}
 		return Pin{Algorithm: alg, Digest: digest}, nil
 	}
@@ -112,14 +115,16 @@ func Parse(alg Algorithm, text string) (Pin, error) {
 func parseHex(alg Algorithm, text, compact string) (Pin, error) {
 	if i := strings.IndexFunc(compact, func(r rune) bool { return !isHexDigit(r) }); i >= 0 {
 		bad, _ := utf8.DecodeRuneInString(compact[i:])
-		return Pin{}, fmt.Errorf("%s pin %q has %q, which is not a hex digit", alg, text, bad)
+		return Pin{}, syntaxError(fmt.Sprintf("has a %s pin with a character that is not a hex digit", alg),
+			"%s pin %q has %q, which is not a hex digit", alg, text, bad)
 	}
 	if len(compact) != 2*alg.Size() {
-		return Pin{}, fmt.Errorf("%s pin %q has %d hex digits, want %d", alg, text, len(compact), 2*alg.Size())
+		return Pin{}, syntaxError(fmt.Sprintf("has a %s pin that is not %d hex digits long", alg, 2*alg.Size()),
+			"%s pin %q has %d hex digits, want %d", alg, text, len(compact), 2*alg.Size())
 	}
 	digest, err := hex.DecodeString(compact)
 	if err != nil { // unreachable after the checks above; kept so a digest is never partial
-		return Pin{}, fmt.Errorf("%s pin %q: %w", alg, text, err)
+		return Pin{}, syntaxError(fmt.Sprintf("has a %s pin that is not hex", alg), "%s pin %q: %v", alg, text, err)
 	}
 	return Pin{Algorithm: alg, Digest: digest}, nil
 }
@@ -133,13 +138,14 @@ func isHexDigit(r rune) bool {
 func ParseLine(line string) (Pin, error) {
 	alg, digest, ok := strings.Cut(strings.TrimLeft(strings.TrimSpace(line), string(leftToRightMark)), ":")
 	if !ok {
-		return Pin{}, fmt.Errorf("pin line %q has no algorithm: write sha256:…, sha1:… or spki-sha256:…", line)
+		return Pin{}, syntaxError("has no algorithm: write sha256:…, sha1:… or spki-sha256:…",
+			"pin line %q has no algorithm: write sha256:…, sha1:… or spki-sha256:…", line)
 	}
 	return Parse(Algorithm(strings.ToLower(strings.TrimSpace(alg))), digest)
 }
 
 // ParseList reads a pin list, one pin line per line. Blank lines and text
-// from "#" to the end of a line are ignored. An error names the line number.
+// from "#" to the end of a line are ignored. An error is a *LineError.
 func ParseList(text string) ([]Pin, error) {
 	var pins []Pin
 	for i, line := range strings.Split(text, "\n") {
@@ -151,7 +157,7 @@ func ParseList(text string) ([]Pin, error) {
 		}
 		p, err := ParseLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
+			return nil, lineError(i+1, err)
 		}
 		pins = append(pins, p)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
 
@@ -271,6 +272,39 @@ func TestNewSetRejectsMalformedPins(t *testing.T) {
 	} {
 		if _, err := NewSet([]Pin{{Algorithm: SHA1, Digest: make([]byte, 20)}, p}); err == nil || !strings.HasPrefix(err.Error(), "pins[1]") {
 			t.Errorf("NewSet with %s/%d-byte digest: error = %v, want one naming pins[1]", p.Algorithm, len(p.Digest), err)
+		}
+	}
+}
+
+// TestLineErrorRedactedNeverQuotesTheList feeds ParseList lines that a
+// Secret might hold and checks that Redacted gives the line number and what
+// is wrong, and nothing of the text: not the text, not a character of it,
+// not its length.
+func TestLineErrorRedactedNeverQuotesTheList(t *testing.T) {
+	const canary = "S3CR3T-CANARY-7f1d"
+	for _, line := range []string{
+		canary,
+		"sha256:" + canary,
+		"sha1:" + canary,
+		"spki-sha256:" + canary,
+		canary + ":00",
+		"sha256:" + strings.Repeat("ab", 31),
+		"spki-sha256:QUFBQQ==",
+		"sha1:",
+	} {
+		_, err := ParseList("# header\n" + line + "\n")
+		var le *LineError
+		if !errors.As(err, &le) {
+			t.Fatalf("ParseList(%q) error = %v, want a *LineError", line, err)
+		}
+		got := le.Redacted()
+		if le.Line != 2 || !strings.HasPrefix(got, "line 2 ") {
+			t.Errorf("ParseList(%q): Redacted() = %q, want it to name line 2", line, got)
+		}
+		for _, leak := range []string{canary, "7f1d", "QUFBQQ", "62", "3 bytes", `"`} {
+			if strings.Contains(got, leak) {
+				t.Errorf("ParseList(%q): Redacted() = %q reveals %q", line, got, leak)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +46,27 @@ type world struct {
 	gatewayCert, strangerCert *testpki.Cert
 	// metrics are the main provider's data plane metrics.
 	metrics *metrics.Metrics
+	// logs holds every provider's log at every level, for tests that
+	// check what certgate logs (and never logs).
+	logs *logBuffer
+}
+
+// logBuffer is a bytes.Buffer safe for the providers' goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newWorld(t testing.TB) *world {
@@ -54,6 +77,7 @@ func newWorld(t testing.TB) *world {
 		serving:      ca.Issue(t, testpki.Options{CommonName: host, DNSNames: []string{host}}),
 		gatewayCert:  ca.Issue(t, testpki.Options{CommonName: "api-gateway"}),
 		strangerCert: ca.Issue(t, testpki.Options{CommonName: "stranger"}),
+		logs:         &logBuffer{},
 	}
 }
 
@@ -102,7 +126,10 @@ func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts kubernetes.Opt
 	if os.Getenv("CERTGATE_E2E_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("controller", controller)
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}),
+		slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	)).With("controller", controller)
 	m := metrics.New()
 	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log})
 	opts.Dataplane, opts.Log = dp, log
