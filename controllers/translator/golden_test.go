@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -71,9 +72,10 @@ func translateFile(t *testing.T, path string) []byte {
 	t.Helper()
 	p := newGoldenPKI(t)
 	res := goldenResources(t, path, p)
-	result := Translate(res, Options{Now: goldenNow})
+	opts := goldenOptions(t, path)
+	result := Translate(res, opts)
 	// Twice, to prove the output does not depend on anything but the input.
-	again := Translate(res, Options{Now: goldenNow})
+	again := Translate(res, opts)
 	first, _ := json.Marshal(result)
 	second, _ := json.Marshal(again)
 	if !bytes.Equal(first, second) {
@@ -84,6 +86,29 @@ func translateFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return []byte(p.redact(string(out)))
+}
+
+// goldenOptions are the translation options of one scenario: Now is
+// goldenNow, and the settings in NAME.options.yaml, when that file exists,
+// say which mode the scenario translates in.
+func goldenOptions(t *testing.T, in string) Options {
+	t.Helper()
+	opts := Options{Now: goldenNow}
+	raw, err := os.ReadFile(strings.TrimSuffix(in, ".in.yaml") + ".options.yaml")
+	if errors.Is(err, os.ErrNotExist) {
+		return opts
+	}
+	var settings struct {
+		ServicePerGateway bool `json:"servicePerGateway"`
+	}
+	if err == nil {
+		err = yaml.UnmarshalStrict(raw, &settings)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ServicePerGateway = settings.ServicePerGateway
+	return opts
 }
 
 // goldenResources renders one golden input with p's certificates and
