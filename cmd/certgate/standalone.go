@@ -29,9 +29,10 @@ keeps serving. Status conditions are printed as they change and served as
 JSON at /status on the metrics address. Without a GatewayClass in DIR,
 Gateways of class "certgate" are served.
 
---check validates DIR instead: it prints every object's conditions and
-exits 1 if anything is not accepted, a file does not decode, or DIR holds
-no YAML file; 0 otherwise.
+--check validates DIR instead: it translates and compiles it as serving
+would, without opening a socket, prints every object's conditions and
+exits 1 if anything is not accepted, the data plane would refuse it, a
+file does not decode, or DIR holds no YAML file; 0 otherwise.
 
 flags:
 `
