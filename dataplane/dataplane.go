@@ -88,12 +88,9 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 	if d.closed {
 		return errors.New("data plane is shut down")
 	}
-	if err := s.Validate(); err != nil {
-		return fmt.Errorf("invalid snapshot: %w", err)
-	}
-	ports, err := d.compile(s)
+	ports, err := d.build(s)
 	if err != nil {
-		return fmt.Errorf("compile snapshot: %w", err)
+		return err
 	}
 	opened, err := d.openMissing(ports)
 	if err != nil {
@@ -118,6 +115,30 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 	d.recordExpiry(s)
 	d.log.Info("snapshot applied", "listeners", len(s.Listeners), "sockets", len(d.sockets))
 	return nil
+}
+
+// Compile does everything Apply does to s short of serving it: it
+// validates s and compiles it into route tables, regular expressions,
+// filters, key pairs, TLS configurations and upstream transports, then
+// discards them. It opens no socket and starts nothing, so a snapshot it
+// accepts is one Apply accepts (a bind failure aside), and its error names
+// the listener, route and rule at fault as Apply's does.
+func Compile(s *snapshot.Snapshot) error {
+	_, err := New(Options{Metrics: metrics.New()}).build(s)
+	return err
+}
+
+// build validates and compiles s, the part of Apply that cannot fail on
+// the host: sockets are Apply's alone.
+func (d *Dataplane) build(s *snapshot.Snapshot) (map[string]*portConfig, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid snapshot: %w", err)
+	}
+	ports, err := d.compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("compile snapshot: %w", err)
+	}
+	return ports, nil
 }
 
 // openMissing binds every address in ports that has no socket yet. If one

@@ -7,13 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -41,10 +37,6 @@ flags:
 
 // serviceAccountNamespace is where Kubernetes mounts the Pod's namespace.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
-// shutdownGrace bounds how long in-flight requests may take to finish on
-// SIGTERM; it stays under Kubernetes' default 30s termination grace.
-const shutdownGrace = 25 * time.Second
 
 // controllerFlags are the parsed flags of "certgate controller".
 type controllerFlags struct {
@@ -159,7 +151,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 	log := f.log.logger(stderr)
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	klog.SetSlogLogger(log)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := stopContext()
 	defer stop()
 	if err := serveController(ctx, f, log); err != nil {
 		log.Error("certgate controller stopped", "error", err)
@@ -181,16 +173,16 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	if err := serveMetrics(ctx, f.metricsAddress, m, p); err != nil {
-		return err
+	status, err := serveStatus(f.metricsAddress, m.Handler(), statusHandler(p))
+	if err != nil {
+		return fmt.Errorf("--metrics-address: %w", err)
 	}
 	if err := startLeadership(ctx, cfg, f, p, log); err != nil {
+		_ = shutdown(dp, status)
 		return err
 	}
 	err = p.Start(ctx)
-	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	_ = dp.Shutdown(drainCtx)
+	_ = shutdown(dp, status)
 	return err
 }
 
@@ -237,23 +229,9 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// serveMetrics binds addr at once, so a port in use fails the start, and
-// serves /metrics and /status until ctx ends.
-func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, p *kubernetes.Provider) error {
-	if addr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--metrics-address: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
-	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, p.Last()) })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	return nil
+// statusHandler serves /status from the provider's last translation.
+func statusHandler(p *kubernetes.Provider) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, p.Last()) })
 }
 
 // writeStatus answers /status with the statuses of the last applied

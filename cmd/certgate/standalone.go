@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/certgate/certgate/controllers/files"
@@ -29,16 +25,13 @@ keeps serving. Status conditions are printed as they change and served as
 JSON at /status on the metrics address. Without a GatewayClass in DIR,
 Gateways of class "certgate" are served.
 
---check validates DIR instead: it prints every object's conditions and
-exits 1 if anything is not accepted, a file does not decode, or DIR holds
-no YAML file; 0 otherwise.
+--check validates DIR instead: it translates and compiles it as serving
+would, without opening a socket, prints every object's conditions and
+exits 1 if anything is not accepted, the data plane would refuse it, a
+file does not decode, or DIR holds no YAML file; 0 otherwise.
 
 flags:
 `
-
-// shutdownTimeout bounds the drain of in-flight requests on SIGINT or
-// SIGTERM; a request still running after it is cut.
-const shutdownTimeout = 15 * time.Second
 
 // standaloneFlags are the parsed flags of "certgate standalone".
 type standaloneFlags struct {
@@ -61,7 +54,7 @@ func runStandalone(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext()
 	defer stop()
 	return serveStandalone(ctx, f, stdout, stderr)
 }
@@ -159,42 +152,19 @@ func serveStandalone(ctx context.Context, f standaloneFlags, stdout, stderr io.W
 	}
 	dp := dataplane.New(opts)
 	p := files.New(files.Options{Dir: f.config, Dataplane: dp, Out: stdout, Log: log})
-	srv, err := startStatusServer(m, p, f.metricsAddress, stdout)
+	status, err := serveStatus(f.metricsAddress, m.Handler(), p)
 	if err != nil {
 		fmt.Fprintf(stderr, "certgate standalone: --metrics-address: %v\n", err)
 		return 1
 	}
+	if status != nil {
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics, status on http://%s/status\n", status.Addr, status.Addr)
+	}
 	p.Run(ctx) // until SIGINT or SIGTERM; a bad configuration is printed, not an exit
 	fmt.Fprintln(stdout, "shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if srv != nil {
-		_ = srv.Shutdown(sctx)
-	}
-	if err := dp.Shutdown(sctx); err != nil {
+	if err := shutdown(dp, status); err != nil {
 		fmt.Fprintf(stderr, "certgate standalone: drain: %v\n", err)
 	}
 	fmt.Fprintln(stdout, "stopped")
 	return 0
-}
-
-// startStatusServer serves /metrics and /status on addr, and prints the
-// address it bound (addr may ask for port 0). It returns nil for an
-// empty addr.
-func startStatusServer(m *metrics.Metrics, p *files.Provider, addr string, stdout io.Writer) (*http.Server, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := m.Server(addr)
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", srv.Handler)
-	mux.Handle("/status", p)
-	srv.Handler = mux
-	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "metrics on http://%s/metrics, status on http://%s/status\n", ln.Addr(), ln.Addr())
-	return srv, nil
 }

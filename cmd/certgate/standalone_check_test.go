@@ -118,3 +118,41 @@ func TestStandaloneBadFlagsExitTwoWithUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesWhatTheDataPlaneWouldRefuseAndNamesIt: a header regex
+// nested 999 groups deep is valid RE2 alone, so the translator accepts the
+// route, but the data plane anchors it in one more group, which RE2
+// refuses as nesting too deeply. --check compiles the snapshot as serving
+// would, so it fails too, naming the listener, route and field.
+func TestCheckRefusesWhatTheDataPlaneWouldRefuseAndNamesIt(t *testing.T) {
+	dir := checkDir(t, goodPin)
+	deep := strings.Repeat("(", 999) + "a" + strings.Repeat(")", 999)
+	writeConfigFile(t, dir, "deep.yaml", `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: deep
+spec:
+  parentRefs:
+  - name: gw
+  rules:
+  - matches:
+    - headers:
+      - name: x-deep
+        type: RegularExpression
+        value: "`+deep+`"
+    backendRefs:
+    - name: backend
+      port: 80
+`)
+	code, out := runCheck(dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	if !strings.Contains(out, "deep.yaml: HTTPRoute default/deep parentRef default/gw: condition Accepted=True") {
+		t.Errorf("the translator no longer accepts the route, so this test proves nothing about compiling:\n%s", out)
+	}
+	want := "error: the translated configuration is not valid: compile snapshot: listener default/gw/http: "
+	if !strings.Contains(out, want) || !strings.Contains(out, "(default/deep)") || !strings.Contains(out, "expression nests too deeply") {
+		t.Errorf("no error naming the listener, the route and the refused expression (want %q…):\n%s", want, out)
+	}
+}

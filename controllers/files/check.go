@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/controllers/pipeline"
+	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -14,7 +15,8 @@ import (
 // nginx -t: it prints every object's conditions and every problem, one
 // line each, and reports whether everything is accepted. A file that does
 // not decode (each one is printed), a directory without YAML files, a
-// translation that panics, a snapshot that fails validation,
+// translation that panics, a snapshot the data plane would refuse (it is
+// compiled as serving would, without opening a socket: dataplane.Compile),
 // or any problem line makes it false.
 func Check(dir string, now time.Time, out io.Writer) bool {
 	if names, err := yamlFiles(dir); err == nil && len(names) == 0 {
@@ -29,7 +31,7 @@ func Check(dir string, now time.Time, out io.Writer) bool {
 		return false
 	}
 	// The runner brings the same panic isolation as serving; its
-	// "data plane" only validates, so no socket is opened.
+	// "data plane" only compiles, so no socket is opened.
 	r := &pipeline.Runner{
 		Dataplane: validator{},
 		Log:       slog.New(slog.DiscardHandler),
@@ -53,7 +55,7 @@ func Check(dir string, now time.Time, out io.Writer) bool {
 	return err == nil && len(Problems(lines)) == 0
 }
 
-// validator is the Applier of Check: it validates and keeps nothing.
+// validator is the Applier of Check: it compiles and keeps nothing.
 type validator struct{}
 
-func (validator) Apply(s *snapshot.Snapshot) error { return s.Validate() }
+func (validator) Apply(s *snapshot.Snapshot) error { return dataplane.Compile(s) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"reflect"
@@ -34,19 +33,14 @@ import (
 // garbage-collects it), selecting the controller's own Pods. Each distinct
 // listener port becomes a ServicePort whose targetPort is a container port
 // allocated for that Gateway and port from a range; the allocation is
-// recorded on the Service (AnnotationContainerPorts). Every replica, leader
-// or not, reads the Services from its cache and binds, for each listener
-// port, the recorded container port: replicas never compute allocations,
-// so they cannot disagree, and a Gateway whose Service is not there yet is
-// not bound at all.
+// recorded on the Service (translator.AnnotationContainerPorts). Every
+// replica, leader or not, lists the Services from its cache into
+// Resources, and the translation binds, for each listener port, the
+// recorded container port (translator gatewayservice.go): replicas never
+// compute allocations, so they cannot disagree, and a Gateway whose
+// Service is not there yet is not bound at all.
 
 const (
-	// AnnotationContainerPorts records a Service's allocation: "listener
-	// port=container port" pairs, comma-separated, by listener port.
-	AnnotationContainerPorts = "certgate.dev/container-ports"
-	// AnnotationControllerName names the controller that manages the
-	// Service, so that several certgate installations keep to their own.
-	AnnotationControllerName = "certgate.dev/controller-name"
 	// labelManagedBy marks the Services certgate manages, so the leader can
 	// list them with a label selector.
 	labelManagedBy      = "app.kubernetes.io/managed-by"
@@ -93,58 +87,6 @@ func ParseSelector(s string) (map[string]string, error) {
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no labels")
-	}
-	return out, nil
-}
-
-// GatewayServiceName is the name of a Gateway's Service: "<gateway>-certgate"
-// when that is a valid Service name; otherwise (a name with dots, not
-// starting with a letter, or too long) a sanitized, truncated form with a
-// hash of the Gateway's name, so two Gateways never share one.
-func GatewayServiceName(gateway string) string {
-	name := gateway + "-certgate"
-	if len(validation.IsDNS1035Label(name)) == 0 {
-		return name
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(gateway))
-	suffix := fmt.Sprintf("-%08x", h.Sum32())
-	base := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '-'
-	}, strings.ToLower(gateway))
-	if base == "" || base[0] < 'a' || base[0] > 'z' {
-		base = "g" + base
-	}
-	base = strings.TrimRight(base[:min(len(base), validation.DNS1035LabelMaxLength-len(suffix))], "-")
-	return base + suffix
-}
-
-// FormatContainerPorts renders an allocation for AnnotationContainerPorts.
-func FormatContainerPorts(ports map[int32]int32) string {
-	pairs := make([]string, 0, len(ports))
-	for _, lp := range slices.Sorted(maps.Keys(ports)) {
-		pairs = append(pairs, fmt.Sprintf("%d=%d", lp, ports[lp]))
-	}
-	return strings.Join(pairs, ",")
-}
-
-// ParseContainerPorts parses AnnotationContainerPorts.
-func ParseContainerPorts(s string) (map[int32]int32, error) {
-	out := map[int32]int32{}
-	for pair := range strings.SplitSeq(s, ",") {
-		if pair == "" {
-			continue
-		}
-		a, b, ok := strings.Cut(pair, "=")
-		lp, err1 := strconv.ParseInt(a, 10, 32)
-		cp, err2 := strconv.ParseInt(b, 10, 32)
-		if !ok || err1 != nil || err2 != nil || lp < 1 || lp > 65535 || cp < 1 || cp > 65535 {
-			return nil, fmt.Errorf("%s %q: %q is not LISTENERPORT=CONTAINERPORT", AnnotationContainerPorts, s, pair)
-		}
-		out[int32(lp)] = int32(cp)
 	}
 	return out, nil
 }
@@ -206,55 +148,6 @@ func sortedUnique(ports []int32) []int32 {
 	return slices.Compact(s)
 }
 
-// gatewayExposure is the translator's GatewayService hook: every replica
-// reads the Gateway's Service from its cache. A Service that is not owned
-// by this very Gateway (by UID), or that has no allocation yet, is not
-// used: the Gateway waits.
-func (p *Provider) gatewayExposure(gw *gatewayv1.Gateway) (translator.GatewayExposure, bool) {
-	svc := &corev1.Service{}
-	key := types.NamespacedName{Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name)}
-	if err := p.mgr.GetCache().Get(context.Background(), key, svc); err != nil {
-		return translator.GatewayExposure{}, false
-	}
-	if !ownedBy(svc, gw) || svc.Annotations[AnnotationControllerName] != string(p.opts.ControllerName) {
-		return translator.GatewayExposure{}, false
-	}
-	ports, err := ParseContainerPorts(svc.Annotations[AnnotationContainerPorts])
-	if err != nil {
-		p.log.Error("ignoring the Gateway's Service", "service", key, "error", err)
-		return translator.GatewayExposure{}, false
-	}
-	return translator.GatewayExposure{Ports: ports, Addresses: serviceAddresses(svc)}, true
-}
-
-// serviceAddresses are the addresses a Gateway reports: its Service's
-// load-balancer ingress, or, for a Service that is not a LoadBalancer, its
-// cluster IP.
-func serviceAddresses(svc *corev1.Service) []gatewayv1.GatewayStatusAddress {
-	var out []gatewayv1.GatewayStatusAddress
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		switch {
-		case in.IP != "":
-			out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.IPAddressType), Value: in.IP})
-		case in.Hostname != "":
-			out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.HostnameAddressType), Value: in.Hostname})
-		}
-	}
-	if len(out) == 0 && svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone {
-		out = append(out, gatewayv1.GatewayStatusAddress{Type: ptr.To(gatewayv1.IPAddressType), Value: svc.Spec.ClusterIP})
-	}
-	return out
-}
-
-func ownedBy(svc *corev1.Service, gw *gatewayv1.Gateway) bool {
-	for _, o := range svc.OwnerReferences {
-		if o.UID == gw.UID && o.Kind == "Gateway" && o.Name == gw.Name {
-			return true
-		}
-	}
-	return false
-}
-
 // serviceProvisioner creates, updates and deletes the Gateways' Services.
 // Only the leader runs it, on the status writer's goroutine, so runs are
 // serialised.
@@ -279,24 +172,24 @@ func (s *serviceProvisioner) provision(ctx context.Context, u *update) bool {
 	gateways := acceptedGateways(u)
 	byService := make(map[types.NamespacedName]*gatewayv1.Gateway, len(gateways))
 	for _, gw := range gateways {
-		byService[types.NamespacedName{Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name)}] = gw
+		byService[types.NamespacedName{Namespace: gw.Namespace, Name: translator.GatewayServiceName(gw.Name)}] = gw
 	}
 	current := map[types.NamespacedName]*corev1.Service{}
 	existing := map[types.NamespacedName]map[int32]int32{}
 	retry := false
 	for i := range list.Items {
 		svc := &list.Items[i]
-		if svc.Annotations[AnnotationControllerName] != string(s.controller) {
+		if svc.Annotations[translator.AnnotationControllerName] != string(s.controller) {
 			continue
 		}
 		gw := byService[nn(svc)]
-		if gw == nil || !ownedBy(svc, gw) {
+		if gw == nil || !translator.GatewayOwnsService(gw, svc) {
 			s.log.Info("deleting the Service of a Gateway that is gone or not accepted", "service", nn(svc))
 			retry = s.delete(ctx, svc) || retry
 			continue
 		}
 		current[nn(gw)] = svc
-		existing[nn(gw)], _ = ParseContainerPorts(svc.Annotations[AnnotationContainerPorts])
+		existing[nn(gw)], _ = translator.ParseContainerPorts(svc.Annotations[translator.AnnotationContainerPorts])
 	}
 	wanted := make([]GatewayPorts, 0, len(gateways))
 	for _, gw := range gateways {
@@ -318,14 +211,14 @@ func (s *serviceProvisioner) apply(ctx context.Context, gw *gatewayv1.Gateway, c
 	var err error
 	switch {
 	case cur == nil:
-		s.log.Info("creating the Gateway's Service", "service", nn(want), "ports", FormatContainerPorts(ports))
+		s.log.Info("creating the Gateway's Service", "service", nn(want), "ports", translator.FormatContainerPorts(ports))
 		err = s.client.Create(ctx, want)
 		if apierrors.IsAlreadyExists(err) {
 			s.log.Error("a Service with the Gateway's Service name exists and is not certgate's; the Gateway waits", "service", nn(want))
 			return false
 		}
 	case !serviceMatches(cur, want):
-		s.log.Info("updating the Gateway's Service", "service", nn(want), "ports", FormatContainerPorts(ports))
+		s.log.Info("updating the Gateway's Service", "service", nn(want), "ports", translator.FormatContainerPorts(ports))
 		err = s.client.Update(ctx, want)
 	}
 	if err != nil && ctx.Err() == nil {
@@ -351,10 +244,10 @@ func (s *serviceProvisioner) desired(gw *gatewayv1.Gateway, cur *corev1.Service,
 	if cur != nil {
 		svc = cur.DeepCopy()
 	}
-	svc.Namespace, svc.Name = gw.Namespace, GatewayServiceName(gw.Name)
+	svc.Namespace, svc.Name = gw.Namespace, translator.GatewayServiceName(gw.Name)
 	svc.Labels = withEntry(svc.Labels, labelManagedBy, labelManagedByValue)
-	svc.Annotations = withEntry(svc.Annotations, AnnotationControllerName, string(s.controller))
-	svc.Annotations[AnnotationContainerPorts] = FormatContainerPorts(ports)
+	svc.Annotations = withEntry(svc.Annotations, translator.AnnotationControllerName, string(s.controller))
+	svc.Annotations[translator.AnnotationContainerPorts] = translator.FormatContainerPorts(ports)
 	svc.OwnerReferences = []metav1.OwnerReference{{
 		APIVersion: gatewayv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID, Controller: ptr.To(true),
 	}}
@@ -384,7 +277,7 @@ func serviceMatches(cur, want *corev1.Service) bool {
 		reflect.DeepEqual(cur.Spec.Ports, want.Spec.Ports) &&
 		reflect.DeepEqual(cur.OwnerReferences, want.OwnerReferences) &&
 		cur.Labels[labelManagedBy] == want.Labels[labelManagedBy] &&
-		cur.Annotations[AnnotationContainerPorts] == want.Annotations[AnnotationContainerPorts]
+		cur.Annotations[translator.AnnotationContainerPorts] == want.Annotations[translator.AnnotationContainerPorts]
 }
 
 // acceptedGateways are the Gateways of u that the translation accepted,

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/certgate/certgate/controllers/translator"
 )
 
 func gwName(name string) types.NamespacedName {
@@ -63,28 +65,28 @@ func TestAllocateContainerPorts(t *testing.T) {
 
 func TestContainerPortsAnnotationRoundTrips(t *testing.T) {
 	ports := map[int32]int32{443: 20002, 80: 20001}
-	s := FormatContainerPorts(ports)
+	s := translator.FormatContainerPorts(ports)
 	if s != "80=20001,443=20002" {
 		t.Errorf("format = %q", s)
 	}
-	back, err := ParseContainerPorts(s)
+	back, err := translator.ParseContainerPorts(s)
 	if err != nil || !reflect.DeepEqual(back, ports) {
 		t.Errorf("parse(%q) = %v, %v", s, back, err)
 	}
 	for _, bad := range []string{"80", "80=x", "0=1", "80=70000"} {
-		if _, err := ParseContainerPorts(bad); err == nil {
+		if _, err := translator.ParseContainerPorts(bad); err == nil {
 			t.Errorf("parse(%q): no error", bad)
 		}
 	}
 }
 
 func TestGatewayServiceName(t *testing.T) {
-	if got := GatewayServiceName("web"); got != "web-certgate" {
+	if got := translator.GatewayServiceName("web"); got != "web-certgate" {
 		t.Errorf("web: %q", got)
 	}
 	seen := map[string]string{}
 	for _, gw := range []string{"web", "a.b", "a-b", "1st", strings.Repeat("x", 60), strings.Repeat("x", 61), strings.Repeat("y.", 100)} {
-		name := GatewayServiceName(gw)
+		name := translator.GatewayServiceName(gw)
 		if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
 			t.Errorf("%q: %q is not a Service name: %v", gw, name, errs)
 		}

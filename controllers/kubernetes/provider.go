@@ -109,7 +109,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 			client: mgr.GetClient(), api: mgr.GetAPIReader(), controller: opts.ControllerName, opts: *opts.GatewayService, log: opts.Log,
 		}
 		p.status.provision = prov.provision
-		p.runner.Options.GatewayService = p.gatewayExposure
+		p.runner.Options.ServicePerGateway = true
 	}
 	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
 	if err := p.addHealth(); err != nil {

@@ -46,7 +46,7 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 		}
 		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "no address has been assigned to this Gateway yet"}
 	}
-	if len(gw.Spec.Addresses) == 0 || t.opts.GatewayService != nil {
+	if len(gw.Spec.Addresses) == 0 || t.opts.ServicePerGateway {
 		return gatewayAddr{}
 	}
 	a := gw.Spec.Addresses[0]

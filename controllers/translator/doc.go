@@ -20,7 +20,10 @@
 // assembled and the statuses so far) and add to it.
 //
 // The tests are golden files: testdata/NAME.in.yaml holds the input
-// objects, testdata/NAME.out.yaml the expected snapshot and statuses (key
-// material redacted). `go test ./controllers/translator -update` rewrites
-// the expected files.
+// objects, added to those of testdata/base.yaml whose kind it does not
+// declare (the GatewayClass), testdata/NAME.options.yaml, when present,
+// the Options, and testdata/NAME.out.yaml the expected snapshot and
+// statuses (key material redacted). A mismatch is shown as a structural
+// diff; `go test ./controllers/translator -update` rewrites the expected
+// files.
 package translator

@@ -53,7 +53,7 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 	for _, l := range ls {
 		port, bindable := l.spec.Port, addr.ready() && l.servable()
 		if bindable && exposed {
-			port, bindable = exposure.Ports[l.spec.Port]
+			port, bindable = exposure.ports[l.spec.Port]
 			if !bindable {
 				l.portPending = fmt.Sprintf("port %d has no container port in the Gateway's Service yet", l.spec.Port)
 			}
@@ -75,7 +75,7 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 	t.listeners[nameOf(gw.Namespace, gw.Name)] = ls
 	switch {
 	case exposed:
-		st.Addresses = exposure.Addresses
+		st.Addresses = exposure.addresses
 	case addr.value != "":
 		st.Addresses = []gatewayv1.GatewayStatusAddress{{Type: ptrTo(gatewayv1.IPAddressType), Value: addr.value}}
 	}
@@ -172,18 +172,4 @@ func markConflicts(ls []*listenerState) {
 			}
 		}
 	}
-}
-
-// gatewayExposure asks Options.GatewayService, when set, how gw is
-// exposed. A Gateway whose Service is not known yet waits for it: addr is
-// made not ready (Pending), so nothing is bound on a port no Service maps.
-func (t *translator) gatewayExposure(gw *gatewayv1.Gateway, addr *gatewayAddr) (GatewayExposure, bool) {
-	if t.opts.GatewayService == nil || !addr.ready() {
-		return GatewayExposure{}, false
-	}
-	e, ok := t.opts.GatewayService(gw)
-	if !ok {
-		addr.reason, addr.message = string(gatewayv1.GatewayReasonPending), "waiting for its Service"
-	}
-	return e, ok
 }

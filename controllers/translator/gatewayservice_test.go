@@ -3,6 +3,7 @@ package translator
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,14 +12,17 @@ import (
 	"github.com/certgate/certgate/controllers/resources"
 )
 
-// The Service-per-Gateway hook: a Gateway binds the container ports its
-// Service maps, waits (Pending) while its Service is unknown, and a
-// listener whose port is not mapped yet is not bound.
+// The Service-per-Gateway mode: a Gateway binds the container ports its
+// Service in Resources maps, waits (Pending) while its Service is unknown,
+// and a listener whose port is not mapped yet is not bound.
 func TestGatewayServiceHook(t *testing.T) {
+	known := objectMeta("known", goldenNow)
+	known.UID = "known-uid"
 	res := &resources.Resources{}
 	for _, o := range []client.Object{
 		&gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: gatewayv1.GatewayClassSpec{ControllerName: ControllerName}},
-		&gatewayv1.Gateway{ObjectMeta: objectMeta("known", goldenNow), Spec: gatewayv1.GatewaySpec{GatewayClassName: "c", Listeners: []gatewayv1.Listener{
+		gatewayService(known, "80=20001", "lb.example.test"),
+		&gatewayv1.Gateway{ObjectMeta: known, Spec: gatewayv1.GatewaySpec{GatewayClassName: "c", Listeners: []gatewayv1.Listener{
 			{Name: "a", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
 			{Name: "b", Port: 8080, Protocol: gatewayv1.HTTPProtocolType},
 		}}},
@@ -31,13 +35,7 @@ func TestGatewayServiceHook(t *testing.T) {
 		}
 	}
 	res.Sort()
-	addr := []gatewayv1.GatewayStatusAddress{{Type: ptrTo(gatewayv1.HostnameAddressType), Value: "lb.example.test"}}
-	out := Translate(res, Options{Now: goldenNow, GatewayService: func(gw *gatewayv1.Gateway) (GatewayExposure, bool) {
-		if gw.Name != "known" {
-			return GatewayExposure{}, false
-		}
-		return GatewayExposure{Ports: map[int32]int32{80: 20001}, Addresses: addr}, true
-	}})
+	out := Translate(res, Options{Now: goldenNow, ServicePerGateway: true})
 	if n := len(out.Snapshot.Listeners); n != 1 || out.Snapshot.Listeners[0].Port != 20001 || out.Snapshot.Listeners[0].PublicPort != 80 || out.Snapshot.Listeners[0].Address != "" {
 		t.Fatalf("snapshot listeners %+v, want one on :20001", out.Snapshot.Listeners)
 	}
@@ -57,4 +55,17 @@ func TestGatewayServiceHook(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gatewayService is the Service the provider's leader provisions for the
+// Gateway gw: owned by it, recording ports, with a load-balancer hostname.
+func gatewayService(gw metav1.ObjectMeta, ports, hostname string) *corev1.Service {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
+		Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name),
+		Annotations:     map[string]string{AnnotationContainerPorts: ports, AnnotationControllerName: string(ControllerName)},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Gateway", Name: gw.Name, UID: gw.UID}},
+	}}
+	svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: hostname}}
+	return svc
 }

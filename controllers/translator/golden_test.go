@@ -6,16 +6,19 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"text/template"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/certgate/certgate/controllers/resources"
@@ -59,7 +62,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./controllers/translator -update to create it)", err)
 			}
 			if !bytes.Equal(got, expected) {
-				t.Errorf("%s differs from the translation (run with -update to accept):\n%s", want, lineDiff(string(expected), string(got)))
+				t.Errorf("%s differs from the translation (run with -update to accept); -want +got:\n%s", want, goldenDiff(t, expected, got))
 			}
 		})
 	}
@@ -71,9 +74,10 @@ func translateFile(t *testing.T, path string) []byte {
 	t.Helper()
 	p := newGoldenPKI(t)
 	res := goldenResources(t, path, p)
-	result := Translate(res, Options{Now: goldenNow})
+	opts := goldenOptions(t, path)
+	result := Translate(res, opts)
 	// Twice, to prove the output does not depend on anything but the input.
-	again := Translate(res, Options{Now: goldenNow})
+	again := Translate(res, opts)
 	first, _ := json.Marshal(result)
 	second, _ := json.Marshal(again)
 	if !bytes.Equal(first, second) {
@@ -84,6 +88,29 @@ func translateFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return []byte(p.redact(string(out)))
+}
+
+// goldenOptions are the translation options of one scenario: Now is
+// goldenNow, and the settings in NAME.options.yaml, when that file exists,
+// say which mode the scenario translates in.
+func goldenOptions(t *testing.T, in string) Options {
+	t.Helper()
+	opts := Options{Now: goldenNow}
+	raw, err := os.ReadFile(strings.TrimSuffix(in, ".in.yaml") + ".options.yaml")
+	if errors.Is(err, os.ErrNotExist) {
+		return opts
+	}
+	var settings struct {
+		ServicePerGateway bool `json:"servicePerGateway"`
+	}
+	if err == nil {
+		err = yaml.UnmarshalStrict(raw, &settings)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ServicePerGateway = settings.ServicePerGateway
+	return opts
 }
 
 // goldenResources renders one golden input with p's certificates and
@@ -107,13 +134,42 @@ func goldenResources(t *testing.T, path string, p *goldenPKI) *resources.Resourc
 		t.Fatal(err)
 	}
 	res := &resources.Resources{}
-	for _, o := range objs {
+	for _, o := range withBase(t, objs) {
 		if err := res.Add(o); err != nil {
 			t.Fatal(err)
 		}
 	}
 	res.Sort()
 	return res
+}
+
+// goldenBase is the file every scenario extends.
+const goldenBase = "testdata/base.yaml"
+
+// withBase adds to a scenario's objects those of goldenBase whose kind
+// the scenario does not declare: a scenario that declares a GatewayClass
+// of its own (another controller, another name, no generation) replaces
+// the base's, and one that does not gets it.
+func withBase(t *testing.T, objs []client.Object) []client.Object {
+	t.Helper()
+	raw, err := os.ReadFile(goldenBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := resources.Decode(goldenBase, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, o := range objs {
+		declared[fmt.Sprintf("%T", o)] = true
+	}
+	for _, o := range base {
+		if !declared[fmt.Sprintf("%T", o)] {
+			objs = append(objs, o)
+		}
+	}
+	return objs
 }
 
 // goldenPKI generates the certificates a scenario names, once each.
@@ -263,23 +319,19 @@ func (p *goldenPKI) redact(out string) string {
 	return out
 }
 
-// lineDiff shows the first lines where want and got differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
-			shown++
-		}
+// goldenDiff is a structural diff of two golden outputs: the path to each
+// field that differs, not a list of shifted lines.
+func goldenDiff(t *testing.T, want, got []byte) string {
+	t.Helper()
+	var w, g any
+	if err := yaml.Unmarshal(want, &w); err != nil {
+		t.Fatalf("the expected output is not YAML: %v", err)
 	}
-	return b.String()
+	if err := yaml.Unmarshal(got, &g); err != nil {
+		t.Fatalf("the translation is not YAML: %v", err)
+	}
+	if diff := gocmp.Diff(w, g); diff != "" {
+		return diff
+	}
+	return gocmp.Diff(string(want), string(got)) // same data, different text
 }

@@ -28,23 +28,15 @@ type Options struct {
 	// bind and its status reports (the address-pool mode). When nil, a
 	// Gateway binds its first spec.addresses IPAddress, or all interfaces.
 	GatewayAddress func(gw *gatewayv1.Gateway) (string, bool)
-	// GatewayService, when set (the Service-per-Gateway mode), says how a
-	// Gateway is exposed: the container port each listener port binds, and
-	// the addresses its status reports, both read from the Gateway's
-	// Service. false means its Service is not known yet: the Gateway is not
-	// programmed (Pending) rather than bound on a port nobody routes to. A
-	// listener whose port the Service does not map yet is not programmed
-	// either. The bind address is still decided as without it, except that
-	// spec.addresses is left to the Service.
-	GatewayService func(gw *gatewayv1.Gateway) (GatewayExposure, bool)
-}
-
-// GatewayExposure is how a Gateway is reached through its Service.
-type GatewayExposure struct {
-	// Ports maps a listener port to the container port the data plane binds.
-	Ports map[int32]int32
-	// Addresses are reported in the Gateway's status.addresses.
-	Addresses []gatewayv1.GatewayStatusAddress
+	// ServicePerGateway turns on the Service-per-Gateway mode
+	// (gatewayservice.go): a Gateway binds the container port its Service
+	// in Resources maps each listener port to, and reports the Service's
+	// addresses. A Gateway whose Service is not there yet is not
+	// programmed (Pending) rather than bound on a port nobody routes to,
+	// and a listener whose port the Service does not map yet is not
+	// programmed either. The bind address is still decided as without it,
+	// except that spec.addresses is left to the Service.
+	ServicePerGateway bool
 }
 
 // Result is the output of a translation.

@@ -163,8 +163,8 @@ func (w *world) waitService(t *testing.T, ns, name, ports string) *corev1.Servic
 		if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, svc); err != nil {
 			return err
 		}
-		if got := svc.Annotations[kubernetes.AnnotationContainerPorts]; got != ports {
-			return fmt.Errorf("%s = %q", kubernetes.AnnotationContainerPorts, got)
+		if got := svc.Annotations[translator.AnnotationContainerPorts]; got != ports {
+			return fmt.Errorf("%s = %q", translator.AnnotationContainerPorts, got)
 		}
 		return nil
 	})
