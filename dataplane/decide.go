@@ -68,6 +68,22 @@ type Decision struct {
 	GuardedBy string `json:"guardedBy,omitempty"`
 	// Location is a redirect's target.
 	Location string `json:"location,omitempty"`
+	// Backends are the rule's backends when the request is proxied: each
+	// request goes to one, by weight.
+	Backends []Backend `json:"backends,omitempty"`
+}
+
+// Backend is one backend of a proxied request's rule.
+type Backend struct {
+	// Name is "namespace/service:port".
+	Name   string `json:"name"`
+	Weight int32  `json:"weight"`
+	// Invalid says why the reference did not resolve: requests sent to
+	// this backend are answered 500.
+	Invalid string `json:"invalid,omitempty"`
+	// Endpoints is the number of ready endpoints; with none, requests
+	// sent to this backend are answered 503.
+	Endpoints int `json:"endpoints"`
 }
 
 // ReasonPass is Decision.Reason for a request whose requirement held.
@@ -236,11 +252,21 @@ func decideForward(dec *Decision, rule *ruleConfig, pc *portConfig, match *route
 		dec.Status, dec.Location, dec.Why = code, location, "the rule redirects"+audit
 		return
 	}
-	if rule.backends.pick() == nil {
+	dec.Backends = backendsOf(rule.source)
+	if !slices.ContainsFunc(dec.Backends, func(b Backend) bool { return b.Weight > 0 && b.Invalid == "" }) {
 		dec.Status, dec.Why = http.StatusInternalServerError, "the rule has no valid backend"+audit
 		return
 	}
-	dec.Why = "proxied to the rule's backends" + audit
+	dec.Why = "proxied to the rule's backends, by weight" + audit
+}
+
+// backendsOf lists a rule's backends as Explain shows them.
+func backendsOf(rule *snapshot.Rule) []Backend {
+	out := make([]Backend, 0, len(rule.Backends))
+	for _, b := range rule.Backends {
+		out = append(out, Backend{Name: b.Name, Weight: b.Weight, Invalid: b.Invalid, Endpoints: len(b.Endpoints)})
+	}
+	return out
 }
 
 // headerRecorder is the ResponseWriter of decide: it keeps the status the
