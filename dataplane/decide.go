@@ -225,10 +225,7 @@ func (d *Dataplane) decideRule(dec *Decision, lc *listenerConfig, m router.Resul
 		if reason := rule.requirement.Check(peer, now); reason != "" {
 			dec.Reason = string(reason)
 			if rule.requirement.Mode() != snapshot.ModeAudit {
-				dec.Status, dec.Why = http.StatusForbidden, "the client certificate fails the rule's policy"
-				if p := rule.requirement.Problem(); p != "" {
-					dec.Why = "the rule's policy cannot be used: " + p
-				}
+				dec.Status, dec.Why = http.StatusForbidden, rejectionWhy(reason, rule.requirement.Problem())
 				return
 			}
 		} else if dec.Reason == "" {
@@ -246,7 +243,7 @@ func decideForward(dec *Decision, rule *ruleConfig, pc *portConfig, match *route
 	}
 	audit := ""
 	if dec.Reason != "" && dec.Reason != ReasonPass {
-		audit = " (the rejection is only counted: Audit mode)"
+		audit = " (the " + dec.Reason + " rejection is only counted: Audit mode)"
 	}
 	if location, code, ok := rule.filters.Redirect(info); ok {
 		dec.Status, dec.Location, dec.Why = code, location, "the rule redirects"+audit
@@ -257,7 +254,28 @@ func decideForward(dec *Decision, rule *ruleConfig, pc *portConfig, match *route
 		dec.Status, dec.Why = http.StatusInternalServerError, "the rule has no valid backend"+audit
 		return
 	}
-	dec.Why = "proxied to the rule's backends, by weight" + audit
+	dec.Why = "the rule's backends receive it, by weight" + audit
+}
+
+// rejectionWhy says what a rejection reason means for this request.
+func rejectionWhy(reason clientcert.Reason, problem string) string {
+	switch reason {
+	case clientcert.ReasonPolicyInvalid:
+		return "the rule's policy cannot be used, so it rejects every request: " + problem
+	case clientcert.ReasonNoTLS:
+		return "the request came over plain HTTP, where no client certificate can be presented"
+	case clientcert.ReasonMissing:
+		return "the client presented no certificate"
+	case clientcert.ReasonUntrusted:
+		return "the certificate chain does not verify to the policy's CA certificates"
+	case clientcert.ReasonExpired:
+		return "the certificate is outside its validity period"
+	case clientcert.ReasonPinMismatch:
+		return "the certificate matches none of the policy's pins"
+	case clientcert.ReasonSANMismatch:
+		return "the certificate carries none of the policy's subject alternative names"
+	}
+	return "the client certificate fails the rule's policy"
 }
 
 // backendsOf lists a rule's backends as Explain shows them.

@@ -34,6 +34,9 @@ func (e explanation) print(w io.Writer, format string) error {
 		fmt.Fprintf(w, "route     HTTPRoute %s, rule %s\n", d.Route, d.Rule)
 	}
 	fmt.Fprintf(w, "policy    %s\n", policyText(d))
+	for _, b := range d.Backends {
+		fmt.Fprintf(w, "backend   %s\n", backendText(b))
+	}
 	fmt.Fprintf(w, "verdict   %s\n", verdictText(d))
 	for _, n := range e.Notes {
 		fmt.Fprintf(w, "note      %s\n", n)
@@ -75,4 +78,14 @@ func verdictText(d *dataplane.Decision) string {
 func certSummary(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return fmt.Sprintf("%s, sha256:%s, valid until %s", clientcert.Subject(c), hex.EncodeToString(sum[:]), c.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
+}
+
+func backendText(b dataplane.Backend) string {
+	switch {
+	case b.Invalid != "":
+		return fmt.Sprintf("%s weight %d: invalid, answered 500: %s", b.Name, b.Weight, b.Invalid)
+	case b.Endpoints == 0:
+		return fmt.Sprintf("%s weight %d: no endpoint, answered 503", b.Name, b.Weight)
+	}
+	return fmt.Sprintf("%s weight %d, %d endpoint(s)", b.Name, b.Weight, b.Endpoints)
 }
