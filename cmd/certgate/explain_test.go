@@ -141,6 +141,8 @@ func TestExplainNamesListenerRulePolicyAndVerdict(t *testing.T) {
 			dataplane.Decision{Status: 403, Listener: "default/gw/http", Route: "default/app", Rule: "admin", Policy: "default/admin-pin", Reason: "no_tls"}},
 		{"unknown host", append(app[:4:4], "--tls", "--host", "other.example.com"),
 			dataplane.Decision{Status: 404}},
+		{"--listener picks by section name", []string{"--config", dir, "--host", "app.example.com", "--listener", "http", "--path", "/x"},
+			dataplane.Decision{Status: 0, Listener: "default/gw/http", Route: "default/app", Rule: "public"}},
 		{"--port picks the HTTP listener", append(app, "--port", "8080", "--path", "/"),
 			dataplane.Decision{Status: 0, Listener: "default/gw/http", Route: "default/app", Rule: "public"}},
 	} {
