@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -29,7 +30,7 @@ compiled exactly as standalone does, and the request goes through the
 data plane's own decision steps at the current time; no socket is opened.
 
 Without --port or --listener, the lowest port of an HTTPS listener is
-used with --tls, of an HTTP listener without it. The connection is TLS
+used with --tls or --cert, of an HTTP listener otherwise. The connection is TLS
 when the chosen port's listeners are HTTPS.
 
 flags:
@@ -220,7 +221,8 @@ func listenerChosen(l snapshot.Listener, f explainFlags) bool {
 	case f.listener != "":
 		return l.Name == f.listener || strings.HasSuffix(l.Name, "/"+f.listener)
 	default:
-		return (l.Protocol == snapshot.ProtocolHTTPS) == f.tls
+		// A client certificate is only presented over TLS.
+		return (l.Protocol == snapshot.ProtocolHTTPS) == (f.tls || f.cert != "")
 	}
 }
 
@@ -261,6 +263,9 @@ func requestURL(tls bool, host string, port int32, target string) string {
 	scheme := "http"
 	if tls {
 		scheme = "https"
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return scheme + "://" + host + target
 	}
 	return fmt.Sprintf("%s://%s:%d%s", scheme, host, port, target)
 }

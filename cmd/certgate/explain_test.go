@@ -143,6 +143,8 @@ func TestExplainNamesListenerRulePolicyAndVerdict(t *testing.T) {
 			dataplane.Decision{Status: 404}},
 		{"--listener picks by section name", []string{"--config", dir, "--host", "app.example.com", "--listener", "http", "--path", "/x"},
 			dataplane.Decision{Status: 0, Listener: "default/gw/http", Route: "default/app", Rule: "public"}},
+		{"--cert alone picks the HTTPS listener", []string{"--config", dir, "--host", "app.example.com:8443", "--path", "/admin", "--cert", pinned},
+			dataplane.Decision{Status: 0, Listener: "default/gw/https", Route: "default/app", Rule: "admin", Policy: "default/admin-pin", Reason: "pass"}},
 		{"--port picks the HTTP listener", append(app, "--port", "8080", "--path", "/"),
 			dataplane.Decision{Status: 0, Listener: "default/gw/http", Route: "default/app", Rule: "public"}},
 	} {
