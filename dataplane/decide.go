@@ -91,8 +91,8 @@ const ReasonPass = "pass"
 
 // Explain compiles s as Apply does, without opening a socket, and returns
 // what the data plane would do with req at time now. The decision steps
-// are the request handler's own; only what needs a live connection
-// (screening of the wire framing, proxying) is not run.
+// are the request handler's own; only what needs a live connection (the
+// TLS handshake, the body, proxying) is not run.
 func Explain(s *snapshot.Snapshot, now time.Time, req Request) (*Decision, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid snapshot: %w", err)

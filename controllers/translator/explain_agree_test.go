@@ -107,6 +107,7 @@ func agreeOne(t *testing.T, dp *dataplane.Dataplane, s *snapshot.Snapshot, req d
 		if !ports[req.Port] {
 			t.Errorf("%s: %v; Explain said %+v", what, err, *want)
 		}
+		seen["handshake refused"]++
 		return false
 	}
 	got := log.waitLine(t, before)
