@@ -69,7 +69,11 @@ spec:
   - name: public
     backendRefs: [{name: backend, port: 80}]
 ---
-apiVersion: certgate.dev/v1alpha1
+` + explainPolicyYAML
+
+// explainPolicyYAML pins the "admin" rule of route "app" to the SHA-256
+// digest %s, as docs/explain.md's recipe does.
+const explainPolicyYAML = `apiVersion: certgate.dev/v1alpha1
 kind: ClientCertPolicy
 metadata:
   name: admin-pin
@@ -204,5 +208,36 @@ func TestExplainFailsOnAPortWithoutListener(t *testing.T) {
 	code := run([]string{"explain", "--config", dir, "--host", "a", "--port", "9999"}, nil, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "no listener on port 9999; listeners: default/gw/http (HTTP port 8080)") {
 		t.Errorf("exit %d, want 1 and the listeners named: %s", code, errOut.String())
+	}
+}
+
+// TestExplainServesTheDocumentedExample runs docs/explain.md's first
+// example over examples/explain, with the Secret and policy its recipe
+// generates made here.
+func TestExplainServesTheDocumentedExample(t *testing.T) {
+	data, err := os.ReadFile("../../examples/explain/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := testpki.NewCA(t, "docs CA")
+	serving := ca.Issue(t, testpki.Options{DNSNames: []string{"app.example.com"}})
+	admin := ca.Issue(t, testpki.Options{CommonName: "admin"})
+	sum := sha256.Sum256(admin.Leaf.Raw)
+	dir := t.TempDir()
+	writeConfigFile(t, dir, "config.yaml", string(data))
+	writeConfigFile(t, dir, "secret.yaml", fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-tls\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n",
+		base64.StdEncoding.EncodeToString(serving.CertPEM), base64.StdEncoding.EncodeToString(serving.KeyPEM)))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(explainPolicyYAML, hex.EncodeToString(sum[:])))
+	pem := filepath.Join(t.TempDir(), "admin.pem")
+	if err := os.WriteFile(pem, admin.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := explainJSON(t, "--config", dir, "--host", "app.example.com", "--tls", "--path", "/admin/users", "--cert", pem)
+	d := e.Decision
+	if d.Status != 0 || d.Listener != "default/gw/https" || d.Rule != "admin" || d.Policy != "default/admin-pin" || d.Reason != "pass" || len(e.Notes) != 0 {
+		t.Errorf("explanation %+v, notes %q: want a pass on the admin rule and no problem", *d, e.Notes)
+	}
+	if len(d.Backends) != 1 || d.Backends[0].Name != "default/app:8080" || d.Backends[0].Endpoints != 1 {
+		t.Errorf("backends %+v, want default/app:8080 with its one endpoint", d.Backends)
 	}
 }
