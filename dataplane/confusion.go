@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/certgate/certgate/dataplane/accesslog"
 	"github.com/certgate/certgate/dataplane/clientcert"
@@ -24,18 +25,9 @@ func compileGuard(l *snapshot.Listener, routes []*routeConfig) (*router.Guard, e
 // "/admin"). It answers 403 itself. The rejection is counted on the rule
 // the folded path selected, whose policy is the one being bypassed; in
 // Audit mode it is only counted. The access log keeps the matched route.
-func (d *Dataplane) confused(lc *listenerConfig, m router.Result, host, path string, w http.ResponseWriter, r *http.Request, entry *accesslog.Entry) bool {
-	if lc.guard == nil {
-		return false
-	}
-	g, ok := lc.guard.Match(&router.Request{Host: host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header})
-	if !ok || (g.RouteIndex == m.RouteIndex && g.RuleIndex == m.RuleIndex) {
-		// The rule that matched is the one the backend would read: its own
-		// requirement, if any, is judged next as usual.
-		return false
-	}
-	guarded := lc.routes[g.RouteIndex].rules[g.RuleIndex]
-	if guarded.requirement.Check(peerOf(r), d.opts.Now()) == "" {
+func (d *Dataplane) confused(lc *listenerConfig, m router.Result, match *router.Request, w http.ResponseWriter, r *http.Request, entry *accesslog.Entry) bool {
+	guarded := lc.bypassed(m, match, peerOf(r), d.opts.Now())
+	if guarded == nil {
 		return false
 	}
 	guarded.rejected[clientcert.ReasonPathConfusion].Inc()
@@ -45,4 +37,24 @@ func (d *Dataplane) confused(lc *listenerConfig, m router.Result, host, path str
 	}
 	answer(w, http.StatusForbidden)
 	return true
+}
+
+// bypassed is the decision of confused: the rule, other than m, that the
+// request's folded path selects and whose requirement peer does not
+// satisfy, or nil.
+func (lc *listenerConfig) bypassed(m router.Result, match *router.Request, peer *clientcert.Peer, now time.Time) *ruleConfig {
+	if lc.guard == nil {
+		return nil
+	}
+	g, ok := lc.guard.Match(match)
+	if !ok || (g.RouteIndex == m.RouteIndex && g.RuleIndex == m.RuleIndex) {
+		// The rule that matched is the one the backend would read: its own
+		// requirement, if any, is judged next as usual.
+		return nil
+	}
+	guarded := lc.routes[g.RouteIndex].rules[g.RuleIndex]
+	if guarded.requirement.Check(peer, now) == "" {
+		return nil
+	}
+	return guarded
 }

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"net"
 	"net/http"
@@ -115,7 +116,7 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	if rule.filters.CORS(w, r) {
 		return lc, route, rule
 	}
-	if d.confused(lc, m, host, path, w, r, entry) {
+	if d.confused(lc, m, match, w, r, entry) {
 		return lc, route, rule
 	}
 	identity, ok := d.admit(rule, w, r, entry)
@@ -138,19 +139,28 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 // belongs to a listener with other client certificate settings; the
 // listener is returned for the metrics whenever one was found.
 func (pc *portConfig) listenerOf(w http.ResponseWriter, r *http.Request, host string) (*listenerConfig, bool) {
-	lc, ok := pc.listeners.Lookup(host)
-	if !ok {
-		answer(w, http.StatusNotFound)
-		return nil, false
-	}
-	if r.TLS != nil && pc.listenerFor(r.TLS.ServerName).tlsProfile != lc.tlsProfile {
-		// The handshake was made under another listener's client
-		// certificate settings than this Host's; serving it would bypass
-		// them (RFC 9110 section 15.5.20).
-		answer(w, http.StatusMisdirectedRequest)
+	lc, status := pc.selectListener(host, r.TLS)
+	if status != 0 {
+		answer(w, status)
 		return lc, false
 	}
 	return lc, true
+}
+
+// selectListener is the decision of listenerOf: the listener, and 0 or
+// the status the request is answered with.
+func (pc *portConfig) selectListener(host string, state *tls.ConnectionState) (*listenerConfig, int) {
+	lc, ok := pc.listeners.Lookup(host)
+	if !ok {
+		return nil, http.StatusNotFound
+	}
+	if state != nil && pc.listenerFor(state.ServerName).tlsProfile != lc.tlsProfile {
+		// The handshake was made under another listener's client
+		// certificate settings than this Host's; serving it would bypass
+		// them (RFC 9110 section 15.5.20).
+		return lc, http.StatusMisdirectedRequest
+	}
+	return lc, 0
 }
 
 // admit judges the connection's client certificate against the rule's

@@ -31,6 +31,8 @@ type ruleConfig struct {
 	verified prometheus.Counter
 	rejected map[clientcert.Reason]prometheus.Counter
 	backends *backendSet
+	// source is the snapshot's rule, for Explain to name its backends.
+	source   *snapshot.Rule
 	mirrors  []*mirrorTarget
 	timeouts snapshot.Timeouts
 }
@@ -60,6 +62,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		label:    rule.Label(index),
 		filters:  chain,
 		timeouts: rule.Timeouts,
+		source:   rule,
 	}
 	if rule.ClientCert != nil {
 		rc.requirement = clientcert.Compile(rule.ClientCert)

@@ -3,6 +3,7 @@
 //
 //	certgate standalone     serve Gateway API YAML from a directory, without Kubernetes
 //	certgate controller     run in a Kubernetes cluster
+//	certgate explain        say which listener, rule and policy serve a request, and the verdict
 //	certgate pin FILE|-     print the pins of each certificate in a PEM file, and a pins: block
 //	certgate version        print the version, revision and Go version
 package main
@@ -21,6 +22,8 @@ commands:
   controller [FLAGS]        run in a Kubernetes cluster
   standalone --config DIR   serve the Gateway API YAML in DIR without Kubernetes, reloading on change
   standalone --check DIR    validate the YAML in DIR, print every condition, exit 1 on a problem
+  explain --config DIR --host HOST [--path P] [--cert FILE]
+                            say which listener, route rule and ClientCertPolicy serve a request, and the verdict
   pin FILE|-                print the pins of each certificate in a PEM file, and a pins: block for the leaves
   version, --version        print the version, the source revision and the Go version
 
@@ -41,6 +44,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runController(args[1:], stdout, stderr)
 	case "standalone":
 		return runStandalone(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
 	case "pin":
 		return runPin(args[1:], stdin, stdout, stderr)
 	case "version", "--version":
