@@ -248,7 +248,7 @@ func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, p *kuber
 		return fmt.Errorf("--metrics-address: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
+	mux.Handle("/metrics", controllerMetricsHandler(m))
 	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, p.Last()) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
