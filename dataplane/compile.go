@@ -137,6 +137,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		gateway:   l.Gateway,
 		unmatched: d.opts.Metrics.Route(l.Gateway, "", ""),
 	}
+	d.opts.Metrics.Listener(l.Gateway, l.Name)
 	if l.Protocol == snapshot.ProtocolHTTPS {
 		cfg, profile, err := listenerTLS(l, requestCert, ticketKeys)
 		if err != nil {

@@ -203,7 +203,7 @@ func (m *Metrics) Retain() {
 		m.ClientCertRejections.DeletePartialMatch(byRoute)
 	}
 	m.current = map[routeKey]bool{}
-	m.retainBackends()
+	m.retainTraffic()
 }
 
 // Record counts one answered request and observes its duration.

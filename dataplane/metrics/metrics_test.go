@@ -143,3 +143,21 @@ func TestClasses(t *testing.T) {
 		}
 	}
 }
+
+func TestRetainDropsTheHandshakeFailuresOfRemovedListeners(t *testing.T) {
+	m := New()
+	m.Listener("ns/gw", "ns/gw/kept")
+	m.Listener("ns/gw", "ns/gw/removed")
+	m.HandshakeFailed("443", "ns/gw", "ns/gw/kept", "unknown_ca")
+	m.HandshakeFailed("443", "ns/gw", "ns/gw/removed", "unknown_ca")
+	m.HandshakeFailed("443", "", "", "protocol")
+	m.Retain()
+	m.Listener("ns/gw", "ns/gw/kept")
+	m.Retain()
+	if n := testutil.CollectAndCount(m.DownstreamTLSHandshakeFailures); n != 2 {
+		t.Errorf("handshake failure series = %d, want the kept listener's and the port's", n)
+	}
+	if got := testutil.ToFloat64(m.DownstreamTLSHandshakeFailures.WithLabelValues("443", "ns/gw", "ns/gw/kept", "unknown_ca")); got != 1 {
+		t.Errorf("kept listener's failures = %v, want 1", got)
+	}
+}

@@ -28,6 +28,9 @@ type Traffic struct {
 	// exportedBackends holds every backend with series, currentBackends
 	// those compiled since the last Retain; both guarded by Metrics.mu.
 	exportedBackends, currentBackends map[backendKey]bool
+	// exportedListeners and currentListeners do the same for the
+	// handshake failures of listeners, by gateway and listener name.
+	exportedListeners, currentListeners map[[2]string]bool
 }
 
 // backendKey names the series of one backend Service.
@@ -35,6 +38,7 @@ type backendKey struct{ namespace, service string }
 
 func (m *Metrics) registerTraffic() {
 	m.exportedBackends, m.currentBackends = map[backendKey]bool{}, map[backendKey]bool{}
+	m.exportedListeners, m.currentListeners = map[[2]string]bool{}, map[[2]string]bool{}
 	m.UpstreamRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certgate_upstream_requests_total",
 		Help: "Requests sent to backends, every retry counted, by status class (error: no response).",
@@ -98,9 +102,10 @@ func (r *BackendRecorder) create() {
 	}
 }
 
-// retainBackends deletes the series of backends no configuration compiled
-// since the last Retain asked for. The caller holds m.mu.
-func (m *Metrics) retainBackends() {
+// retainTraffic deletes the series of backends, and the handshake
+// failures of listeners, that no configuration compiled since the last
+// Retain asked for. The caller holds m.mu.
+func (m *Metrics) retainTraffic() {
 	for k := range m.exportedBackends {
 		if m.currentBackends[k] {
 			continue
@@ -112,6 +117,22 @@ func (m *Metrics) retainBackends() {
 		m.BackendTLSErrors.DeletePartialMatch(byService)
 	}
 	m.currentBackends = map[backendKey]bool{}
+	for k := range m.exportedListeners {
+		if !m.currentListeners[k] {
+			delete(m.exportedListeners, k)
+			m.DownstreamTLSHandshakeFailures.DeletePartialMatch(prometheus.Labels{"gateway": k[0], "listener": k[1]})
+		}
+	}
+	m.currentListeners = map[[2]string]bool{}
+}
+
+// Listener notes that the configuration being compiled has a listener, so
+// that Retain keeps its handshake failure series.
+func (m *Metrics) Listener(gateway, name string) {
+	m.mu.Lock()
+	k := [2]string{gateway, name}
+	m.exportedListeners[k], m.currentListeners[k] = true, true
+	m.mu.Unlock()
 }
 
 // Connection counts a client connection opened on port, and returns the
