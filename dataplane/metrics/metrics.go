@@ -155,8 +155,11 @@ func (m *Metrics) Applied(err error, now time.Time) {
 type RouteRecorder struct {
 	m      *Metrics
 	labels [3]string
-	// codes holds the request counter of each status code seen, by code.
-	codes sync.Map
+	// codes holds the request counter of each status code seen. A map
+	// under a lock rather than a sync.Map, whose interface keys would
+	// allocate for every code from 256 up.
+	mu    sync.RWMutex
+	codes map[int]prometheus.Counter
 	// durations holds the duration histograms, by method and code class.
 	durations [len(methodClasses)][len(codeClasses)]atomic.Pointer[observer]
 }
@@ -171,7 +174,7 @@ func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 	k := routeKey{gateway, namespace, route}
 	m.exported[k], m.current[k] = true, true
 	m.mu.Unlock()
-	return &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}}
+	return &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}, codes: map[int]prometheus.Counter{}}
 }
 
 // Retain deletes the series of every route that no configuration compiled
@@ -213,11 +216,16 @@ func (r *RouteRecorder) Record(method string, code int, elapsed time.Duration) {
 }
 
 func (r *RouteRecorder) counter(code int) prometheus.Counter {
-	if c, ok := r.codes.Load(code); ok {
-		return c.(prometheus.Counter)
+	r.mu.RLock()
+	c, ok := r.codes[code]
+	r.mu.RUnlock()
+	if ok {
+		return c
 	}
-	c := r.m.HTTPRequests.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
-	r.codes.Store(code, c)
+	c = r.m.HTTPRequests.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
+	r.mu.Lock()
+	r.codes[code] = c
+	r.mu.Unlock()
 	return c
 }
 
