@@ -10,7 +10,7 @@ PKGS    := ./...
 # VERSION is stamped into bin/certgate (certgate version, certgate_build_info).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check kube-binaries \
+.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check rules-check kube-binaries \
 	localcluster cluster-up cluster-down dev conformance
 
 help: ## List the targets.
@@ -22,7 +22,7 @@ build: ## Build bin/certgate.
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart
 
-test: verify-generate fmt-check vet lint chart-check unit conformance ## Everything CI runs: generated files, format, vet, lint, the Helm chart, all tests, the Gateway API conformance suite.
+test: verify-generate fmt-check vet lint chart-check rules-check unit conformance ## Everything CI runs: generated files, format, vet, lint, the Helm chart, the alert rules, all tests, the Gateway API conformance suite.
 
 # charts/ and charts/install render the chart with bin/helm; charts/install
 # also submits it to envtest's kube-apiserver, so it runs here, not in chart-check.
@@ -74,6 +74,13 @@ chart-check: $(HELM) ## Lint and render charts/certgate with the Helm pinned in 
 		$(HELM) template certgate $(CHART) --namespace certgate-system >"$$out" && \
 		echo "helm template: $$(grep -c '^kind:' "$$out") objects rendered"
 	$(GO) test -count=1 ./charts/
+
+# promtool comes from Debian's prometheus package (.ci/run installs it). A
+# machine without it fails here rather than skipping the alert tests.
+rules-check: ## Check the alert rules and test that each fires on the series it is meant for (promtool).
+	@command -v promtool >/dev/null || { echo "rules-check: promtool not found; install Debian's prometheus package" >&2; exit 1; }
+	promtool check rules $(CHART)/files/prometheus/certgate-rules.yaml
+	promtool test rules test/rules/certgate_test.yaml
 
 bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane against a plain Go reverse proxy, route programming against envtest.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

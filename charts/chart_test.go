@@ -67,6 +67,10 @@ type rendered struct {
 	// ServiceMonitors and PodMonitors: certgate's go.mod has no Prometheus
 	// Operator types, so they stay generic.
 	monitors []map[string]any
+	// dashboard and rules are the Grafana dashboard ConfigMap and the
+	// PrometheusRule.
+	dashboard *corev1.ConfigMap
+	rules     map[string]any
 }
 
 func TestDefaults(t *testing.T) {
@@ -393,6 +397,13 @@ func render(t *testing.T, args ...string) *rendered {
 			r.pdb = once(t, r.pdb, decode[policyv1.PodDisruptionBudget](t, doc))
 		case "CustomResourceDefinition":
 			r.crds = append(r.crds, decode[apiextensionsv1.CustomResourceDefinition](t, doc))
+		case "ConfigMap":
+			r.dashboard = once(t, r.dashboard, decode[corev1.ConfigMap](t, doc))
+		case "PrometheusRule":
+			if r.rules != nil {
+				t.Error("two PrometheusRules rendered")
+			}
+			r.rules = *decode[map[string]any](t, doc)
 		case "ServiceMonitor", "PodMonitor":
 			r.monitors = append(r.monitors, *decode[map[string]any](t, doc))
 		default:

@@ -1,6 +1,7 @@
 package charts_test
 
 import (
+	"encoding/json"
 	"maps"
 	"reflect"
 	"slices"
@@ -169,6 +170,39 @@ func TestMonitors(t *testing.T) {
 	}
 }
 
+// TestDashboardAndRules: the toggles render the dashboard ConfigMap, with
+// the Grafana sidecar's label and files/grafana/certgate.json as it is,
+// and the PrometheusRule, whose spec is files/prometheus/certgate-rules.yaml.
+func TestDashboardAndRules(t *testing.T) {
+	if r := render(t); r.dashboard != nil || r.rules != nil {
+		t.Error("dashboard or rules rendered by default; want neither")
+	}
+	r := render(t, "--set", "grafana.dashboard.enabled=true", "--set", "prometheusRule.enabled=true",
+		"--set", "prometheusRule.labels.release=prometheus")
+	if r.dashboard == nil || r.dashboard.Labels["grafana_dashboard"] != "1" {
+		t.Fatalf("dashboard ConfigMap %v, want one labelled grafana_dashboard: \"1\"", r.dashboard)
+	}
+	var got, want any
+	if err := json.Unmarshal([]byte(r.dashboard.Data["certgate.json"]), &got); err != nil {
+		t.Fatalf("the ConfigMap's certgate.json: %v", err)
+	}
+	_ = json.Unmarshal(readFile(t, chartDir+"/files/grafana/certgate.json"), &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Error("the ConfigMap's dashboard differs from files/grafana/certgate.json")
+	}
+	var rule struct {
+		Metadata metav1.ObjectMeta
+		Spec     any
+	}
+	remarshal(t, r.rules, &rule)
+	if err := yaml.Unmarshal(readFile(t, chartDir+"/files/prometheus/certgate-rules.yaml"), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rule.Spec, want) || rule.Metadata.Labels["release"] != "prometheus" {
+		t.Errorf("PrometheusRule %+v, want files/prometheus/certgate-rules.yaml labelled release=prometheus", rule)
+	}
+}
+
 func remarshal(t *testing.T, from, to any) {
 	t.Helper()
 	b, err := yaml.Marshal(from)
@@ -203,6 +237,8 @@ func TestSchemaRefusesTyposAndWrongTypes(t *testing.T) {
 		{"--set", "replicaCont=3"},
 		{"--set", "image.tga=v1"},
 		{"--set", "metrics.serviceMonitor.enable=true"},
+		{"--set", "grafana.dashboard.enable=true"},
+		{"--set", "prometheusRule.enabled=yes"},
 		{"--set", "replicaCount=two"},
 		{"--set-json", `metrics.port="9090"`},
 		{"--set", "logLevel=verbose"},

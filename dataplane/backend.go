@@ -8,8 +8,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/certgate/certgate/dataplane/clientcert"
+	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/dataplane/upstream"
@@ -52,6 +54,7 @@ func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
 		if err != nil {
 			return nil, err
 		}
+		u.Transport = &measuredTransport{rt: u.Transport, record: d.opts.Metrics.Backend(b.Namespace, b.Service)}
 		set.targets = append(set.targets, &backendTarget{
 			namespace: b.Namespace,
 			service:   b.Service,
@@ -59,6 +62,24 @@ func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
 		})
 	}
 	return set, nil
+}
+
+// measuredTransport records every attempt the retry transport makes with
+// it, retries included, each with its own status and time to headers.
+type measuredTransport struct {
+	rt     http.RoundTripper
+	record *metrics.BackendRecorder
+}
+
+func (t *measuredTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	res, err := t.rt.RoundTrip(req)
+	code := 0
+	if err == nil {
+		code = res.StatusCode
+	}
+	t.record.Attempt(code, err != nil, time.Since(start))
+	return res, err
 }
 
 // proxyBuffers lends the copy buffers of response bodies, so proxying a

@@ -103,7 +103,9 @@ func (d *Dataplane) compilePort(ls []*snapshot.Listener, ticketKeys [][32]byte) 
 
 // handshakeConfig picks the listener for a TLS handshake by SNI.
 func (pc *portConfig) handshakeConfig(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-	return pc.listenerFor(hello.ServerName).tls, nil
+	lc := pc.listenerFor(hello.ServerName)
+	noteListener(hello, lc)
+	return lc.tls, nil
 }
 
 // listenerFor returns the listener for a host name, or the fallback.
@@ -135,6 +137,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		gateway:   l.Gateway,
 		unmatched: d.opts.Metrics.Route(l.Gateway, "", ""),
 	}
+	d.opts.Metrics.Listener(l.Gateway, l.Name)
 	if l.Protocol == snapshot.ProtocolHTTPS {
 		cfg, profile, err := listenerTLS(l, requestCert, ticketKeys)
 		if err != nil {

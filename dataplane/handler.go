@@ -82,7 +82,7 @@ func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request
 	if route != nil {
 		recorder, entry.Route, entry.Rule = route.recorder, route.id, rule.label
 	}
-	recorder.Record(sw.status(), elapsed)
+	recorder.Record(r.Method, sw.status(), elapsed)
 	entry.Status, entry.Duration, entry.Bytes = sw.status(), elapsed, sw.bytes
 	d.opts.AccessLog.Log(&entry)
 }

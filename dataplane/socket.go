@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/certgate/certgate/dataplane/metrics"
 )
 
 // Server limits, set once here for every listener socket.
@@ -33,10 +35,11 @@ const (
 // snapshots: a new snapshot that keeps the address swaps the socket's
 // configuration and keeps its connections.
 type socket struct {
-	addr   string
-	ln     net.Listener
-	server *http.Server
-	config atomic.Pointer[portConfig]
+	addr    string
+	ln      net.Listener
+	server  *http.Server
+	config  atomic.Pointer[portConfig]
+	metrics *metrics.Metrics
 	// retired is set when a snapshot removes the socket; its WebSocket
 	// tunnels are then closed.
 	retired atomic.Bool
@@ -50,7 +53,7 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &socket{addr: addr, ln: ln, served: make(chan struct{})}
+	s := &socket{addr: addr, ln: ln, served: make(chan struct{}), metrics: d.opts.Metrics}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.serve(s.config.Load(), w, r) })
 	s.server = &http.Server{
 		Handler:           handler,
@@ -58,6 +61,7 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         d.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if f, ok := c.(*framingConn); ok {
 				ctx = context.WithValue(ctx, framingKey{}, f)
@@ -116,8 +120,10 @@ func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg := l.socket.config.Load(); cfg != nil && cfg.tls != nil {
-		return tls.Server(c, cfg.tls), nil
+	cfg := l.socket.config.Load()
+	cc := countConn(l.socket.metrics, c, cfg)
+	if cfg != nil && cfg.tls != nil {
+		return tls.Server(cc, cfg.tls), nil
 	}
-	return &framingConn{Conn: c}, nil
+	return &framingConn{Conn: cc}, nil
 }

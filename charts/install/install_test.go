@@ -47,6 +47,7 @@ var valueCases = map[string][]string{
 		"--set", "image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		"--set", "commonLabels.team=edge", "--set", "podSecurityContext.runAsUser=70000",
 		"--set", "securityContext.readOnlyRootFilesystem=false", "--set", "livenessProbe.timeoutSeconds=2",
+		"--set", "grafana.dashboard.enabled=true", "--set", "grafana.dashboard.labels.team=edge",
 		"--set-json", `extraArgs=["--gateway-address-pool=10.20.0.0/24"]`,
 		"--set-json", `extraEnv=[{"name":"GODEBUG","value":"tlsrsakex=0"}]`,
 		"--set-json", `extraVolumes=[{"name":"ca","configMap":{"name":"ca"}}]`,

@@ -173,7 +173,7 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	status, err := serveStatus(f.metricsAddress, m.Handler(), statusHandler(p))
+	status, err := serveStatus(f.metricsAddress, controllerMetricsHandler(m), statusHandler(p))
 	if err != nil {
 		return fmt.Errorf("--metrics-address: %w", err)
 	}

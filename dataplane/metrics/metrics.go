@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +34,11 @@ type Metrics struct {
 	// HTTPRequests counts every request answered: gateway, namespace,
 	// route, code.
 	HTTPRequests *prometheus.CounterVec
-	// HTTPRequestDuration observes request durations: namespace, route.
+	// HTTPRequestDuration observes request durations: gateway, namespace,
+	// route, method (a MethodClass) and code (a CodeClass). Its series are
+	// created by the first request they record, never in advance: a
+	// histogram is 19 series, and most routes of a large configuration
+	// serve nothing most of the time.
 	HTTPRequestDuration *prometheus.HistogramVec
 	// BackendTLSErrors counts failed TLS handshakes with backends:
 	// namespace, service, reason.
@@ -46,6 +51,8 @@ type Metrics struct {
 	ConfigApplies *prometheus.CounterVec
 	// ConfigLastApplied is the Unix time of the last applied snapshot.
 	ConfigLastApplied prometheus.Gauge
+	// Traffic holds the upstream and downstream connection metrics.
+	Traffic
 
 	// mu guards the route sets below, which keep the per-route series
 	// bounded by the configuration in force (see Retain).
@@ -81,7 +88,7 @@ func New() *Metrics {
 			Name:    "certgate_http_request_duration_seconds",
 			Help:    "Time from the request's headers to the end of the response.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"namespace", "route"}),
+		}, []string{"gateway", "namespace", "route", "method", "code"}),
 		BackendTLSErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_backend_tls_errors_total",
 			Help: "TLS handshakes with backends that failed, by reason.",
@@ -105,6 +112,7 @@ func New() *Metrics {
 		m.BackendTLSErrors, m.CertificateExpiry, m.ConfigApplies, m.ConfigLastApplied,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.registerTraffic()
 	// Both results exist from the start, so a rate() over failures works
 	// before the first failure.
 	m.ConfigApplies.WithLabelValues("success")
@@ -141,44 +149,32 @@ func (m *Metrics) Applied(err error, now time.Time) {
 	m.ConfigLastApplied.Set(float64(now.Unix()))
 }
 
-// commonCodes are the status codes given a counter in advance for every
-// route, so that recording them is a map read rather than a label lookup.
-var commonCodes = []int{
-	http.StatusOK, http.StatusCreated, http.StatusNoContent,
-	http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusNotModified,
-	http.StatusTemporaryRedirect, http.StatusPermanentRedirect,
-	http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-	http.StatusMisdirectedRequest, http.StatusInternalServerError, http.StatusBadGateway,
-	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+// RouteRecorder records requests of one route on one gateway. It is built
+// once per configuration and creates each series the first time a request
+// needs it, then keeps it, so recording takes no label lookup after that.
+type RouteRecorder struct {
+	m      *Metrics
+	labels [3]string
+	// codes holds the request counter of each status code seen. A map
+	// under a lock rather than a sync.Map, whose interface keys would
+	// allocate for every code from 256 up.
+	mu    sync.RWMutex
+	codes map[int]prometheus.Counter
+	// durations holds the duration histograms, by method and code class.
+	durations [len(methodClasses)][len(codeClasses)]atomic.Pointer[observer]
 }
 
-// RouteRecorder records requests of one route on one gateway. It is built
-// once per configuration, so recording a request takes no label lookup for
-// the common status codes.
-type RouteRecorder struct {
-	vec      *prometheus.CounterVec
-	labels   [3]string
-	codes    map[int]prometheus.Counter
-	duration prometheus.Observer
-}
+// observer boxes a histogram child so that it fits an atomic.Pointer.
+type observer struct{ prometheus.Observer }
 
 // Route returns the recorder for a route. namespace and route are empty for
-// requests that matched no route.
+// requests that matched no route. It creates no series.
 func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 	m.mu.Lock()
 	k := routeKey{gateway, namespace, route}
 	m.exported[k], m.current[k] = true, true
 	m.mu.Unlock()
-	r := &RouteRecorder{
-		vec:      m.HTTPRequests,
-		labels:   [3]string{gateway, namespace, route},
-		codes:    make(map[int]prometheus.Counter, len(commonCodes)),
-		duration: m.HTTPRequestDuration.WithLabelValues(namespace, route),
-	}
-	for _, code := range commonCodes {
-		r.codes[code] = m.HTTPRequests.WithLabelValues(gateway, namespace, route, strconv.Itoa(code))
-	}
-	return r
+	return &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}, codes: map[int]prometheus.Counter{}}
 }
 
 // Retain deletes the series of every route that no configuration compiled
@@ -199,26 +195,48 @@ func (m *Metrics) Retain() {
 			continue
 		}
 		delete(m.exported, k)
-		m.HTTPRequests.DeletePartialMatch(prometheus.Labels{"gateway": k.gateway, "namespace": k.namespace, "route": k.route})
+		byGateway := prometheus.Labels{"gateway": k.gateway, "namespace": k.namespace, "route": k.route}
+		m.HTTPRequests.DeletePartialMatch(byGateway)
+		m.HTTPRequestDuration.DeletePartialMatch(byGateway)
 		if live[[2]string{k.namespace, k.route}] {
 			continue // the route is still served through another gateway
 		}
 		byRoute := prometheus.Labels{"namespace": k.namespace, "route": k.route}
-		m.HTTPRequestDuration.DeletePartialMatch(byRoute)
 		m.ClientCertVerified.DeletePartialMatch(byRoute)
 		m.ClientCertRejections.DeletePartialMatch(byRoute)
 	}
 	m.current = map[routeKey]bool{}
+	m.retainTraffic()
 }
 
 // Record counts one answered request and observes its duration.
-func (r *RouteRecorder) Record(code int, elapsed time.Duration) {
+func (r *RouteRecorder) Record(method string, code int, elapsed time.Duration) {
+	r.counter(code).Inc()
+	r.duration(methodIndex(method), codeIndex(code)).Observe(elapsed.Seconds())
+}
+
+func (r *RouteRecorder) counter(code int) prometheus.Counter {
+	r.mu.RLock()
 	c, ok := r.codes[code]
-	if !ok {
-		c = r.vec.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
+	r.mu.RUnlock()
+	if ok {
+		return c
 	}
-	c.Inc()
-	r.duration.Observe(elapsed.Seconds())
+	c = r.m.HTTPRequests.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
+	r.mu.Lock()
+	r.codes[code] = c
+	r.mu.Unlock()
+	return c
+}
+
+func (r *RouteRecorder) duration(method, code int) prometheus.Observer {
+	slot := &r.durations[method][code]
+	if o := slot.Load(); o != nil {
+		return o.Observer
+	}
+	o := r.m.HTTPRequestDuration.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], methodClasses[method], codeClasses[code])
+	slot.Store(&observer{o})
+	return o
 }
 
 // Server returns an HTTP server for addr that serves the metrics at

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -13,20 +14,32 @@ import (
 	"github.com/certgate/certgate/internal/buildinfo"
 )
 
-func TestRouteRecorderCountsCommonAndRareCodes(t *testing.T) {
+func TestRouteRecorderCountsCodesAndClassifiesDurations(t *testing.T) {
 	m := New()
 	r := m.Route("ns/gw", "ns", "api")
-	r.Record(200, time.Millisecond)
-	r.Record(200, time.Millisecond)
-	r.Record(418, time.Millisecond)
+	r.Record("GET", 200, time.Millisecond)
+	r.Record("GET", 200, time.Millisecond)
+	r.Record("BREW", 418, time.Millisecond)
 	if got := testutil.ToFloat64(m.HTTPRequests.WithLabelValues("ns/gw", "ns", "api", "200")); got != 2 {
 		t.Errorf("200s = %v, want 2", got)
 	}
 	if got := testutil.ToFloat64(m.HTTPRequests.WithLabelValues("ns/gw", "ns", "api", "418")); got != 1 {
 		t.Errorf("418s = %v, want 1", got)
 	}
-	if got := testutil.CollectAndCount(m.HTTPRequestDuration); got != 1 {
-		t.Errorf("duration series = %d, want 1", got)
+	if got := testutil.CollectAndCount(m.HTTPRequestDuration); got != 2 {
+		t.Errorf("duration series = %d, want 2 (GET 2xx, other 4xx)", got)
+	}
+}
+
+// TestRouteCreatesNoSeriesUntilARequest: a route that serves nothing
+// exports nothing, so a large configuration's scrape stays small.
+func TestRouteCreatesNoSeriesUntilARequest(t *testing.T) {
+	m := New()
+	for i := range 1000 {
+		m.Route("ns/gw", "ns", fmt.Sprint("route-", i))
+	}
+	if n := testutil.CollectAndCount(m.HTTPRequests) + testutil.CollectAndCount(m.HTTPRequestDuration); n != 0 {
+		t.Errorf("series before any request = %d, want 0", n)
 	}
 }
 
@@ -48,7 +61,7 @@ func TestAppliedCountsResultsAndTime(t *testing.T) {
 
 func TestServerServesTheRegistry(t *testing.T) {
 	m := New()
-	m.Route("ns/gw", "ns", "api").Record(403, time.Millisecond)
+	m.Route("ns/gw", "ns", "api").Record("GET", 403, time.Millisecond)
 	rec := httptest.NewRecorder()
 	m.Server("127.0.0.1:0").Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -59,16 +72,16 @@ func TestServerServesTheRegistry(t *testing.T) {
 
 func TestRetainDropsTheSeriesOfRemovedRoutes(t *testing.T) {
 	m := New()
-	m.Route("ns/gw", "ns", "kept").Record(200, time.Millisecond)
-	m.Route("ns/gw", "ns", "removed").Record(200, time.Millisecond)
+	m.Route("ns/gw", "ns", "kept").Record("GET", 200, time.Millisecond)
+	m.Route("ns/gw", "ns", "removed").Record("GET", 200, time.Millisecond)
 	m.ClientCertRejections.WithLabelValues("ns", "removed", "0", "missing", "enforce").Inc()
 	m.Retain() // the first configuration is live
 
 	m.Route("ns/gw", "ns", "kept") // the next configuration has only "kept"
 	m.Retain()
 
-	if n := testutil.CollectAndCount(m.HTTPRequests); n != len(commonCodes) {
-		t.Errorf("request series = %d, want only the kept route's %d", n, len(commonCodes))
+	if n := testutil.CollectAndCount(m.HTTPRequests); n != 1 {
+		t.Errorf("request series = %d, want only the kept route's", n)
 	}
 	if n := testutil.CollectAndCount(m.ClientCertRejections); n != 0 {
 		t.Errorf("rejection series of the removed route = %d, want 0", n)
@@ -93,5 +106,58 @@ func TestBuildInfoIsServed(t *testing.T) {
 	want := `certgate_build_info{goversion="` + b.GoVersion + `",revision="` + b.Revision + `",version="` + b.Version + `"} 1`
 	if !strings.Contains(string(body), want+"\n") {
 		t.Errorf("/metrics lacks %s:\n%.3000s", want, body)
+	}
+}
+
+func TestBackendSeriesAppearAtFirstAttemptAndLeaveWithTheBackend(t *testing.T) {
+	m := New()
+	r := m.Backend("ns", "api")
+	m.Backend("ns", "idle")
+	if n := testutil.CollectAndCount(m.UpstreamRequests); n != 0 {
+		t.Fatalf("upstream series before any attempt = %d, want 0", n)
+	}
+	r.Attempt(503, false, time.Millisecond)
+	r.Attempt(0, true, time.Millisecond)
+	r.Attempt(200, false, time.Millisecond)
+	for class, want := range map[string]float64{"2xx": 1, "5xx": 1, "error": 1, "4xx": 0} {
+		if got := testutil.ToFloat64(m.UpstreamRequests.WithLabelValues("ns", "api", class)); got != want {
+			t.Errorf("code=%q: %v, want %v", class, got, want)
+		}
+	}
+	m.Retain()
+	m.Retain() // a configuration without the backend is live
+	if n := testutil.CollectAndCount(m.UpstreamRequests) + testutil.CollectAndCount(m.UpstreamRequestDuration); n != 0 {
+		t.Errorf("series of a removed backend = %d, want 0", n)
+	}
+}
+
+func TestClasses(t *testing.T) {
+	for method, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": "other", "PROPFIND": "other", "CONNECT": "other"} {
+		if got := MethodClass(method); got != want {
+			t.Errorf("MethodClass(%q) = %q, want %q", method, got, want)
+		}
+	}
+	for code, want := range map[int]string{101: "1xx", 200: "2xx", 399: "3xx", 404: "4xx", 499: "4xx", 504: "5xx", 999: "5xx"} {
+		if got := CodeClass(code); got != want {
+			t.Errorf("CodeClass(%d) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestRetainDropsTheHandshakeFailuresOfRemovedListeners(t *testing.T) {
+	m := New()
+	m.Listener("ns/gw", "ns/gw/kept")
+	m.Listener("ns/gw", "ns/gw/removed")
+	m.HandshakeFailed("443", "ns/gw", "ns/gw/kept", "unknown_ca")
+	m.HandshakeFailed("443", "ns/gw", "ns/gw/removed", "unknown_ca")
+	m.HandshakeFailed("443", "", "", "protocol")
+	m.Retain()
+	m.Listener("ns/gw", "ns/gw/kept")
+	m.Retain()
+	if n := testutil.CollectAndCount(m.DownstreamTLSHandshakeFailures); n != 2 {
+		t.Errorf("handshake failure series = %d, want the kept listener's and the port's", n)
+	}
+	if got := testutil.ToFloat64(m.DownstreamTLSHandshakeFailures.WithLabelValues("443", "ns/gw", "ns/gw/kept", "unknown_ca")); got != 1 {
+		t.Errorf("kept listener's failures = %v, want 1", got)
 	}
 }
