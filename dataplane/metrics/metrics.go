@@ -238,15 +238,3 @@ func (r *RouteRecorder) duration(method, code int) prometheus.Observer {
 	slot.Store(&observer{o})
 	return o
 }
-
-// Server returns an HTTP server for addr that serves the metrics at
-// /metrics. It is meant for its own address, apart from traffic listeners.
-func (m *Metrics) Server(addr string) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
-	return &http.Server{
-		Addr:              addr,
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-}

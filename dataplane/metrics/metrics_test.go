@@ -59,11 +59,11 @@ func TestAppliedCountsResultsAndTime(t *testing.T) {
 	}
 }
 
-func TestServerServesTheRegistry(t *testing.T) {
+func TestHandlerServesTheRegistry(t *testing.T) {
 	m := New()
 	m.Route("ns/gw", "ns", "api").Record("GET", 403, time.Millisecond)
 	rec := httptest.NewRecorder()
-	m.Server("127.0.0.1:0").Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	if !strings.Contains(string(body), `certgate_http_requests_total{code="403",gateway="ns/gw",namespace="ns",route="api"} 1`) {
 		t.Errorf("/metrics lacks the request counter:\n%.2000s", body)
