@@ -43,6 +43,7 @@ func TestController(t *testing.T) {
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
+	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
 	t.Run("ServicePerGateway", w.testServicePerGateway)
 }
