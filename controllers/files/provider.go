@@ -114,12 +114,12 @@ func (p *Provider) Reload() error {
 	return nil
 }
 
-// rememberStatus gives each ClientCertPolicy the status of the last
-// applied translation, as the API server gives it to the controller: it
-// holds the pins its PEM sources held, so a renewed certificate's
+// rememberStatus gives each ClientCertPolicy the renewal memory of the
+// last applied translation's status (its PEM and retiring pins), as the
+// API server gives it to the controller, so a renewed certificate's
 // previous pin keeps passing for keepPrevious (see the translator's
-// resolveRenewal). Files carry no status of their own that should win:
-// the memory lives as long as the process, and a restart forgets it.
+// resolveRenewal). The memory lives as long as the process; a restart
+// forgets it.
 func (p *Provider) rememberStatus(res *resources.Resources) {
 	last := p.runner.Last()
 	if last == nil {
@@ -132,7 +132,8 @@ func (p *Provider) rememberStatus(res *resources.Resources) {
 	}
 	for _, policy := range res.ClientCertPolicies {
 		if st, ok := prev[client.ObjectKeyFromObject(policy)]; ok {
-			policy.Status = *st.DeepCopy()
+			st = st.DeepCopy()
+			policy.Status.PEMPins, policy.Status.RetiringPins = st.PEMPins, st.RetiringPins
 		}
 	}
 }
