@@ -176,9 +176,13 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 	if fp, ok := peer.Fingerprints(); ok && d.opts.AccessLog != nil {
 		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
 	}
-	reason := req.Check(peer, d.opts.Now())
+	verdict := req.Judge(peer, d.opts.Now())
+	reason := verdict.Reason
 	if reason == "" {
 		rule.verified.Inc()
+		if verdict.Retiring {
+			rule.retiring.Inc()
+		}
 		return peer, true
 	}
 	rule.rejected[reason].Inc()

@@ -30,6 +30,9 @@ type ruleConfig struct {
 	// looked up once here so a request only increments them.
 	verified prometheus.Counter
 	rejected map[clientcert.Reason]prometheus.Counter
+	// retiring counts passes on a retiring pin; each also counts as
+	// verified.
+	retiring prometheus.Counter
 	backends *backendSet
 	// source is the snapshot's rule, for Explain to name its backends.
 	source   *snapshot.Rule
@@ -72,6 +75,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		}
 		m := d.opts.Metrics
 		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Name, rc.label)
+		rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, r.Name, rc.label)
 		mode := strings.ToLower(string(rc.requirement.Mode()))
 		rc.rejected = map[clientcert.Reason]prometheus.Counter{}
 		for _, reason := range clientcert.Reasons() {

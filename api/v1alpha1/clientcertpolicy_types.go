@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -183,7 +185,22 @@ type PinSource struct {
 	//
 	// +optional
 	PinType PEMPinType `json:"pinType,omitempty"`
+	// KeepPrevious is how long a pin of a PEM certificate this key no
+	// longer holds stays accepted after the change was seen: the renewal
+	// overlap, so a client that has not yet picked up its renewed
+	// certificate is not cut off. Default 24h; "0s" drops a replaced
+	// certificate at once. Shortening it shortens pins already retiring.
+	// It applies to PEM certificates only: a pin list's pins are not
+	// kept, since keeping one means writing it to status, and the
+	// content of a Secret must never reach status.
+	//
+	// +optional
+	KeepPrevious *metav1.Duration `json:"keepPrevious,omitempty"`
 }
+
+// DefaultKeepPrevious is spec.pinsFrom[].keepPrevious when not set: a day
+// covers a client fleet that reloads its certificate daily.
+const DefaultKeepPrevious = 24 * time.Hour
 
 // Trust is the set of CA certificates a client chain must verify to.
 type Trust struct {
@@ -274,6 +291,40 @@ type ClientCertPolicyStatus struct {
 	//
 	// +optional
 	PinCount int32 `json:"pinCount,omitempty"`
+	// PEMPins are the pins of the PEM certificates pinsFrom reads now.
+	// They are the memory of renewals: when a certificate leaves its key,
+	// the next translation finds its pin here and moves it to
+	// RetiringPins. Pin lists are never listed (see keepPrevious).
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	PEMPins []SourcePin `json:"pemPins,omitempty"`
+	// RetiringPins are pins of PEM certificates their key no longer holds,
+	// still accepted until their expiry (keepPrevious).
+	//
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	RetiringPins []RetiringPin `json:"retiringPins,omitempty"`
+}
+
+// SourcePin is a pin and the pinsFrom entry it was read from.
+type SourcePin struct {
+	// Pin is the pin text: "sha256:<hex>" or "spki-sha256:<base64>".
+	//
+	// +kubebuilder:validation:MaxLength=128
+	Pin string `json:"pin"`
+	// Source is the pinsFrom entry, "spec.pinsFrom[<index>]".
+	//
+	// +kubebuilder:validation:MaxLength=64
+	Source string `json:"source"`
+}
+
+// RetiringPin is a pin whose certificate left its PEM source, accepted
+// until Expires.
+type RetiringPin struct {
+	SourcePin `json:",inline"`
+	// Expires is when the pin stops being accepted.
+	Expires metav1.Time `json:"expires"`
 }
 
 // Policy condition reasons beyond those Gateway API defines.

@@ -46,7 +46,8 @@ data:
 `
 
 // pemPolicyYAML pins the route "api" to the certificate held, as PEM, by
-// the ConfigMap below it.
+// the ConfigMap below it; a replaced certificate keeps passing for the
+// keepPrevious given as the first argument.
 const pemPolicyYAML = `apiVersion: certgate.dev/v1alpha1
 kind: ClientCertPolicy
 metadata:
@@ -60,6 +61,7 @@ spec:
   - kind: ConfigMap
     name: apigw-client-certificate
     key: client.pem
+    keepPrevious: %s
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -72,7 +74,8 @@ data:
 // TestPEMInAConfigMapPinsItsClient serves a route pinned by the PEM
 // certificate in a ConfigMap, over real TLS: its client gets 200, another
 // 403. Replacing the ConfigMap's certificate with the other client's
-// swaps them, on a connection that was already open too.
+// swaps them, on a connection that was already open too, when the policy
+// keeps no previous pin (keepPrevious 0s).
 func TestPEMInAConfigMapPinsItsClient(t *testing.T) {
 	const host = "api.example.test"
 	ca := testpki.NewCA(t, "standalone CA")
@@ -83,7 +86,7 @@ func TestPEMInAConfigMapPinsItsClient(t *testing.T) {
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
 		"---\n"+strings.SplitN(fmt.Sprintf(gatewayYAML, port, newBackend(t)), "---\n", 2)[1])
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, indent(apigw.CertPEM)))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, "0s", indent(apigw.CertPEM)))
 	startStandalone(t, dir, port)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -93,7 +96,7 @@ func TestPEMInAConfigMapPinsItsClient(t *testing.T) {
 		t.Errorf("another client: %d, want 403", code)
 	}
 
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, indent(other.CertPEM)))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, "0s", indent(other.CertPEM)))
 	eventually(t, 5*time.Second, "the client now in the ConfigMap gets 200", func() bool { return httpsStatus(stranger, host) == 200 })
 	if code, reused := httpsStatusReused(pinned, host); code != http.StatusForbidden || !reused {
 		t.Errorf("the client no longer in the ConfigMap: %d (connection reused: %v), want 403 on its open connection", code, reused)

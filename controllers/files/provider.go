@@ -10,7 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/controllers/pipeline"
+	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
 )
 
@@ -97,6 +102,7 @@ func (p *Provider) Reload() error {
 	if err != nil {
 		return p.fail(err)
 	}
+	p.rememberStatus(l.Resources)
 	result, err := p.runner.Run(l.Resources)
 	if result == nil {
 		return p.fail(err)
@@ -106,6 +112,30 @@ func (p *Provider) Reload() error {
 		return p.fail(fmt.Errorf("the data plane refused the configuration: %w", err))
 	}
 	return nil
+}
+
+// rememberStatus gives each ClientCertPolicy the renewal memory of the
+// last applied translation's status (its PEM and retiring pins), as the
+// API server gives it to the controller, so a renewed certificate's
+// previous pin keeps passing for keepPrevious (see the translator's
+// resolveRenewal). The memory lives as long as the process; a restart
+// forgets it.
+func (p *Provider) rememberStatus(res *resources.Resources) {
+	last := p.runner.Last()
+	if last == nil {
+		return
+	}
+	prev := map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{}
+	for i := range last.Status.ClientCertPolicies {
+		s := &last.Status.ClientCertPolicies[i]
+		prev[s.NamespacedName] = &s.Status
+	}
+	for _, policy := range res.ClientCertPolicies {
+		if st, ok := prev[client.ObjectKeyFromObject(policy)]; ok {
+			st = st.DeepCopy()
+			policy.Status.PEMPins, policy.Status.RetiringPins = st.PEMPins, st.RetiringPins
+		}
+	}
 }
 
 // fail reports a reload that changed nothing.

@@ -85,9 +85,12 @@ func mergeAncestors(cur *[]gatewayv1.PolicyAncestorStatus, ours []gatewayv1.Poli
 }
 
 // mergeClientCertPolicyStatus merges the ancestors and takes the pin
-// count, which only certgate sets.
+// count and the renewal memory (PEM and retiring pins), which only
+// certgate sets.
 func mergeClientCertPolicyStatus(cur *v1alpha1.ClientCertPolicyStatus, want v1alpha1.ClientCertPolicyStatus, controller gatewayv1.GatewayController) bool {
 	changed := mergeAncestors(&cur.Ancestors, want.Ancestors, controller)
+	changed = replace(&cur.PEMPins, want.PEMPins) || changed
+	changed = replace(&cur.RetiringPins, want.RetiringPins) || changed
 	return replace(&cur.PinCount, want.PinCount) || changed
 }
 

@@ -16,6 +16,9 @@ type ccpContent struct {
 	requirement *snapshot.Requirement
 	// pinCount is the number of distinct pins in force; 0 when invalid.
 	pinCount int32
+	// renewal is the pins of PEM sources and the retiring ones, for
+	// status.
+	renewal renewal
 	// refs is the first pinsFrom or trust reference that could not be
 	// used; nil when all resolved.
 	refs *ccpRefProblem
@@ -46,14 +49,20 @@ func (t *translator) resolveClientCertPolicy(p *v1alpha1.ClientCertPolicy) ccpCo
 		}
 		pins.add(parsed)
 	}
+	pem := map[int]pemSource{}
 	for i, src := range p.Spec.PinsFrom {
-		listed, problem := t.readPinSource(p.Namespace, i, src)
+		listed, isPEM, problem := t.readPinSource(p.Namespace, i, src)
 		c.addRefProblem(problem)
 		pins.add(listed...)
+		if isPEM && problem == nil {
+			pem[i] = pemSource{keep: keepPrevious(src), pins: listed}
+		}
 	}
 	req.CACertificates = c.trust(t, p.Namespace, p.Spec.Trust)
 	c.checkSomethingPinned(p, len(pins.pins))
+	c.checkKeepPrevious(p.Spec.PinsFrom)
 	if len(c.invalid) > 0 {
+		c.renewal = t.keptWhileInvalid(&p.Status)
 		// Only what decides how the failure is reported is kept: the data
 		// plane ignores every check of an invalid requirement, and keeping
 		// Mode means an Audit policy stays a dry run (see
@@ -62,8 +71,20 @@ func (t *translator) resolveClientCertPolicy(p *v1alpha1.ClientCertPolicy) ccpCo
 		return c
 	}
 	req.Pins = pins.pins
+	c.renewal = t.resolveRenewal(&p.Status, pem, &pins)
+	req.RetiringPins = c.renewal.snapshotRetiring()
 	c.requirement, c.pinCount = req, int32(len(pins.pins))
 	return c
+}
+
+// checkKeepPrevious refuses a negative keepPrevious, which the CRD's
+// duration format accepts and a file may hold.
+func (c *ccpContent) checkKeepPrevious(sources []v1alpha1.PinSource) {
+	for i, src := range sources {
+		if src.KeepPrevious != nil && src.KeepPrevious.Duration < 0 {
+			c.invalid = append(c.invalid, fmt.Sprintf("%s.keepPrevious: %s is negative; use 0s to keep no previous pins", sourceField(i), src.KeepPrevious.Duration))
+		}
+	}
 }
 
 // checkSomethingPinned enforces that a policy accepts someone specific.

@@ -35,6 +35,8 @@ func (t *translator) ccpStatus(a *ccpAttachment) *v1alpha1.ClientCertPolicyStatu
 	}
 	st.Ancestors = sortAncestors(st.Ancestors)
 	st.PinCount = a.content.pinCount
+	st.PEMPins = a.content.renewal.pemPins
+	st.RetiringPins = a.content.renewal.retiring
 	return st
 }
 

@@ -16,33 +16,34 @@ type ccpRefProblem struct {
 }
 
 // readPinSource reads and parses spec.pinsFrom[i] of a ClientCertPolicy
-// in namespace ns: a pin list, or PEM certificates (see pemPins). An empty list is not a problem here:
-// whether the policy as a whole has pins is decided by its caller.
-func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) ([]pin.Pin, *ccpRefProblem) {
+// in namespace ns: a pin list, or PEM certificates (see pemPins), which
+// pem reports. An empty list is not a problem here: whether the policy as
+// a whole has pins is decided by its caller.
+func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) (pins []pin.Pin, pem bool, _ *ccpRefProblem) {
 	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
 	if src.Kind != v1alpha1.KindConfigMap && src.Kind != v1alpha1.KindSecret {
-		return nil, &ccpRefProblem{"InvalidKind", fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
+		return nil, false, &ccpRefProblem{"InvalidKind", fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
 	}
 	obj := fmt.Sprintf("%s %s/%s", src.Kind, ns, src.Name)
 	value, objFound, keyFound := t.idx.keyOf(string(src.Kind), nameOf(ns, src.Name), src.Key)
 	switch {
 	case !objFound:
-		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
+		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
 	case !keyFound:
-		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
+		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
 	}
 	if isPEM(value) {
 		pins, problem := pemPins(value, src.PinType)
 		if problem != "" {
-			return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
+			return nil, true, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
 		}
-		return pins, nil
+		return pins, true, nil
 	}
 	pins, err := pin.ParseList(string(value))
 	if err != nil {
-		return nil, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, redactedListError(err))}
+		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, redactedListError(err))}
 	}
-	return pins, nil
+	return pins, false, nil
 }
 
 // redactedListError describes a pin list error by line number and fault,

@@ -21,6 +21,41 @@ import (
 //
 // With pins and no CA, Check takes no lock and allocates nothing.
 func (r *Requirement) Check(p *Peer, now time.Time) Reason {
+	return r.Judge(p, now).Reason
+}
+
+// Verdict is the outcome of judging a certificate against a requirement.
+type Verdict struct {
+	// Reason is the first check that failed; "" when the certificate
+	// passes.
+	Reason Reason
+	// Retiring is true when the certificate passed on a retiring pin
+	// only: a client still using a certificate its source has replaced.
+	Retiring bool
+}
+
+// Judge is Check, also saying whether the certificate passed on a
+// retiring pin. A retiring pin counts while now is before its expiry.
+func (r *Requirement) Judge(p *Peer, now time.Time) Verdict {
+	if reason := r.checkChain(p, now); reason != "" {
+		return Verdict{Reason: reason}
+	}
+	retiring := false
+	if r.pins != nil && !r.pins.Contains(&p.fingerprints) {
+		if !r.retiringMatch(p, now) {
+			return Verdict{Reason: ReasonPinMismatch}
+		}
+		retiring = true
+	}
+	if len(r.sans) > 0 && !r.matchesSAN(p) {
+		return Verdict{Reason: ReasonSANMismatch}
+	}
+	return Verdict{Retiring: retiring}
+}
+
+// checkChain runs the checks before the pin check, in the order of the
+// Reason constants.
+func (r *Requirement) checkChain(p *Peer, now time.Time) Reason {
 	switch {
 	case r == nil || r.problem != "":
 		return ReasonPolicyInvalid
@@ -32,12 +67,20 @@ func (r *Requirement) Check(p *Peer, now time.Time) Reason {
 		return ReasonUntrusted
 	case !r.allowExpired && !p.validAt(now):
 		return ReasonExpired
-	case r.pins != nil && !r.pins.Contains(&p.fingerprints):
-		return ReasonPinMismatch
-	case len(r.sans) > 0 && !r.matchesSAN(p):
-		return ReasonSANMismatch
 	}
 	return ""
+}
+
+// retiringMatch reports whether the leaf matches a retiring pin whose
+// expiry is after now. The list is short (the pins of one renewal or
+// two), so it is scanned.
+func (r *Requirement) retiringMatch(p *Peer, now time.Time) bool {
+	for _, rp := range r.retiring {
+		if now.Before(rp.expires) && rp.set.Contains(&p.fingerprints) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchesSAN reports whether the leaf carries any of the requirement's

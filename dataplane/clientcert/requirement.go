@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/certgate/certgate/dataplane/pin"
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -26,6 +27,7 @@ type Requirement struct {
 	guardOff bool
 
 	pins         *pin.Set       // nil: no pin check
+	retiring     []retiringPin  // widen pins until their expiry; nil without pins
 	roots        *x509.CertPool // nil: no chain check
 	sans         []snapshot.SANMatch
 	allowExpired bool
@@ -73,6 +75,9 @@ func (c *Requirement) compile(r *snapshot.Requirement) error {
 			return err
 		}
 		c.pins = set
+		if c.retiring, err = compileRetiring(r.RetiringPins); err != nil {
+			return err
+		}
 	}
 	if len(r.CACertificates) > 0 {
 		pool, err := caPool(r.CACertificates)
@@ -107,6 +112,25 @@ func (c *Requirement) compileModes(r *snapshot.Requirement) error {
 		return fmt.Errorf("pathConfusionGuard %q: want Enabled or Disabled", r.PathConfusionGuard)
 	}
 	return nil
+}
+
+// retiringPin is a snapshot.RetiringPin compiled: a set of one pin, so
+// it matches a fingerprint exactly as pins do.
+type retiringPin struct {
+	set     *pin.Set
+	expires time.Time
+}
+
+func compileRetiring(pins []snapshot.RetiringPin) ([]retiringPin, error) {
+	var out []retiringPin
+	for i, rp := range pins {
+		set, err := pin.NewSet([]pin.Pin{rp.Pin})
+		if err != nil {
+			return nil, fmt.Errorf("retiringPins[%d]: %w", i, err)
+		}
+		out = append(out, retiringPin{set: set, expires: rp.Expires})
+	}
+	return out, nil
 }
 
 // caPool parses the requirement's CA bundles strictly (see package trust):

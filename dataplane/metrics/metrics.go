@@ -51,6 +51,11 @@ type Metrics struct {
 	ConfigApplies *prometheus.CounterVec
 	// ConfigLastApplied is the Unix time of the last applied snapshot.
 	ConfigLastApplied prometheus.Gauge
+	// ClientCertRetiringPinPasses counts requests that passed only on a
+	// retiring pin (a certificate its pinsFrom source has replaced, within
+	// keepPrevious): namespace, route, rule. A count that does not fall
+	// to zero names the clients yet to pick up their renewed certificate.
+	ClientCertRetiringPinPasses *prometheus.CounterVec
 	// Traffic holds the upstream and downstream connection metrics.
 	Traffic
 
@@ -105,11 +110,16 @@ func New() *Metrics {
 			Name: "certgate_config_last_applied_timestamp_seconds",
 			Help: "Unix time of the last configuration snapshot applied.",
 		}),
+		ClientCertRetiringPinPasses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_clientcert_retiring_pin_passes_total",
+			Help: "Requests that passed on a retiring pin only: a certificate its pinsFrom source replaced, within keepPrevious.",
+		}, []string{"namespace", "route", "rule"}),
 	}
 	m.registry.MustRegister(
 		buildInfo(buildinfo.Read()),
 		m.ClientCertRejections, m.ClientCertVerified, m.HTTPRequests, m.HTTPRequestDuration,
 		m.BackendTLSErrors, m.CertificateExpiry, m.ConfigApplies, m.ConfigLastApplied,
+		m.ClientCertRetiringPinPasses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m.registerTraffic()
@@ -204,6 +214,7 @@ func (m *Metrics) Retain() {
 		byRoute := prometheus.Labels{"namespace": k.namespace, "route": k.route}
 		m.ClientCertVerified.DeletePartialMatch(byRoute)
 		m.ClientCertRejections.DeletePartialMatch(byRoute)
+		m.ClientCertRetiringPinPasses.DeletePartialMatch(byRoute)
 	}
 	m.current = map[routeKey]bool{}
 	m.retainTraffic()

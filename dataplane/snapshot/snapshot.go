@@ -246,6 +246,14 @@ type Requirement struct {
 	Invalid string `json:"invalid,omitempty"`
 	// Pins: the leaf must match one of them, when any are given.
 	Pins []pin.Pin `json:"pins,omitempty"`
+	// RetiringPins also satisfy the pin check, each until its Expires: the
+	// pins a renewed PEM source no longer holds, kept for the policy's
+	// keepPrevious. The data plane compares Expires with the time of each
+	// request, so a retired certificate is refused once its grace period
+	// ends, on an open connection too, without a new snapshot. They count
+	// only where Pins is not empty: they widen a pin check, never create
+	// one.
+	RetiringPins []RetiringPin `json:"retiringPins,omitempty"`
 	// CACertificates: the chain must verify to one of them for client
 	// authentication, when any are given.
 	CACertificates []CACertificate `json:"caCertificates,omitempty"`
@@ -259,6 +267,12 @@ type Requirement struct {
 	// PathConfusionGuard is Enabled or Disabled; empty means Enabled, so a
 	// requirement that does not say keeps the guard (fail closed).
 	PathConfusionGuard PathConfusionGuard `json:"pathConfusionGuard,omitempty"`
+}
+
+// RetiringPin is a pin accepted until Expires.
+type RetiringPin struct {
+	Pin     pin.Pin   `json:"pin"`
+	Expires time.Time `json:"expires"`
 }
 
 // PathConfusionGuard says whether requests whose folded path selects a

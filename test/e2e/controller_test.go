@@ -39,9 +39,11 @@ func TestController(t *testing.T) {
 	t.Run("OlderInvalidAuditPolicyDoesNotOpenAPinnedRoute", w.testOlderInvalidAuditPolicyDoesNotOpenAPinnedRoute)
 	t.Run("SecretContentNeverInStatusEventsOrLogs", w.testSecretContentNeverInStatusEventsOrLogs)
 	t.Run("PEMInASecretPinsByPublicKey", w.testPEMInASecretPinsByPublicKey)
+	t.Run("RenewedPEMKeepsThePreviousPin", w.testRenewedPEMKeepsThePreviousPin)
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
+	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
 	t.Run("ServicePerGateway", w.testServicePerGateway)
 }

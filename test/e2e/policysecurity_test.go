@@ -117,7 +117,8 @@ func (w *world) testSecretContentNeverInStatusEventsOrLogs(t *testing.T) {
 // testPEMInASecretPinsByPublicKey pins a route to tls.crt of a
 // kubernetes.io/tls Secret with pinType SPKI. The client passes, another
 // gets 403; the Secret renewed with the same key still passes; renewed
-// with a new key, the old certificate gets 403 and the new one passes.
+// with a new key, the old certificate gets 403 at once (keepPrevious 0s)
+// and the new one passes.
 func (w *world) testPEMInASecretPinsByPublicKey(t *testing.T) {
 	const ns, addr = "pem-secret", "127.0.0.1:18451"
 	w.app(t, ns, className, 18451, ns)
@@ -128,7 +129,8 @@ func (w *world) testPEMInASecretPinsByPublicKey(t *testing.T) {
 		Data:       map[string][]byte{corev1.TLSCertKey: first.CertPEM, corev1.TLSPrivateKeyKey: first.KeyPEM},
 	}
 	w.create(t, secret, policy(ns, "partner-by-key", "api", v1alpha1.ClientCertPolicySpec{
-		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindSecret, Name: "partner-client", Key: corev1.TLSCertKey, PinType: v1alpha1.PEMPinSPKI}},
+		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindSecret, Name: "partner-client", Key: corev1.TLSCertKey, PinType: v1alpha1.PEMPinSPKI,
+			KeepPrevious: &metav1.Duration{}}},
 	}))
 	wantStatus(t, "the client whose certificate is in the Secret", w.client(first, addr), http.StatusOK)
 	wantStatus(t, "another client", w.client(w.strangerCert, addr), http.StatusForbidden)
