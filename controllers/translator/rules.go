@@ -2,11 +2,11 @@ package translator
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/dataplane/router"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -93,8 +93,8 @@ func convertPath(p *gatewayv1.HTTPPathMatch) (*snapshot.PathMatch, *ruleError) {
 			return nil, unsupported("path %q must start with / and not contain //", out.Value)
 		}
 	case snapshot.PathRegularExpression:
-		if _, err := regexp.Compile(out.Value); err != nil {
-			return nil, unsupported("path %q is not an RE2 regular expression: %v", out.Value, err)
+		if err := router.CheckRegularExpression(out.Value); err != nil {
+			return nil, unsupported("path %q is not an RE2 regular expression certgate can match: %v", out.Value, err)
 		}
 	default:
 		return nil, unsupported("path type %q is not Exact, PathPrefix or RegularExpression", out.Type)
@@ -115,8 +115,8 @@ func convertValue(name, value string, typ *string) (snapshot.ValueMatch, *ruleEr
 	switch out.Type {
 	case snapshot.MatchExact:
 	case snapshot.MatchRegularExpression:
-		if _, err := regexp.Compile(value); err != nil {
-			return out, unsupported("%q is not an RE2 regular expression: %v", value, err)
+		if err := router.CheckRegularExpression(value); err != nil {
+			return out, unsupported("%q is not an RE2 regular expression certgate can match: %v", value, err)
 		}
 	default:
 		return out, unsupported("type %q is not Exact or RegularExpression", out.Type)

@@ -2,9 +2,11 @@ package router
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/textproto"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 
@@ -154,6 +156,25 @@ func compileValues(ms []snapshot.ValueMatch, field string, canon func(string) st
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// CheckRegularExpression reports whether expr compiles the way a Table
+// compiles it: anchored to the whole value, and case-insensitively for the
+// path confusion guard. RE2 can accept an expression alone and refuse it
+// wrapped (nesting one group too deep); the translator calls this so that
+// such a route is refused on its own instead of failing the whole table.
+func CheckRegularExpression(expr string) error {
+	for _, e := range []string{expr, "(?i)" + expr} {
+		if _, err := compileAnchored(e, "regular expression"); err != nil {
+			// RE2's own error quotes the wrapped expression; its code
+			// alone says what is wrong without repeating the value.
+			if se := (*syntax.Error)(nil); errors.As(err, &se) {
+				return errors.New(string(se.Code))
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // compileAnchored compiles an RE2 expression that must match the whole
