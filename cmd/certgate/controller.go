@@ -19,7 +19,10 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/addresspool"
+	"github.com/certgate/certgate/controllers/kubernetes/gatewayservice"
+	"github.com/certgate/certgate/controllers/kubernetes/leader"
+	"github.com/certgate/certgate/controllers/kubernetes/provider"
 	"github.com/certgate/certgate/controllers/translator"
 	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/accesslog"
@@ -49,7 +52,7 @@ type controllerFlags struct {
 	serviceType                   string
 	serviceSelector               string
 	containerPorts                string
-	gatewayService                *kubernetes.GatewayServiceOptions
+	gatewayService                *gatewayservice.Options
 	log                           logFlags
 }
 
@@ -86,7 +89,7 @@ func parseControllerFlags(args []string, stdout, stderr io.Writer) (f *controlle
 
 func (f *controllerFlags) validate() error {
 	if f.addressPool != "" {
-		if _, err := kubernetes.NewAddressPool(f.addressPool); err != nil {
+		if _, err := addresspool.New(f.addressPool); err != nil {
 			return fmt.Errorf("--gateway-address-pool: %w", err)
 		}
 	}
@@ -113,13 +116,13 @@ func (f *controllerFlags) validate() error {
 // selector and port range are checked even when the mode is off, so a
 // chart that always passes them learns of a mistake at once.
 func (f *controllerFlags) validateGatewayService() error {
-	ports, err := kubernetes.ParsePortRange(f.containerPorts)
+	ports, err := gatewayservice.ParsePortRange(f.containerPorts)
 	if err != nil {
 		return fmt.Errorf("--gateway-container-ports: %w", err)
 	}
 	var selector map[string]string
 	if f.serviceSelector != "" {
-		if selector, err = kubernetes.ParseSelector(f.serviceSelector); err != nil {
+		if selector, err = gatewayservice.ParseSelector(f.serviceSelector); err != nil {
 			return fmt.Errorf("--gateway-service-selector: %w", err)
 		}
 	}
@@ -136,7 +139,7 @@ func (f *controllerFlags) validateGatewayService() error {
 	if f.addressPool != "" {
 		return errors.New("--gateway-service-type and --gateway-address-pool are exclusive")
 	}
-	f.gatewayService = &kubernetes.GatewayServiceOptions{Type: corev1.ServiceType(f.serviceType), Selector: selector, ContainerPorts: ports}
+	f.gatewayService = &gatewayservice.Options{Type: corev1.ServiceType(f.serviceType), Selector: selector, ContainerPorts: ports}
 	return nil
 }
 
@@ -169,7 +172,7 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 	}
 	m := metrics.New()
 	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log, AccessLog: accesslog.New(os.Stdout)})
-	p, err := kubernetes.New(cfg, providerOptions(f, dp, log))
+	p, err := provider.New(cfg, providerOptions(f, dp, log))
 	if err != nil {
 		return err
 	}
@@ -186,15 +189,15 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 	return err
 }
 
-func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logger) kubernetes.Options {
-	opts := kubernetes.Options{
+func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logger) provider.Options {
+	opts := provider.Options{
 		ControllerName: gatewayv1.GatewayController(f.controllerName),
 		Dataplane:      dp,
 		HealthAddress:  f.healthAddress,
 		Log:            log,
 	}
 	if f.addressPool != "" {
-		pool, _ := kubernetes.NewAddressPool(f.addressPool) // validated with the flags
+		pool, _ := addresspool.New(f.addressPool) // validated with the flags
 		opts.GatewayAddress = pool.Assign
 	}
 	opts.GatewayService = f.gatewayService
@@ -203,12 +206,12 @@ func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logg
 
 // startLeadership starts the elector, or, without leader election, makes
 // this replica write status for as long as it runs.
-func startLeadership(ctx context.Context, cfg *rest.Config, f *controllerFlags, p *kubernetes.Provider, log *slog.Logger) error {
+func startLeadership(ctx context.Context, cfg *rest.Config, f *controllerFlags, p *provider.Provider, log *slog.Logger) error {
 	if !f.leaderElect {
 		p.Lead(ctx)
 		return nil
 	}
-	el, err := kubernetes.NewElector(cfg, kubernetes.ElectorOptions{
+	el, err := leader.NewElector(cfg, leader.ElectorOptions{
 		Namespace: f.leaseNamespace, Name: f.leaseName, OnLeading: p.Lead, Log: log,
 	})
 	if err != nil {
@@ -230,7 +233,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // statusHandler serves /status from the provider's last translation.
-func statusHandler(p *kubernetes.Provider) http.Handler {
+func statusHandler(p *provider.Provider) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, p.Last()) })
 }
 

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/provider"
 )
 
 // The route-programming benchmark: its own namespace and listener port.
@@ -43,7 +43,7 @@ const (
 	// bulkSettle is the same after a bulk creation; it exceeds the
 	// debouncer's MaxDelay, the gap between runs while the status writer
 	// is still writing hundreds of route statuses.
-	bulkSettle = 2 * kubernetes.DefaultMaxDelay
+	bulkSettle = 2 * provider.DefaultMaxDelay
 )
 
 // BenchmarkRouteProgramming measures, against a real kube-apiserver and
@@ -63,7 +63,7 @@ const (
 //
 //   - p50-ms, p99-ms: create-to-first-200 percentiles over every sample
 //     (nearest rank: with 50 samples p99 is the slowest one). The floor is
-//     the debouncer's quiet period (kubernetes.DefaultQuiet, 100ms).
+//     the debouncer's quiet period (provider.DefaultQuiet, 100ms).
 //   - rss-MiB: this process's VmRSS after a runtime.GC, with the routes
 //     present (the measured ones deleted again). This process is what is
 //     deployed, the provider (informer caches, translator, status writer)
@@ -120,7 +120,7 @@ func BenchmarkRouteProgramming(b *testing.B) {
 // case adds 900 to the 100 of the first).
 type routeBench struct {
 	w          *world
-	p          *kubernetes.Provider
+	p          *provider.Provider
 	c          *http.Client
 	background int // bg-0000 .. bg-<background-1> exist and serve
 	measured   int // names of measured routes are never reused

@@ -17,7 +17,8 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/gatewayservice"
+	"github.com/certgate/certgate/controllers/kubernetes/provider"
 	"github.com/certgate/certgate/controllers/translator"
 	"github.com/certgate/certgate/test/envtest"
 )
@@ -36,11 +37,11 @@ func (w *world) testServicePerGateway(t *testing.T) {
 	)
 	leaderAddress := envtest.TestAddress()
 	selector := map[string]string{"app.kubernetes.io/name": "certgate"}
-	mode := &kubernetes.GatewayServiceOptions{
-		Type: corev1.ServiceTypeLoadBalancer, Selector: selector, ContainerPorts: kubernetes.PortRange{First: 21000, Last: 21099},
+	mode := &gatewayservice.Options{
+		Type: corev1.ServiceTypeLoadBalancer, Selector: selector, ContainerPorts: gatewayservice.PortRange{First: 21000, Last: 21099},
 	}
-	start := func(cfg *rest.Config, address string) *kubernetes.Provider {
-		p, _ := w.providerWith(t, cfg, kubernetes.Options{
+	start := func(cfg *rest.Config, address string) *provider.Provider {
+		p, _ := w.providerWith(t, cfg, provider.Options{
 			ControllerName: controller, GatewayService: mode,
 			GatewayAddress: func(*gatewayv1.Gateway) (string, bool) { return address, true },
 		})

@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/provider"
 	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/internal/testpki"
@@ -106,20 +106,20 @@ func (w *world) remove(t testing.TB, o client.Object) {
 
 // provider starts a data plane and a provider for controller; it stops
 // with the test.
-func (w *world) provider(t testing.TB, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
+func (w *world) provider(t testing.TB, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*provider.Provider, *metrics.Metrics) {
 	t.Helper()
 	return w.providerFor(t, w.env.Config, controller, address)
 }
 
 // providerFor is provider with the client configuration cfg.
-func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*kubernetes.Provider, *metrics.Metrics) {
+func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, address func(*gatewayv1.Gateway) (string, bool)) (*provider.Provider, *metrics.Metrics) {
 	t.Helper()
-	return w.providerWith(t, cfg, kubernetes.Options{ControllerName: gatewayv1.GatewayController(controller), GatewayAddress: address})
+	return w.providerWith(t, cfg, provider.Options{ControllerName: gatewayv1.GatewayController(controller), GatewayAddress: address})
 }
 
 // providerWith is provider with the client configuration cfg and opts,
 // whose Dataplane and Log it sets.
-func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts kubernetes.Options) (*kubernetes.Provider, *metrics.Metrics) {
+func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts provider.Options) (*provider.Provider, *metrics.Metrics) {
 	t.Helper()
 	controller := string(opts.ControllerName)
 	level := slog.LevelError
@@ -133,7 +133,7 @@ func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts kubernetes.Opt
 	m := metrics.New()
 	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log})
 	opts.Dataplane, opts.Log = dp, log
-	p, err := kubernetes.New(cfg, opts)
+	p, err := provider.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/leader"
 )
 
 // replica is one certgate process of the leader test: a provider with its
@@ -23,14 +23,14 @@ import (
 // on its own.
 type replica struct {
 	name, address string
-	elector       *kubernetes.Elector
+	elector       *leader.Elector
 	stop          context.CancelFunc
 }
 
 func (w *world) replica(t *testing.T, name, address, controller, ns, lease string) *replica {
 	t.Helper()
 	p, _ := w.provider(t, controller, func(*gatewayv1.Gateway) (string, bool) { return address, true })
-	el, err := kubernetes.NewElector(w.env.Config, kubernetes.ElectorOptions{
+	el, err := leader.NewElector(w.env.Config, leader.ElectorOptions{
 		Namespace: ns, Name: lease, Identity: name, OnLeading: p.Lead,
 		// Short timings keep the test fast; the logic is the same.
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond,

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/certgate/certgate/api/v1alpha1"
-	"github.com/certgate/certgate/controllers/kubernetes"
+	"github.com/certgate/certgate/controllers/kubernetes/leader"
 )
 
 // testRBACIsEnough runs a provider and an elector as the ServiceAccount of
@@ -38,7 +38,7 @@ func (w *world) testRBACIsEnough(t *testing.T) {
 
 	w.gatewayClass(t, class, controller)
 	p, _ := w.providerFor(t, cfg, controller, nil)
-	el, err := kubernetes.NewElector(cfg, kubernetes.ElectorOptions{
+	el, err := leader.NewElector(cfg, leader.ElectorOptions{
 		Namespace: "certgate-system", Name: "certgate-leader", Identity: "rbac", OnLeading: p.Lead,
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond,
 	})

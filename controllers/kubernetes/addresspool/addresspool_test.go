@@ -1,4 +1,4 @@
-package kubernetes
+package addresspool
 
 import (
 	"net"
@@ -13,7 +13,7 @@ func gateway(ns, name string) *gatewayv1.Gateway {
 }
 
 func TestAddressPoolAssignsAStableUsableAddress(t *testing.T) {
-	pool, err := NewAddressPool("10.203.1.0/30")
+	pool, err := New("10.203.1.0/30")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestAddressPoolAssignsAStableUsableAddress(t *testing.T) {
 }
 
 func TestAddressPoolHonoursSpecAddressInPool(t *testing.T) {
-	pool, _ := NewAddressPool("fd00:cafe::/64")
+	pool, _ := New("fd00:cafe::/64")
 	gw := gateway("a", "gw")
 	gw.Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Value: "fd00:cafe::7"}}
 	if ip, _ := pool.Assign(gw); ip != "fd00:cafe::7" {

@@ -1,4 +1,4 @@
-package kubernetes
+package provider
 
 import (
 	"cmp"
@@ -17,6 +17,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/controllers/kubernetes/gatewayservice"
+	"github.com/certgate/certgate/controllers/kubernetes/status"
 	"github.com/certgate/certgate/controllers/pipeline"
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
@@ -45,10 +47,10 @@ type Options struct {
 	// (address-pool mode); see translator.Options.
 	GatewayAddress func(*gatewayv1.Gateway) (string, bool)
 	// GatewayService, when set, turns on the Service-per-Gateway mode
-	// (gatewayservice.go): the leader provisions a Service per accepted
+	// (package gatewayservice): the leader provisions a Service per accepted
 	// Gateway, and every replica binds the container ports recorded on
 	// them. GatewayAddress, if also set, still gives the bind address.
-	GatewayService *GatewayServiceOptions
+	GatewayService *gatewayservice.Options
 	// HealthAddress serves /healthz and /readyz (ready once the first
 	// snapshot is applied); empty disables them.
 	HealthAddress string
@@ -69,7 +71,7 @@ type Provider struct {
 	runner    *pipeline.Runner
 	debouncer *pipeline.Debouncer
 	refs      *refStore
-	status    *statusWriter
+	status    *status.Writer
 
 	// ctx is the context Start runs under, for the debounced runs.
 	ctx atomic.Pointer[context.Context]
@@ -98,17 +100,15 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	}
 	p := &Provider{opts: opts, log: opts.Log, mgr: mgr}
 	p.refs = newRefStore(mgr.GetCache(), mgr.GetAPIReader())
-	p.status = newStatusWriter(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, opts.Log)
+	p.status = status.NewWriter(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, opts.Log)
 	p.runner = &pipeline.Runner{
 		Dataplane: opts.Dataplane,
 		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
 		Log:       opts.Log,
 	}
 	if opts.GatewayService != nil {
-		prov := &serviceProvisioner{
-			client: mgr.GetClient(), api: mgr.GetAPIReader(), controller: opts.ControllerName, opts: *opts.GatewayService, log: opts.Log,
-		}
-		p.status.provision = prov.provision
+		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, *opts.GatewayService, opts.Log)
+		p.status.Provision = prov.Provision
 		p.runner.Options.ServicePerGateway = true
 	}
 	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
@@ -121,10 +121,10 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 // newManager builds the controller-runtime manager that owns the cache,
 // the clients and the health endpoints. Its own leader election stays off:
 // it would stop every runnable, and exit the process, on lease loss; the
-// Elector gates status writes instead (leader.go). Its metrics server is
+// Elector gates status writes instead (package leader). Its metrics server is
 // off too: certgate serves the data plane's registry on its own address.
 func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
-	scheme, err := NewScheme()
+	scheme, err := newScheme()
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (p *Provider) run(ctx context.Context) error {
 	p.log.Info("caches synced; translating")
 	p.synced.Store(true)
 	p.debouncer.Trigger()
-	p.status.run(ctx)
+	p.status.Run(ctx)
 	p.debouncer.Stop()
 	return nil
 }
@@ -197,7 +197,7 @@ func (p *Provider) sync() {
 	if err == nil {
 		p.ready.Store(true)
 	}
-	p.status.Publish(update{res: res, result: result, applyErr: err})
+	p.status.Publish(status.Update{Resources: res, Result: result, ApplyErr: err})
 }
 
 // resources lists the cache into one sorted Resources.

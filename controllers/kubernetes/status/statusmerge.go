@@ -1,4 +1,4 @@
-package kubernetes
+package status
 
 import (
 	"reflect"

@@ -1,4 +1,4 @@
-package kubernetes
+package status
 
 import (
 	"context"
@@ -19,42 +19,48 @@ import (
 	"github.com/certgate/certgate/controllers/translator"
 )
 
-// update is one translation for the status writer: the objects it read,
+// retryAfter is how long the writer waits before provisioning again after
+// a run that asked for a retry.
+const retryAfter = time.Second
+
+// Update is one translation for the status writer: the objects it read,
 // its result, and the error of applying its snapshot.
-type update struct {
-	res      *resources.Resources
-	result   *translator.Result
-	applyErr error
+type Update struct {
+	Resources *resources.Resources
+	Result    *translator.Result
+	ApplyErr  error
 }
 
-// statusWriter writes the statuses of the latest translation while this
+// Writer writes the statuses of the latest translation while this
 // replica leads. It runs on its own goroutine so that slow or failing API
 // writes never delay the next snapshot; only the latest update matters,
 // so a newer one replaces one not yet written.
-type statusWriter struct {
+type Writer struct {
 	client     client.Client
 	api        client.Reader
 	controller gatewayv1.GatewayController
 	log        *slog.Logger
 	kick       chan struct{}
-	// provision, when set, provisions the Gateways' Services before the
+	// Provision, when set, provisions the Gateways' Services before the
 	// statuses are written, in the same leadership term; true asks for a
-	// retry.
-	provision func(ctx context.Context, u *update) (retry bool)
+	// retry. Set it before Run.
+	Provision func(ctx context.Context, res *resources.Resources, result *translator.Result) (retry bool)
 
 	mu     sync.Mutex
-	latest *update
+	latest *Update
 	// lead is the context of the current term as leader; it ends when the
 	// lease is lost. nil before the first term.
 	lead context.Context
 }
 
-func newStatusWriter(c client.Client, api client.Reader, controller gatewayv1.GatewayController, log *slog.Logger) *statusWriter {
-	return &statusWriter{client: c, api: api, controller: controller, log: log, kick: make(chan struct{}, 1)}
+// NewWriter returns a writer that updates statuses through c and rereads
+// conflicting objects from api. It writes nothing until Lead and Run.
+func NewWriter(c client.Client, api client.Reader, controller gatewayv1.GatewayController, log *slog.Logger) *Writer {
+	return &Writer{client: c, api: api, controller: controller, log: log, kick: make(chan struct{}, 1)}
 }
 
 // Publish hands the writer a newer translation.
-func (w *statusWriter) Publish(u update) {
+func (w *Writer) Publish(u Update) {
 	w.mu.Lock()
 	w.latest = &u
 	w.mu.Unlock()
@@ -64,7 +70,7 @@ func (w *statusWriter) Publish(u update) {
 // Lead starts a term as leader, which lasts until ctx ends. The latest
 // translation is written at once: the previous leader may have stopped
 // before writing it.
-func (w *statusWriter) Lead(ctx context.Context) {
+func (w *Writer) Lead(ctx context.Context) {
 	w.mu.Lock()
 	w.lead = ctx
 	w.mu.Unlock()
@@ -72,15 +78,15 @@ func (w *statusWriter) Lead(ctx context.Context) {
 	w.wake()
 }
 
-func (w *statusWriter) wake() {
+func (w *Writer) wake() {
 	select {
 	case w.kick <- struct{}{}:
 	default: // a wake-up is already pending; it will see the latest state
 	}
 }
 
-// run writes on every wake-up until ctx ends.
-func (w *statusWriter) run(ctx context.Context) {
+// Run writes on every wake-up until ctx ends.
+func (w *Writer) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,24 +99,24 @@ func (w *statusWriter) run(ctx context.Context) {
 
 // writeLatest writes the latest update if this replica leads. Writes run
 // under the term's context, so losing the lease cancels them mid-way.
-func (w *statusWriter) writeLatest() {
+func (w *Writer) writeLatest() {
 	w.mu.Lock()
 	u, lead := w.latest, w.lead
 	w.mu.Unlock()
 	if u == nil || lead == nil || lead.Err() != nil {
 		return
 	}
-	if w.provision != nil && w.provision(lead, u) {
+	if w.Provision != nil && w.Provision(lead, u.Resources, u.Result) {
 		time.AfterFunc(retryAfter, w.wake)
 	}
-	if u.applyErr != nil {
+	if u.ApplyErr != nil {
 		u = withApplyFailure(u)
 	}
 	w.writeAll(lead, u)
 }
 
 // writeAll writes every kind's statuses.
-func (w *statusWriter) writeAll(ctx context.Context, u *update) {
+func (w *Writer) writeAll(ctx context.Context, u *Update) {
 	w.writeGatewayClasses(ctx, u)
 	w.writeGateways(ctx, u)
 	w.writeHTTPRoutes(ctx, u)
@@ -122,7 +128,7 @@ func (w *statusWriter) writeAll(ctx context.Context, u *update) {
 // conflict (someone else wrote in between) it reads the object again
 // straight from the API server, merges again and retries: merging into the
 // fresh object is what keeps other controllers' entries.
-func (w *statusWriter) write(ctx context.Context, obj client.Object, merge func() bool) {
+func (w *Writer) write(ctx context.Context, obj client.Object, merge func() bool) {
 	key := client.ObjectKeyFromObject(obj)
 	first := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -150,21 +156,21 @@ func (w *statusWriter) write(ctx context.Context, obj client.Object, merge func(
 // withApplyFailure returns u with every Gateway marked not programmed:
 // the data plane refused the snapshot and still serves the previous one,
 // so the translated "Programmed=True" would be a lie.
-func withApplyFailure(u *update) *update {
+func withApplyFailure(u *Update) *Update {
 	out := *u
-	result := *u.result
-	result.Status.Gateways = make([]translator.GatewayStatus, len(u.result.Status.Gateways))
-	for i, g := range u.result.Status.Gateways {
+	result := *u.Result
+	result.Status.Gateways = make([]translator.GatewayStatus, len(u.Result.Status.Gateways))
+	for i, g := range u.Result.Status.Gateways {
 		g.Status = *g.Status.DeepCopy()
 		meta.SetStatusCondition(&g.Status.Conditions, metav1.Condition{
 			Type:    string(gatewayv1.GatewayConditionProgrammed),
 			Status:  metav1.ConditionFalse,
 			Reason:  string(gatewayv1.GatewayReasonInvalid),
-			Message: "the data plane rejected the configuration, and keeps serving the previous one: " + u.applyErr.Error(),
+			Message: "the data plane rejected the configuration, and keeps serving the previous one: " + u.ApplyErr.Error(),
 		})
 		result.Status.Gateways[i] = g
 	}
-	out.result = &result
+	out.Result = &result
 	return &out
 }
 

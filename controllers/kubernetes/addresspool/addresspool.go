@@ -1,4 +1,4 @@
-package kubernetes
+package addresspool
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// AddressPool assigns each Gateway an IP address from a CIDR, for bare
+// Pool assigns each Gateway an IP address from a CIDR, for bare
 // metal and the local test cluster, where certgate binds each Gateway on
 // its own address instead of behind a provisioned Service.
 //
@@ -20,15 +20,15 @@ import (
 // (with n Gateways in a pool of m addresses, a collision is likely once n
 // approaches √m). A Gateway that sets spec.addresses gets that address
 // instead, if it is in the pool.
-type AddressPool struct {
+type Pool struct {
 	network *net.IPNet
 	first   *big.Int // first usable address
 	size    *big.Int // number of usable addresses
 }
 
-// NewAddressPool parses a CIDR such as 10.203.1.0/24. In IPv4 pools larger
+// New parses a CIDR such as 10.203.1.0/24. In IPv4 pools larger
 // than /31 the network and broadcast addresses are left out.
-func NewAddressPool(cidr string) (*AddressPool, error) {
+func New(cidr string) (*Pool, error) {
 	_, network, err := net.ParseCIDR(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("address pool %q: %w", cidr, err)
@@ -40,11 +40,11 @@ func NewAddressPool(cidr string) (*AddressPool, error) {
 		first.Add(first, big.NewInt(1))
 		size.Sub(size, big.NewInt(2))
 	}
-	return &AddressPool{network: network, first: first, size: size}, nil
+	return &Pool{network: network, first: first, size: size}, nil
 }
 
 // Assign returns the address for gw; it always has one.
-func (p *AddressPool) Assign(gw *gatewayv1.Gateway) (string, bool) {
+func (p *Pool) Assign(gw *gatewayv1.Gateway) (string, bool) {
 	if len(gw.Spec.Addresses) > 0 {
 		if ip := net.ParseIP(gw.Spec.Addresses[0].Value); ip != nil && p.network.Contains(ip) {
 			return ip.String(), true
@@ -57,7 +57,7 @@ func (p *AddressPool) Assign(gw *gatewayv1.Gateway) (string, bool) {
 	return p.ip(n).String(), true
 }
 
-func (p *AddressPool) ip(n *big.Int) net.IP {
+func (p *Pool) ip(n *big.Int) net.IP {
 	ip := make(net.IP, len(p.network.IP))
 	n.FillBytes(ip)
 	return ip

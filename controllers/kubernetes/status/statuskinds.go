@@ -1,4 +1,4 @@
-package kubernetes
+package status
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 // status wanted for it, and writes what changed. Objects are deep-copied
 // first: the ones in Resources are shared with the cache.
 
-func (w *statusWriter) writeGatewayClasses(ctx context.Context, u *update) {
+func (w *Writer) writeGatewayClasses(ctx context.Context, u *Update) {
 	want := map[string]gatewayv1.GatewayClassStatus{}
-	for _, s := range u.result.Status.GatewayClasses {
+	for _, s := range u.Result.Status.GatewayClasses {
 		want[s.Name] = s.Status
 	}
-	for _, gc := range u.res.GatewayClasses {
+	for _, gc := range u.Resources.GatewayClasses {
 		s, ok := want[gc.Name]
 		if !ok {
 			continue // another controller's class
@@ -26,12 +26,12 @@ func (w *statusWriter) writeGatewayClasses(ctx context.Context, u *update) {
 	}
 }
 
-func (w *statusWriter) writeGateways(ctx context.Context, u *update) {
+func (w *Writer) writeGateways(ctx context.Context, u *Update) {
 	want := map[types.NamespacedName]gatewayv1.GatewayStatus{}
-	for _, s := range u.result.Status.Gateways {
+	for _, s := range u.Result.Status.Gateways {
 		want[s.NamespacedName] = s.Status
 	}
-	for _, gw := range u.res.Gateways {
+	for _, gw := range u.Resources.Gateways {
 		s, ok := want[nn(gw)]
 		if !ok {
 			continue // another controller's Gateway
@@ -44,41 +44,41 @@ func (w *statusWriter) writeGateways(ctx context.Context, u *update) {
 // writeHTTPRoutes visits every route, not only those in the result: a
 // route that no longer attaches to certgate's Gateways must lose the
 // parent entries certgate wrote before.
-func (w *statusWriter) writeHTTPRoutes(ctx context.Context, u *update) {
+func (w *Writer) writeHTTPRoutes(ctx context.Context, u *Update) {
 	want := map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
-	for _, s := range u.result.Status.HTTPRoutes {
+	for _, s := range u.Result.Status.HTTPRoutes {
 		want[s.NamespacedName] = s.Status.Parents
 	}
-	for _, r := range u.res.HTTPRoutes {
+	for _, r := range u.Resources.HTTPRoutes {
 		parents := want[nn(r)]
 		obj := r.DeepCopy()
 		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status, parents, w.controller) })
 	}
 }
 
-func (w *statusWriter) writeBackendTLSPolicies(ctx context.Context, u *update) {
+func (w *Writer) writeBackendTLSPolicies(ctx context.Context, u *Update) {
 	want := map[types.NamespacedName][]gatewayv1.PolicyAncestorStatus{}
-	for _, s := range u.result.Status.BackendTLSPolicies {
+	for _, s := range u.Result.Status.BackendTLSPolicies {
 		want[s.NamespacedName] = s.Status.Ancestors
 	}
-	for _, p := range u.res.BackendTLSPolicies {
+	for _, p := range u.Resources.BackendTLSPolicies {
 		ancestors := want[nn(p)]
 		obj := p.DeepCopy()
 		w.write(ctx, obj, func() bool { return mergeAncestors(&obj.Status.Ancestors, ancestors, w.controller) })
 	}
 }
 
-func (w *statusWriter) writeClientCertPolicies(ctx context.Context, u *update) {
+func (w *Writer) writeClientCertPolicies(ctx context.Context, u *Update) {
 	want := map[types.NamespacedName]int{}
-	for i, s := range u.result.Status.ClientCertPolicies {
+	for i, s := range u.Result.Status.ClientCertPolicies {
 		want[s.NamespacedName] = i
 	}
-	for _, p := range u.res.ClientCertPolicies {
+	for _, p := range u.Resources.ClientCertPolicies {
 		i, ok := want[nn(p)]
 		if !ok {
 			continue
 		}
-		s := u.result.Status.ClientCertPolicies[i].Status
+		s := u.Result.Status.ClientCertPolicies[i].Status
 		obj := p.DeepCopy()
 		w.write(ctx, obj, func() bool { return mergeClientCertPolicyStatus(&obj.Status, s, w.controller) })
 	}

@@ -1,4 +1,4 @@
-package kubernetes
+package provider
 
 import (
 	"testing"
@@ -11,6 +11,10 @@ import (
 	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/controllers/resources"
 )
+
+func gateway(ns, name string) *gatewayv1.Gateway {
+	return &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+}
 
 func TestReferencedByFindsEverySecretAndConfigMapTheTranslatorReads(t *testing.T) {
 	gw := gateway("gw-ns", "gw")

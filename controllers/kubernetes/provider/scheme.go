@@ -1,4 +1,4 @@
-package kubernetes
+package provider
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
@@ -9,10 +9,10 @@ import (
 	"github.com/certgate/certgate/api/v1alpha1"
 )
 
-// NewScheme returns a scheme with every kind the provider reads or writes:
+// newScheme returns a scheme with every kind the provider reads or writes:
 // the built-in kinds, Gateway API v1 (and v1beta1, whose ReferenceGrant is
 // still served by older installs) and certgate's v1alpha1.
-func NewScheme() (*runtime.Scheme, error) {
+func newScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		clientgoscheme.AddToScheme,

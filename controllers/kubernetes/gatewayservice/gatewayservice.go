@@ -1,4 +1,4 @@
-package kubernetes
+package gatewayservice
 
 import (
 	"cmp"
@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
 )
 
@@ -47,8 +48,8 @@ const (
 	labelManagedByValue = "certgate"
 )
 
-// GatewayServiceOptions configure the Service-per-Gateway mode.
-type GatewayServiceOptions struct {
+// Options configure the Service-per-Gateway mode.
+type Options struct {
 	// Type of the Services: LoadBalancer, NodePort or ClusterIP.
 	Type corev1.ServiceType
 	// Selector selects the controller's Pods.
@@ -148,28 +149,34 @@ func sortedUnique(ports []int32) []int32 {
 	return slices.Compact(s)
 }
 
-// serviceProvisioner creates, updates and deletes the Gateways' Services.
+// Provisioner creates, updates and deletes the Gateways' Services.
 // Only the leader runs it, on the status writer's goroutine, so runs are
 // serialised.
-type serviceProvisioner struct {
+type Provisioner struct {
 	client     client.Client
 	api        client.Reader
 	controller gatewayv1.GatewayController
-	opts       GatewayServiceOptions
+	opts       Options
 	log        *slog.Logger
 }
 
-// provision makes the Services match the accepted Gateways of u. It lists
+// NewProvisioner returns a provisioner that writes Services through c and
+// lists them from api, for the Gateways of controller's classes.
+func NewProvisioner(c client.Client, api client.Reader, controller gatewayv1.GatewayController, opts Options, log *slog.Logger) *Provisioner {
+	return &Provisioner{client: c, api: api, controller: controller, opts: opts, log: log}
+}
+
+// Provision makes the Services match the Gateways that result accepted. It lists
 // the managed Services from the API server rather than the cache: the
 // allocation must see the Services this leader just wrote, or it could
 // hand a container port out twice. It reports whether it must be retried.
-func (s *serviceProvisioner) provision(ctx context.Context, u *update) bool {
+func (s *Provisioner) Provision(ctx context.Context, res *resources.Resources, result *translator.Result) bool {
 	list := &corev1.ServiceList{}
 	if err := s.api.List(ctx, list, client.MatchingLabels{labelManagedBy: labelManagedByValue}); err != nil {
 		s.log.Error("listing the Gateways' Services failed", "error", err)
 		return true
 	}
-	gateways := acceptedGateways(u)
+	gateways := acceptedGateways(res, result)
 	byService := make(map[types.NamespacedName]*gatewayv1.Gateway, len(gateways))
 	for _, gw := range gateways {
 		byService[types.NamespacedName{Namespace: gw.Namespace, Name: translator.GatewayServiceName(gw.Name)}] = gw
@@ -206,7 +213,7 @@ func (s *serviceProvisioner) provision(ctx context.Context, u *update) bool {
 }
 
 // apply creates or updates one Gateway's Service.
-func (s *serviceProvisioner) apply(ctx context.Context, gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) bool {
+func (s *Provisioner) apply(ctx context.Context, gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) bool {
 	want := s.desired(gw, cur, ports)
 	var err error
 	switch {
@@ -228,7 +235,7 @@ func (s *serviceProvisioner) apply(ctx context.Context, gw *gatewayv1.Gateway, c
 	return false
 }
 
-func (s *serviceProvisioner) delete(ctx context.Context, svc *corev1.Service) bool {
+func (s *Provisioner) delete(ctx context.Context, svc *corev1.Service) bool {
 	err := s.client.Delete(ctx, svc, client.Preconditions{UID: &svc.UID, ResourceVersion: &svc.ResourceVersion})
 	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
 		s.log.Error("deleting a Gateway's Service failed", "service", nn(svc), "error", err)
@@ -239,7 +246,7 @@ func (s *serviceProvisioner) delete(ctx context.Context, svc *corev1.Service) bo
 
 // desired is the Service gw should have; built on cur when it exists, so
 // what the API server filled in (cluster IP, node ports) is kept.
-func (s *serviceProvisioner) desired(gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) *corev1.Service {
+func (s *Provisioner) desired(gw *gatewayv1.Gateway, cur *corev1.Service, ports map[int32]int32) *corev1.Service {
 	svc := &corev1.Service{}
 	if cur != nil {
 		svc = cur.DeepCopy()
@@ -280,15 +287,15 @@ func serviceMatches(cur, want *corev1.Service) bool {
 		cur.Annotations[translator.AnnotationContainerPorts] == want.Annotations[translator.AnnotationContainerPorts]
 }
 
-// acceptedGateways are the Gateways of u that the translation accepted,
+// acceptedGateways are the Gateways of res that result accepted,
 // oldest first: an older Gateway keeps a contested container port.
-func acceptedGateways(u *update) []*gatewayv1.Gateway {
+func acceptedGateways(res *resources.Resources, result *translator.Result) []*gatewayv1.Gateway {
 	accepted := map[types.NamespacedName]bool{}
-	for _, g := range u.result.Status.Gateways {
+	for _, g := range result.Status.Gateways {
 		accepted[g.NamespacedName] = meta.IsStatusConditionTrue(g.Status.Conditions, string(gatewayv1.GatewayConditionAccepted))
 	}
 	var out []*gatewayv1.Gateway
-	for _, gw := range u.res.Gateways {
+	for _, gw := range res.Gateways {
 		if accepted[nn(gw)] {
 			out = append(out, gw)
 		}
@@ -316,3 +323,5 @@ func withEntry(m map[string]string, k, v string) map[string]string {
 	m[k] = v
 	return m
 }
+
+func nn(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }
