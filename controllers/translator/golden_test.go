@@ -83,11 +83,87 @@ func translateFile(t *testing.T, path string) []byte {
 	if !bytes.Equal(first, second) {
 		t.Fatal("two translations of the same input differ")
 	}
+	omitSupportedFeatures(result)
 	out, err := yaml.Marshal(result)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return []byte(p.redact(string(out)))
+}
+
+// omitSupportedFeatures blanks every GatewayClass's supportedFeatures that
+// is the full list: it is the same for every accepted class, and
+// TestGatewayClassReportsTheSupportedFeatures checks it once instead of
+// every golden output repeating it. A class reporting any other list keeps
+// it, so the golden output shows the difference.
+func omitSupportedFeatures(result *Result) {
+	for i := range result.Status.GatewayClasses {
+		st := &result.Status.GatewayClasses[i].Status
+		if gocmp.Equal(st.SupportedFeatures, supportedFeatureList()) {
+			st.SupportedFeatures = nil
+		}
+	}
+}
+
+// TestGatewayClassReportsTheSupportedFeatures checks the supportedFeatures
+// an accepted GatewayClass reports, sorted by name, the list the golden
+// outputs leave out. Claiming a feature changes what the conformance suite
+// runs, so the list is spelled out here and a change to it shows in review.
+func TestGatewayClassReportsTheSupportedFeatures(t *testing.T) {
+	res := &resources.Resources{}
+	for _, o := range withBase(t, nil) {
+		if err := res.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res.Sort()
+	classes := Translate(res, Options{Now: goldenNow}).Status.GatewayClasses
+	if len(classes) != 1 {
+		t.Fatalf("got %d GatewayClass statuses, want the base class's only", len(classes))
+	}
+	var got []string
+	for _, f := range classes[0].Status.SupportedFeatures {
+		got = append(got, string(f.Name))
+	}
+	want := []string{
+		"BackendTLSPolicy",
+		"BackendTLSPolicySANValidation",
+		"Gateway",
+		"GatewayBackendClientCertificate",
+		"GatewayFrontendClientCertificateValidation",
+		"GatewayFrontendClientCertificateValidationInsecureFallback",
+		"GatewayHTTPListenerIsolation",
+		"GatewayPort8080",
+		"HTTPRoute",
+		"HTTPRoute303RedirectStatusCode",
+		"HTTPRoute307RedirectStatusCode",
+		"HTTPRoute308RedirectStatusCode",
+		"HTTPRouteBackendProtocolH2C",
+		"HTTPRouteBackendProtocolWebSocket",
+		"HTTPRouteBackendTimeout",
+		"HTTPRouteCORS",
+		"HTTPRouteHostRewrite",
+		"HTTPRouteMethodMatching",
+		"HTTPRouteNamedRouteRule",
+		"HTTPRouteParentRefPort",
+		"HTTPRoutePathRedirect",
+		"HTTPRoutePathRewrite",
+		"HTTPRoutePortRedirect",
+		"HTTPRouteQueryParamMatching",
+		"HTTPRouteRequestMirror",
+		"HTTPRouteRequestMultipleMirrors",
+		"HTTPRouteRequestPercentageMirror",
+		"HTTPRouteRequestTimeout",
+		"HTTPRouteResponseHeaderModification",
+		"HTTPRouteRetry",
+		"HTTPRouteRetryBackendTimeout",
+		"HTTPRouteRetryConnectionError",
+		"HTTPRouteSchemeRedirect",
+		"ReferenceGrant",
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("supportedFeatures (-want +got):\n%s", diff)
+	}
 }
 
 // goldenOptions are the translation options of one scenario: Now is
