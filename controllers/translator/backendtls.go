@@ -43,7 +43,7 @@ func (a *btlsAttachment) name() string { return a.policy.Namespace + "/" + a.pol
 // client certificate can differ per Gateway for the same Service.
 func (t *translator) translateBackendTLS() {
 	holders, byKey, all := t.claimBackendTLSTargets()
-	t.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
+	t.snapshot.EachBackend(func(l *snapshot.Listener, b *snapshot.Backend) {
 		if b.Invalid != "" {
 			return // already answers 500; nothing to connect to
 		}

@@ -99,7 +99,7 @@ func TestMisspeltCertgateOptionFailsClosed(t *testing.T) {
 
 // TestEachListenerGetsItsOwnBackends: the route stage copies a route's
 // rules per listener (listenerRules), so per-Gateway backend settings
-// written through walkBackends never leak to another Gateway.
+// written through Snapshot.EachBackend never leak to another Gateway.
 func TestEachListenerGetsItsOwnBackends(t *testing.T) {
 	shared := []snapshot.WeightedBackend{{Backend: snapshot.Backend{Name: "ns/svc:443"}}}
 	mirror := &snapshot.Mirror{Backend: snapshot.Backend{Name: "ns/audit:443"}}
@@ -110,7 +110,7 @@ func TestEachListenerGetsItsOwnBackends(t *testing.T) {
 		{Name: "ns/a/https", Gateway: "ns/a", Routes: []snapshot.Route{{Rules: rule()}}},
 		{Name: "ns/b/https", Gateway: "ns/b", Routes: []snapshot.Route{{Rules: rule()}}},
 	}
-	tr.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
+	tr.snapshot.EachBackend(func(l *snapshot.Listener, b *snapshot.Backend) {
 		b.TLS = &snapshot.BackendTLS{ServerName: l.Gateway}
 	})
 	for _, l := range tr.snapshot.Listeners {

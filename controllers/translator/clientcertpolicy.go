@@ -50,7 +50,7 @@ func (t *translator) translateClientCertPolicies() {
 			a.targets = append(a.targets, tgt)
 		}
 	}
-	t.walkRules(func(l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule) {
+	t.snapshot.EachRule(func(l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule) {
 		if a := governingPolicy(holders, l, r, rule); a != nil {
 			a.govern(l, rule)
 		}

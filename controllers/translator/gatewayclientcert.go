@@ -44,7 +44,7 @@ func (t *translator) applyGatewayClientCertificates() {
 			t.markGatewayUnresolved(gw, gc.reason, "spec.tls.backend.clientCertificateRef: "+gc.problem)
 		}
 	}
-	t.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
+	t.snapshot.EachBackend(func(l *snapshot.Listener, b *snapshot.Backend) {
 		gc, ok := certs[parseGatewayName(l.Gateway)]
 		if !ok || b.TLS == nil || b.Invalid != "" || b.TLS.ClientCertificate != nil {
 			return
