@@ -128,9 +128,11 @@ func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
 		return []gatewayv1.ParentReference{gatewayRef(key.name)}
 	}
 	seen := map[types.NamespacedName]bool{}
-	t.snapshot.EachRoute(func(l *snapshot.Listener, r *snapshot.Route) {
-		if r.Namespace == key.name.Namespace && r.Name == key.name.Name {
-			seen[parseGatewayName(l.Gateway)] = true
+	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
+		for _, r := range l.Routes {
+			if r.Namespace == key.name.Namespace && r.Name == key.name.Name {
+				seen[ls.gatewayName()] = true
+			}
 		}
 	})
 	if len(seen) == 0 {

@@ -135,13 +135,14 @@ func TestGoverningPolicyIsTheMostSpecific(t *testing.T) {
 		{kind: "HTTPRoute", name: nameOf("ns", "r")}:                   routeP,
 		{kind: "HTTPRoute", name: nameOf("ns", "r"), section: "admin"}: ruleP,
 	}
-	https := &snapshot.Listener{Name: "ns/gw/https", Gateway: "ns/gw"}
-	other := &snapshot.Listener{Name: "ns/gw/other", Gateway: "ns/gw"}
+	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gw"}}
+	https := &listenerState{gw: gw, spec: &gatewayv1.Listener{Name: "https"}}
+	other := &listenerState{gw: gw, spec: &gatewayv1.Listener{Name: "other"}}
 	r := &snapshot.Route{Namespace: "ns", Name: "r"}
 	shop := &snapshot.Route{Namespace: "ns", Name: "shop"}
 	for _, tc := range []struct {
 		name string
-		l    *snapshot.Listener
+		l    *listenerState
 		r    *snapshot.Route
 		rule string
 		want *ccpAttachment

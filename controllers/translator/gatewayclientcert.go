@@ -44,13 +44,13 @@ func (t *translator) applyGatewayClientCertificates() {
 			t.markGatewayUnresolved(gw, gc.reason, "spec.tls.backend.clientCertificateRef: "+gc.problem)
 		}
 	}
-	t.snapshot.EachBackend(func(l *snapshot.Listener, b *snapshot.Backend) {
-		gc, ok := certs[parseGatewayName(l.Gateway)]
+	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
+		gc, ok := certs[ls.gatewayName()]
 		if !ok || b.TLS == nil || b.Invalid != "" || b.TLS.ClientCertificate != nil {
 			return
 		}
 		if gc.problem != "" {
-			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", l.Gateway, gc.problem)
+			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", ls.gatewayName(), gc.problem)
 			return
 		}
 		b.TLS.ClientCertificate = gc.cert

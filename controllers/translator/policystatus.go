@@ -40,18 +40,6 @@ func oldestFirst[P metav1.Object](policies []P) []P {
 	return out
 }
 
-// parseGatewayName splits a snapshot Listener.Gateway ("namespace/name").
-func parseGatewayName(s string) types.NamespacedName {
-	ns, name, _ := strings.Cut(s, "/")
-	return nameOf(ns, name)
-}
-
-// listenerSection returns the listener's own name, the Gateway sectionName
-// that selects it, from its snapshot name "namespace/gateway/listener".
-func listenerSection(gateway, listener string) string {
-	return strings.TrimPrefix(listener, gateway+"/")
-}
-
 // parentRef builds a ParentReference to a Gateway API object, used as a
 // policy ancestorRef. sectionName is omitted when empty.
 func parentRef(kind string, nn types.NamespacedName, section string) gatewayv1.ParentReference {

@@ -1,0 +1,45 @@
+package translator
+
+import (
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// eachServedListener calls fn for every listener the gateway stage put in
+// the snapshot, with the listener's state, oldest Gateway first. The later
+// stages read the Gateway and section name from that state, never back
+// out of the snapshot's strings.
+func (t *translator) eachServedListener(fn func(ls *listenerState, l *snapshot.Listener)) {
+	for _, gw := range t.gateways {
+		for _, ls := range t.listeners[nameOf(gw.Namespace, gw.Name)] {
+			if ls.snap >= 0 {
+				fn(ls, &t.snapshot.Listeners[ls.snap])
+			}
+		}
+	}
+}
+
+// eachRule calls fn for every rule in the snapshot being built, with the
+// state of the listener it is attached to and pointers into the snapshot,
+// so fn can add what policies ask of it.
+func (t *translator) eachRule(fn func(ls *listenerState, r *snapshot.Route, rule *snapshot.Rule)) {
+	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
+		l.EachRule(func(r *snapshot.Route, rule *snapshot.Rule) { fn(ls, r, rule) })
+	})
+}
+
+// eachBackend calls fn for every backend in the snapshot being built,
+// mirror targets included. Every listener's rules, backends and mirrors
+// are its own (the route stage copies them per listener), so fn may set
+// per-Gateway things such as the backend client certificate.
+func (t *translator) eachBackend(fn func(ls *listenerState, b *snapshot.Backend)) {
+	t.eachRule(func(ls *listenerState, _ *snapshot.Route, rule *snapshot.Rule) {
+		rule.EachBackend(func(b *snapshot.Backend) { fn(ls, b) })
+	})
+}
+
+// gatewayName is the name of the Gateway that owns the listener.
+func (l *listenerState) gatewayName() types.NamespacedName {
+	return nameOf(l.gw.Namespace, l.gw.Name)
+}
