@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/internal/testpki"
 )
@@ -40,7 +41,7 @@ func TestBackendTLSPolicyBecomesBackendTLS(t *testing.T) {
 		CACertificateRefs: caRefs("ca"),
 		Hostname:          "svc.internal",
 		SubjectAltNames:   []gatewayv1.SubjectAltName{{Type: gatewayv1.URISubjectAltNameType, URI: "spiffe://c/ns/svc"}},
-	}, map[string]string{OptionClientCertificate: "client"}))
+	}, map[string]string{v1alpha1.BackendTLSOptionClientCertificate: "client"}))
 	if len(c.invalid) > 0 {
 		t.Fatalf("invalid: %v", c.invalid)
 	}

@@ -7,19 +7,9 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
-
-// OptionClientCertificate is the BackendTLSPolicy option (a certgate
-// extension) naming a kubernetes.io/tls Secret, in the policy's namespace,
-// whose certificate the gateway presents to the targeted Service instead
-// of its Gateway's spec.tls.backend.clientCertificateRef.
-const OptionClientCertificate = "certgate.dev/client-certificate"
-
-// ReasonInvalidClientCertificateRef is ResolvedRefs=False on a
-// BackendTLSPolicy whose OptionClientCertificate Secret cannot be used. It
-// borrows the name of the Gateway reason for the same fault.
-const ReasonInvalidClientCertificateRef = "InvalidClientCertificateRef"
 
 // btlsContent is what the content of a BackendTLSPolicy resolves to,
 // independent of the backends it applies to.
@@ -138,20 +128,20 @@ func (c *btlsContent) options(t *translator, p *gatewayv1.BackendTLSPolicy) {
 	for _, k := range keys {
 		value := string(p.Spec.Options[gatewayv1.AnnotationKey(k)])
 		switch {
-		case k == OptionClientCertificate:
+		case k == v1alpha1.BackendTLSOptionClientCertificate:
 			c.clientCertificate(t, p.Namespace, value)
 		case strings.HasPrefix(k, "certgate.dev/"):
-			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, OptionClientCertificate))
+			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, v1alpha1.BackendTLSOptionClientCertificate))
 		}
 	}
 }
 
 func (c *btlsContent) clientCertificate(t *translator, ns, name string) {
-	field := fmt.Sprintf("spec.options[%q]", OptionClientCertificate)
+	field := fmt.Sprintf("spec.options[%q]", v1alpha1.BackendTLSOptionClientCertificate)
 	cert, problem := t.readClientCertificate(nameOf(ns, name))
 	if problem != "" {
 		msg := field + ": " + problem
-		c.unresolved(ReasonInvalidClientCertificateRef, msg)
+		c.unresolved(v1alpha1.ReasonInvalidClientCertificateRef, msg)
 		c.fail(string(gatewayv1.PolicyReasonInvalid), msg)
 		return
 	}

@@ -30,7 +30,7 @@ func (t *translator) ccpStatus(a *ccpAttachment) *v1alpha1.ClientCertPolicyStatu
 		status, reason, message := a.accepted(ref, targets[k])
 		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.PolicyConditionAccepted), status, reason, message)
 		status, reason, message = a.resolvedRefs()
-		t.setCondition(&entry.Conditions, a.policy.Generation, "ResolvedRefs", status, reason, message)
+		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.BackendTLSPolicyConditionResolvedRefs), status, reason, message)
 		st.Ancestors = append(st.Ancestors, entry)
 	}
 	st.Ancestors = sortAncestors(st.Ancestors)
@@ -129,5 +129,5 @@ func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) 
 	if len(a.policy.Spec.PinsFrom) == 0 && a.policy.Spec.Trust == nil {
 		msg = "the policy has no pinsFrom or trust references"
 	}
-	return metav1.ConditionTrue, "ResolvedRefs", msg
+	return metav1.ConditionTrue, string(gatewayv1.BackendTLSPolicyReasonResolvedRefs), msg
 }

@@ -56,8 +56,8 @@ func TestPinsFromBadLineFailsClosedNamingObjectKeyAndLine(t *testing.T) {
 	c := tr.resolveClientCertPolicy(policy(v1alpha1.ClientCertPolicySpec{
 		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindConfigMap, Name: "pins", Key: "list"}},
 	}))
-	if c.refs == nil || c.refs.reason != ReasonInvalidPinsRef {
-		t.Fatalf("ResolvedRefs problem = %+v, want reason %s", c.refs, ReasonInvalidPinsRef)
+	if c.refs == nil || c.refs.reason != v1alpha1.ReasonInvalidPinsRef {
+		t.Fatalf("ResolvedRefs problem = %+v, want reason %s", c.refs, v1alpha1.ReasonInvalidPinsRef)
 	}
 	for _, want := range []string{"spec.pinsFrom[0]", "ConfigMap ns/pins", `key "list"`, "line 3"} {
 		if !strings.Contains(c.requirement.Invalid, want) {

@@ -15,14 +15,6 @@ import (
 // translation itself is not limited.
 const maxPolicyAncestors = 16
 
-// Condition reasons certgate sets on policies beyond those Gateway API
-// defines. Gateway API's own reasons are used wherever one fits.
-const (
-	// ReasonInvalidPinsRef is ResolvedRefs=False on a ClientCertPolicy whose
-	// pinsFrom object or key is missing, or whose pin list does not parse.
-	ReasonInvalidPinsRef = "InvalidPinsRef"
-)
-
 // comparePolicyAge orders policies by precedence as GEP-713 and DESIGN.md
 // define it: the older creationTimestamp first, then namespace/name.
 func comparePolicyAge(a, b metav1.Object) int {
