@@ -141,9 +141,9 @@ func (c *ccpContent) trust(t *translator, ns string, trust *v1alpha1.Trust) []sn
 // as trust anchors. field names the reference in problems.
 func (t *translator) readCACertificate(ns, field, kind, name string) (snapshot.CACertificate, *ccpRefProblem) {
 	// Gateway API's reasons for the same faults on BackendTLSPolicy.
-	const reason = string(gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef)
+	const reason = gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef
 	if kind != "ConfigMap" && kind != "Secret" {
-		return snapshot.CACertificate{}, &ccpRefProblem{string(gatewayv1.BackendTLSPolicyReasonInvalidKind), fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, kind)}
+		return snapshot.CACertificate{}, &ccpRefProblem{gatewayv1.BackendTLSPolicyReasonInvalidKind, fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, kind)}
 	}
 	obj := fmt.Sprintf("%s %s/%s", kind, ns, name)
 	value, objFound, keyFound := t.idx.keyOf(kind, nameOf(ns, name), "ca.crt")

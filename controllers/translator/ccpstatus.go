@@ -123,7 +123,7 @@ func (a *ccpAttachment) inForceMessage(ref gatewayv1.ParentReference) string {
 // API's, a trust reference); InvalidKind (Gateway API's).
 func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) {
 	if p := a.content.refs; p != nil {
-		return metav1.ConditionFalse, p.reason, p.message
+		return metav1.ConditionFalse, string(p.reason), p.message
 	}
 	msg := "all pinsFrom and trust references resolved"
 	if len(a.policy.Spec.PinsFrom) == 0 && a.policy.Spec.Trust == nil {

@@ -124,7 +124,7 @@ func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentRe
 	if len(b.refs) > 0 {
 		msgs := make([]string, len(b.refs))
 		for i, p := range b.refs {
-			msgs[i] = p.msg
+			msgs[i] = p.message
 		}
 		t.setCondition(conds, gen, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionFalse, string(b.refs[0].reason), strings.Join(msgs, "; "))
 	} else {

@@ -10,13 +10,6 @@ import (
 	"github.com/certgate/certgate/dataplane/pin"
 )
 
-// ccpRefProblem is why a reference of a policy could not be used: the
-// ResolvedRefs reason and a message naming the field and the object.
-type ccpRefProblem struct {
-	reason  string
-	message string
-}
-
 // readPinSource reads and parses spec.pinsFrom[i] of a ClientCertPolicy
 // in namespace ns: a pin list, or PEM certificates (see pemPins), which
 // pem reports. An empty list is not a problem here: whether the policy as
@@ -24,7 +17,7 @@ type ccpRefProblem struct {
 func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) (pins []pin.Pin, pem bool, _ *ccpRefProblem) {
 	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
 	if src.Kind != v1alpha1.KindConfigMap && src.Kind != v1alpha1.KindSecret {
-		return nil, false, &ccpRefProblem{string(gatewayv1.BackendTLSPolicyReasonInvalidKind), fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
+		return nil, false, &ccpRefProblem{gatewayv1.BackendTLSPolicyReasonInvalidKind, fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
 	}
 	obj := fmt.Sprintf("%s %s/%s", src.Kind, ns, src.Name)
 	value, objFound, keyFound := t.idx.keyOf(string(src.Kind), nameOf(ns, src.Name), src.Key)
