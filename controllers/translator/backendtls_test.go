@@ -160,7 +160,7 @@ func TestInvalidGatewayClientCertKeepsAnEarlierResolvedRefsReason(t *testing.T) 
 	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gw", Generation: 2}}
 	st := &gatewayv1.GatewayStatus{}
 	tr.gwStatus[nameOf("ns", "gw")] = st
-	tr.setCondition(&st.Conditions, 2, "ResolvedRefs", metav1.ConditionFalse, "ListenersNotResolved", "listener https: bad certificate")
+	setCondition(tr, &st.Conditions, 2, gatewayv1.GatewayConditionResolvedRefs, metav1.ConditionFalse, gatewayv1.GatewayReasonListenersNotResolved, "listener https: bad certificate")
 	tr.markGatewayUnresolved(gw, gatewayv1.GatewayReasonInvalidClientCertificateRef, "client certificate missing")
 	c := st.Conditions[0]
 	if c.Reason != "ListenersNotResolved" || !strings.Contains(c.Message, "bad certificate") || !strings.Contains(c.Message, "client certificate missing") {

@@ -19,10 +19,11 @@ type btlsContent struct {
 	tls snapshot.BackendTLS
 	// acceptedReason and invalid, when invalid is set, make the policy
 	// Accepted=False and every backend it applies to fail closed.
-	acceptedReason string
+	acceptedReason gatewayv1.PolicyConditionReason
 	invalid        []string
 	// refReason and refMessage, when set, make ResolvedRefs=False.
-	refReason, refMessage string
+	refReason  gatewayv1.PolicyConditionReason
+	refMessage string
 }
 
 // resolveBackendTLSPolicy checks a policy's validation and options and
@@ -31,7 +32,7 @@ func (t *translator) resolveBackendTLSPolicy(p *gatewayv1.BackendTLSPolicy) btls
 	v := p.Spec.Validation
 	c := btlsContent{tls: snapshot.BackendTLS{ServerName: string(v.Hostname)}}
 	if v.Hostname == "" {
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation.hostname: required")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation.hostname: required")
 	}
 	c.trustAnchors(t, p)
 	c.subjectAltNames(v.SubjectAltNames)
@@ -42,14 +43,14 @@ func (t *translator) resolveBackendTLSPolicy(p *gatewayv1.BackendTLSPolicy) btls
 // fail records a problem that makes the policy unusable. The first reason
 // is kept: NoValidCACertificate is what Gateway API asks for when every CA
 // reference is bad, whatever else is.
-func (c *btlsContent) fail(reason, message string) {
+func (c *btlsContent) fail(reason gatewayv1.PolicyConditionReason, message string) {
 	if c.acceptedReason == "" {
 		c.acceptedReason = reason
 	}
 	c.invalid = append(c.invalid, message)
 }
 
-func (c *btlsContent) unresolved(reason, message string) {
+func (c *btlsContent) unresolved(reason gatewayv1.PolicyConditionReason, message string) {
 	if c.refReason == "" {
 		c.refReason, c.refMessage = reason, message
 	}
@@ -66,11 +67,11 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 	wellKnown := v.WellKnownCACertificates != nil && *v.WellKnownCACertificates != ""
 	switch {
 	case len(v.CACertificateRefs) > 0 && wellKnown:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation: caCertificateRefs and wellKnownCACertificates are mutually exclusive")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation: caCertificateRefs and wellKnownCACertificates are mutually exclusive")
 	case len(v.CACertificateRefs) == 0 && !wellKnown:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation: one of caCertificateRefs or wellKnownCACertificates is required")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation: one of caCertificateRefs or wellKnownCACertificates is required")
 	case wellKnown && *v.WellKnownCACertificates != gatewayv1.WellKnownCACertificatesSystem:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.validation.wellKnownCACertificates: %q is not supported: use System", *v.WellKnownCACertificates))
+		c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("spec.validation.wellKnownCACertificates: %q is not supported: use System", *v.WellKnownCACertificates))
 	case wellKnown:
 		c.tls.UseSystemRoots = true
 	}
@@ -79,13 +80,13 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 		field := fmt.Sprintf("spec.validation.caCertificateRefs[%d]", i)
 		if ref.Group != "" || ref.Kind != "ConfigMap" {
 			msg := fmt.Sprintf("%s: kind %q in group %q is not supported: use a ConfigMap", field, ref.Kind, ref.Group)
-			c.unresolved(string(gatewayv1.BackendTLSPolicyReasonInvalidKind), msg)
+			c.unresolved(gatewayv1.BackendTLSPolicyReasonInvalidKind, msg)
 			bad = append(bad, msg)
 			continue
 		}
 		ca, problem := t.readCACertificate(p.Namespace, field, "ConfigMap", string(ref.Name))
 		if problem != nil {
-			c.unresolved(string(gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef), problem.message)
+			c.unresolved(gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef, problem.message)
 			bad = append(bad, problem.message)
 			continue
 		}
@@ -93,7 +94,7 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 	}
 	switch {
 	case len(bad) > 0 && len(bad) == len(v.CACertificateRefs):
-		c.fail(string(gatewayv1.BackendTLSPolicyReasonNoValidCACertificate), strings.Join(bad, "; "))
+		c.fail(gatewayv1.BackendTLSPolicyReasonNoValidCACertificate, strings.Join(bad, "; "))
 	case len(bad) > 0:
 		// Accepted stays True (some references are good), but the
 		// backend still fails closed: invalid is set without a reason.
@@ -110,7 +111,7 @@ func (c *btlsContent) subjectAltNames(sans []gatewayv1.SubjectAltName) {
 		case san.Type == gatewayv1.URISubjectAltNameType && san.URI != "":
 			c.tls.SubjectAltNames = append(c.tls.SubjectAltNames, snapshot.BackendSAN{Type: snapshot.BackendSANURI, Value: string(san.URI)})
 		default:
-			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("%s: type %q needs its matching hostname or uri field", field, san.Type))
+			c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("%s: type %q needs its matching hostname or uri field", field, san.Type))
 		}
 	}
 }
@@ -131,7 +132,7 @@ func (c *btlsContent) options(t *translator, p *gatewayv1.BackendTLSPolicy) {
 		case k == v1alpha1.BackendTLSOptionClientCertificate:
 			c.clientCertificate(t, p.Namespace, value)
 		case strings.HasPrefix(k, "certgate.dev/"):
-			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, v1alpha1.BackendTLSOptionClientCertificate))
+			c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, v1alpha1.BackendTLSOptionClientCertificate))
 		}
 	}
 }
@@ -142,7 +143,7 @@ func (c *btlsContent) clientCertificate(t *translator, ns, name string) {
 	if problem != "" {
 		msg := field + ": " + problem
 		c.unresolved(v1alpha1.ReasonInvalidClientCertificateRef, msg)
-		c.fail(string(gatewayv1.PolicyReasonInvalid), msg)
+		c.fail(gatewayv1.PolicyReasonInvalid, msg)
 		return
 	}
 	c.tls.ClientCertificate = cert

@@ -6,14 +6,30 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
+// conditionType is a condition type of an object the translator writes
+// status for; Gateway API types each object's condition types.
+type conditionType interface {
+	gatewayv1.GatewayClassConditionType | gatewayv1.GatewayConditionType |
+		gatewayv1.ListenerConditionType | gatewayv1.RouteConditionType | gatewayv1.PolicyConditionType
+}
+
+// conditionReason is a condition reason of an object the translator
+// writes status for. certgate's own reasons (api/v1alpha1) are untyped
+// constants, so they take the type of the object they are reported on.
+type conditionReason interface {
+	gatewayv1.GatewayClassConditionReason | gatewayv1.GatewayConditionReason |
+		gatewayv1.ListenerConditionReason | gatewayv1.RouteConditionReason | gatewayv1.PolicyConditionReason
+}
+
 // setCondition sets a condition on conds, with the translation's time as
 // its transition time and the object's generation. The status writer keeps
 // the previous transition time when status and reason did not change.
-func (t *translator) setCondition(conds *[]metav1.Condition, generation int64, typ string, status metav1.ConditionStatus, reason, message string) {
+// Type and reason are typed, so a bare string cannot be passed for either.
+func setCondition[T conditionType, R conditionReason](t *translator, conds *[]metav1.Condition, generation int64, typ T, status metav1.ConditionStatus, reason R, message string) {
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type:               typ,
+		Type:               string(typ),
 		Status:             status,
-		Reason:             reason,
+		Reason:             string(reason),
 		Message:            message,
 		ObservedGeneration: generation,
 		LastTransitionTime: metav1.NewTime(t.opts.Now),

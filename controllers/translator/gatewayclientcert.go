@@ -88,9 +88,9 @@ func (t *translator) markGatewayUnresolved(gw *gatewayv1.Gateway, reason gateway
 		st = &gatewayv1.GatewayStatus{}
 		t.gwStatus[nn] = st
 	}
-	typ := string(gatewayv1.GatewayConditionResolvedRefs)
-	if prev := meta.FindStatusCondition(st.Conditions, typ); prev != nil && prev.Status == metav1.ConditionFalse {
+	typ := gatewayv1.GatewayConditionResolvedRefs
+	if prev := meta.FindStatusCondition(st.Conditions, string(typ)); prev != nil && prev.Status == metav1.ConditionFalse {
 		reason, message = gatewayv1.GatewayConditionReason(prev.Reason), joinMessages(prev.Message, message)
 	}
-	t.setCondition(&st.Conditions, gw.Generation, typ, metav1.ConditionFalse, string(reason), message)
+	setCondition(t, &st.Conditions, gw.Generation, typ, metav1.ConditionFalse, reason, message)
 }
