@@ -116,3 +116,35 @@ func TestCertificateExpiryGauges(t *testing.T) {
 		t.Errorf("serving expiry = %v, want %d", got, p.serving.Leaf.NotAfter.Unix())
 	}
 }
+
+// TestMirrorOnlyBackendHasExpiryGauges: a backend that only a RequestMirror
+// filter reaches connects with its own client certificate and CAs, so their
+// expiry gauges exist as for any other backend; an expired mirror identity
+// must be as visible as an expired main one.
+func TestMirrorOnlyBackendHasExpiryGauges(t *testing.T) {
+	g := newGateway(t)
+	bp := newBackendPKI(t)
+	main := newEcho(t, "main")
+	shadow := newTLSEcho(t, "shadow", bp.backendCert, bp.gatewayCA)
+	port := freePort(t)
+	cert := bp.gatewayCA.Issue(t, testpki.Options{CommonName: "mirror-client"})
+	mirrorTLS := bp.backendTLS(&snapshot.Certificate{Name: "default/mirror-client", CertPEM: cert.CertPEM, Key: snapshot.PrivateKey(cert.KeyPEM)})
+	mirrorTLS.CACertificates[0].Name = "default/mirror-ca"
+	rule := prefixRule("/", main.weighted(1))
+	rule.Filters = []snapshot.Filter{{Type: snapshot.FilterRequestMirror, RequestMirror: &snapshot.Mirror{Backend: tlsBackend(shadow, mirrorTLS).Backend}}}
+	g.apply(httpListener("http", port, route("r", nil, rule)))
+	// The mirror's handshake presents the certificate the gauge watches.
+	newClient(t, port, nil).get("http://h.example.com/copy").echo(t)
+	waitFor(t, func() bool { return shadow.requests() == 1 }, "the mirrored request over TLS")
+	for _, tt := range []struct {
+		role, name string
+		want       int64
+	}{
+		{"backend-client", "mirror-client", cert.Leaf.NotAfter.Unix()},
+		{"ca", "mirror-ca", bp.backendCA.Cert.NotAfter.Unix()},
+	} {
+		if got := testutil.ToFloat64(g.metrics.CertificateExpiry.WithLabelValues(tt.role, "default", tt.name)); got != float64(tt.want) {
+			t.Errorf("expiry{role=%s,name=%s} = %v, want %d", tt.role, tt.name, got, tt.want)
+		}
+	}
+}

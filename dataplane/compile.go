@@ -119,16 +119,13 @@ func (pc *portConfig) listenerFor(host string) *listenerConfig {
 // anyRequirement reports whether any route on these listeners has a client
 // certificate requirement.
 func anyRequirement(ls []*snapshot.Listener) bool {
+	found := false
 	for _, l := range ls {
-		for _, r := range l.Routes {
-			for _, rule := range r.Rules {
-				if rule.ClientCert != nil {
-					return true
-				}
-			}
-		}
+		l.EachRule(func(_ *snapshot.Route, rule *snapshot.Rule) {
+			found = found || rule.ClientCert != nil
+		})
 	}
-	return false
+	return found
 }
 
 func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, ticketKeys [][32]byte) (*listenerConfig, error) {

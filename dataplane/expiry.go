@@ -15,7 +15,9 @@ const (
 )
 
 // recordExpiry sets the expiry gauge of every certificate s uses, and
-// drops the gauges of certificates it no longer uses.
+// drops the gauges of certificates it no longer uses. Mirror targets
+// count: a mirror connects with its own client certificate and CAs, and
+// one that expires fails as silently as any other backend.
 func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
 	g := d.opts.Metrics.CertificateExpiry
 	g.Reset()
@@ -25,37 +27,34 @@ func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
 			g.WithLabelValues(role, namespace, name).Set(float64(notAfter))
 		}
 	}
+	setCAs := func(cas []snapshot.CACertificate) {
+		for _, ca := range cas {
+			set(roleCA, ca.Name, ca.PEM)
+		}
+	}
 	for _, l := range s.Listeners {
 		if l.TLS != nil {
 			for _, c := range l.TLS.Certificates {
 				set(roleServing, c.Name, c.CertPEM)
 			}
 			if v := l.TLS.FrontendValidation; v != nil {
-				for _, ca := range v.CACertificates {
-					set(roleCA, ca.Name, ca.PEM)
-				}
-			}
-		}
-		for _, r := range l.Routes {
-			for _, rule := range r.Rules {
-				if rc := rule.ClientCert; rc != nil {
-					for _, ca := range rc.CACertificates {
-						set(roleCA, ca.Name, ca.PEM)
-					}
-				}
-				for _, b := range rule.Backends {
-					if t := b.TLS; t != nil {
-						for _, ca := range t.CACertificates {
-							set(roleCA, ca.Name, ca.PEM)
-						}
-						if c := t.ClientCertificate; c != nil {
-							set(roleBackendClient, c.Name, c.CertPEM)
-						}
-					}
-				}
+				setCAs(v.CACertificates)
 			}
 		}
 	}
+	s.EachRule(func(_ *snapshot.Listener, _ *snapshot.Route, rule *snapshot.Rule) {
+		if rc := rule.ClientCert; rc != nil {
+			setCAs(rc.CACertificates)
+		}
+	})
+	s.EachBackend(func(_ *snapshot.Listener, b *snapshot.Backend) {
+		if t := b.TLS; t != nil {
+			setCAs(t.CACertificates)
+			if c := t.ClientCertificate; c != nil {
+				set(roleBackendClient, c.Name, c.CertPEM)
+			}
+		}
+	})
 }
 
 // earliestExpiry returns the earliest NotAfter, as a Unix time, of the

@@ -327,13 +327,6 @@ type RetiringPin struct {
 	Expires metav1.Time `json:"expires"`
 }
 
-// Policy condition reasons beyond those Gateway API defines.
-const (
-	// PolicyReasonInvalid is Accepted=False for a policy whose content
-	// cannot be used (a bad pin line, a bad PEM); its targets answer 403.
-	PolicyReasonInvalid = "Invalid"
-)
-
 // ClientCertPolicyList is a list of ClientCertPolicy.
 //
 // +kubebuilder:object:root=true

@@ -14,7 +14,8 @@ type gatewayAddr struct {
 	value string
 	// reason and message, when reason is set, say why the Gateway cannot be
 	// programmed (Programmed=False).
-	reason, message string
+	reason  gatewayv1.GatewayConditionReason
+	message string
 	// unsupported, when set, is why the Gateway is not accepted
 	// (Accepted=False, UnsupportedAddress).
 	unsupported string
@@ -44,7 +45,7 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 		if ip, ok := t.opts.GatewayAddress(gw); ok {
 			return gatewayAddr{value: ip}
 		}
-		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "no address has been assigned to this Gateway yet"}
+		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotAssigned, message: "no address has been assigned to this Gateway yet"}
 	}
 	if len(gw.Spec.Addresses) == 0 || t.opts.ServicePerGateway {
 		return gatewayAddr{}
@@ -52,14 +53,14 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 	a := gw.Spec.Addresses[0]
 	if a.Type != nil && *a.Type != gatewayv1.IPAddressType {
 		msg := fmt.Sprintf("spec.addresses[0]: type %q is not supported: certgate binds IPAddress addresses only", *a.Type)
-		return gatewayAddr{unsupported: msg, reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: msg}
+		return gatewayAddr{unsupported: msg, reason: gatewayv1.GatewayReasonAddressNotAssigned, message: msg}
 	}
 	if a.Value == "" {
-		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotAssigned), message: "spec.addresses[0]: certgate cannot allocate an address; give an IP address"}
+		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotAssigned, message: "spec.addresses[0]: certgate cannot allocate an address; give an IP address"}
 	}
 	ip := net.ParseIP(a.Value)
 	if ip == nil {
-		return gatewayAddr{reason: string(gatewayv1.GatewayReasonAddressNotUsable), message: fmt.Sprintf("spec.addresses[0]: %q is not an IP address", a.Value)}
+		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotUsable, message: fmt.Sprintf("spec.addresses[0]: %q is not an IP address", a.Value)}
 	}
 	return gatewayAddr{value: ip.String()}
 }

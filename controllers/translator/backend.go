@@ -13,13 +13,6 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// refProblem is why a backendRef could not be resolved: a route
-// ResolvedRefs reason and a message naming the reference.
-type refProblem struct {
-	reason gatewayv1.RouteConditionReason
-	msg    string
-}
-
 // resolveBackend turns a backendRef of a route in namespace routeNS into a
 // snapshot backend. A reference that cannot be used still yields a
 // backend, with Invalid set, so that its share of the traffic gets 500 as
@@ -40,7 +33,7 @@ func (t *translator) resolveBackend(routeNS string, ref gatewayv1.BackendObjectR
 		p = t.resolveService(&b)
 	}
 	if p != nil {
-		b.Invalid = p.msg
+		b.Invalid = p.message
 	}
 	return b, p
 }

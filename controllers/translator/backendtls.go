@@ -43,12 +43,12 @@ func (a *btlsAttachment) name() string { return a.policy.Namespace + "/" + a.pol
 // client certificate can differ per Gateway for the same Service.
 func (t *translator) translateBackendTLS() {
 	holders, byKey, all := t.claimBackendTLSTargets()
-	t.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
+	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
 		if b.Invalid != "" {
 			return // already answers 500; nothing to connect to
 		}
 		keys := t.backendKeys(b)
-		gw := parseGatewayName(l.Gateway)
+		gw := ls.gatewayName()
 		for _, k := range keys {
 			for _, a := range byKey[k] {
 				a.reach(gw, k)

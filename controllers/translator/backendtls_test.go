@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/internal/testpki"
 )
@@ -40,7 +41,7 @@ func TestBackendTLSPolicyBecomesBackendTLS(t *testing.T) {
 		CACertificateRefs: caRefs("ca"),
 		Hostname:          "svc.internal",
 		SubjectAltNames:   []gatewayv1.SubjectAltName{{Type: gatewayv1.URISubjectAltNameType, URI: "spiffe://c/ns/svc"}},
-	}, map[string]string{OptionClientCertificate: "client"}))
+	}, map[string]string{v1alpha1.BackendTLSOptionClientCertificate: "client"}))
 	if len(c.invalid) > 0 {
 		t.Fatalf("invalid: %v", c.invalid)
 	}
@@ -99,7 +100,7 @@ func TestMisspeltCertgateOptionFailsClosed(t *testing.T) {
 
 // TestEachListenerGetsItsOwnBackends: the route stage copies a route's
 // rules per listener (listenerRules), so per-Gateway backend settings
-// written through walkBackends never leak to another Gateway.
+// written through Snapshot.EachBackend never leak to another Gateway.
 func TestEachListenerGetsItsOwnBackends(t *testing.T) {
 	shared := []snapshot.WeightedBackend{{Backend: snapshot.Backend{Name: "ns/svc:443"}}}
 	mirror := &snapshot.Mirror{Backend: snapshot.Backend{Name: "ns/audit:443"}}
@@ -110,7 +111,7 @@ func TestEachListenerGetsItsOwnBackends(t *testing.T) {
 		{Name: "ns/a/https", Gateway: "ns/a", Routes: []snapshot.Route{{Rules: rule()}}},
 		{Name: "ns/b/https", Gateway: "ns/b", Routes: []snapshot.Route{{Rules: rule()}}},
 	}
-	tr.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
+	tr.snapshot.EachBackend(func(l *snapshot.Listener, b *snapshot.Backend) {
 		b.TLS = &snapshot.BackendTLS{ServerName: l.Gateway}
 	})
 	for _, l := range tr.snapshot.Listeners {
@@ -159,7 +160,7 @@ func TestInvalidGatewayClientCertKeepsAnEarlierResolvedRefsReason(t *testing.T) 
 	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gw", Generation: 2}}
 	st := &gatewayv1.GatewayStatus{}
 	tr.gwStatus[nameOf("ns", "gw")] = st
-	tr.setCondition(&st.Conditions, 2, "ResolvedRefs", metav1.ConditionFalse, "ListenersNotResolved", "listener https: bad certificate")
+	setCondition(tr, &st.Conditions, 2, gatewayv1.GatewayConditionResolvedRefs, metav1.ConditionFalse, gatewayv1.GatewayReasonListenersNotResolved, "listener https: bad certificate")
 	tr.markGatewayUnresolved(gw, gatewayv1.GatewayReasonInvalidClientCertificateRef, "client certificate missing")
 	c := st.Conditions[0]
 	if c.Reason != "ListenersNotResolved" || !strings.Contains(c.Message, "bad certificate") || !strings.Contains(c.Message, "client certificate missing") {

@@ -7,19 +7,9 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
-
-// OptionClientCertificate is the BackendTLSPolicy option (a certgate
-// extension) naming a kubernetes.io/tls Secret, in the policy's namespace,
-// whose certificate the gateway presents to the targeted Service instead
-// of its Gateway's spec.tls.backend.clientCertificateRef.
-const OptionClientCertificate = "certgate.dev/client-certificate"
-
-// ReasonInvalidClientCertificateRef is ResolvedRefs=False on a
-// BackendTLSPolicy whose OptionClientCertificate Secret cannot be used. It
-// borrows the name of the Gateway reason for the same fault.
-const ReasonInvalidClientCertificateRef = "InvalidClientCertificateRef"
 
 // btlsContent is what the content of a BackendTLSPolicy resolves to,
 // independent of the backends it applies to.
@@ -29,10 +19,11 @@ type btlsContent struct {
 	tls snapshot.BackendTLS
 	// acceptedReason and invalid, when invalid is set, make the policy
 	// Accepted=False and every backend it applies to fail closed.
-	acceptedReason string
+	acceptedReason gatewayv1.PolicyConditionReason
 	invalid        []string
 	// refReason and refMessage, when set, make ResolvedRefs=False.
-	refReason, refMessage string
+	refReason  gatewayv1.PolicyConditionReason
+	refMessage string
 }
 
 // resolveBackendTLSPolicy checks a policy's validation and options and
@@ -41,7 +32,7 @@ func (t *translator) resolveBackendTLSPolicy(p *gatewayv1.BackendTLSPolicy) btls
 	v := p.Spec.Validation
 	c := btlsContent{tls: snapshot.BackendTLS{ServerName: string(v.Hostname)}}
 	if v.Hostname == "" {
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation.hostname: required")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation.hostname: required")
 	}
 	c.trustAnchors(t, p)
 	c.subjectAltNames(v.SubjectAltNames)
@@ -52,14 +43,14 @@ func (t *translator) resolveBackendTLSPolicy(p *gatewayv1.BackendTLSPolicy) btls
 // fail records a problem that makes the policy unusable. The first reason
 // is kept: NoValidCACertificate is what Gateway API asks for when every CA
 // reference is bad, whatever else is.
-func (c *btlsContent) fail(reason, message string) {
+func (c *btlsContent) fail(reason gatewayv1.PolicyConditionReason, message string) {
 	if c.acceptedReason == "" {
 		c.acceptedReason = reason
 	}
 	c.invalid = append(c.invalid, message)
 }
 
-func (c *btlsContent) unresolved(reason, message string) {
+func (c *btlsContent) unresolved(reason gatewayv1.PolicyConditionReason, message string) {
 	if c.refReason == "" {
 		c.refReason, c.refMessage = reason, message
 	}
@@ -76,11 +67,11 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 	wellKnown := v.WellKnownCACertificates != nil && *v.WellKnownCACertificates != ""
 	switch {
 	case len(v.CACertificateRefs) > 0 && wellKnown:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation: caCertificateRefs and wellKnownCACertificates are mutually exclusive")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation: caCertificateRefs and wellKnownCACertificates are mutually exclusive")
 	case len(v.CACertificateRefs) == 0 && !wellKnown:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), "spec.validation: one of caCertificateRefs or wellKnownCACertificates is required")
+		c.fail(gatewayv1.PolicyReasonInvalid, "spec.validation: one of caCertificateRefs or wellKnownCACertificates is required")
 	case wellKnown && *v.WellKnownCACertificates != gatewayv1.WellKnownCACertificatesSystem:
-		c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.validation.wellKnownCACertificates: %q is not supported: use System", *v.WellKnownCACertificates))
+		c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("spec.validation.wellKnownCACertificates: %q is not supported: use System", *v.WellKnownCACertificates))
 	case wellKnown:
 		c.tls.UseSystemRoots = true
 	}
@@ -89,13 +80,13 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 		field := fmt.Sprintf("spec.validation.caCertificateRefs[%d]", i)
 		if ref.Group != "" || ref.Kind != "ConfigMap" {
 			msg := fmt.Sprintf("%s: kind %q in group %q is not supported: use a ConfigMap", field, ref.Kind, ref.Group)
-			c.unresolved(string(gatewayv1.BackendTLSPolicyReasonInvalidKind), msg)
+			c.unresolved(gatewayv1.BackendTLSPolicyReasonInvalidKind, msg)
 			bad = append(bad, msg)
 			continue
 		}
 		ca, problem := t.readCACertificate(p.Namespace, field, "ConfigMap", string(ref.Name))
 		if problem != nil {
-			c.unresolved(string(gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef), problem.message)
+			c.unresolved(gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef, problem.message)
 			bad = append(bad, problem.message)
 			continue
 		}
@@ -103,7 +94,7 @@ func (c *btlsContent) trustAnchors(t *translator, p *gatewayv1.BackendTLSPolicy)
 	}
 	switch {
 	case len(bad) > 0 && len(bad) == len(v.CACertificateRefs):
-		c.fail(string(gatewayv1.BackendTLSPolicyReasonNoValidCACertificate), strings.Join(bad, "; "))
+		c.fail(gatewayv1.BackendTLSPolicyReasonNoValidCACertificate, strings.Join(bad, "; "))
 	case len(bad) > 0:
 		// Accepted stays True (some references are good), but the
 		// backend still fails closed: invalid is set without a reason.
@@ -120,7 +111,7 @@ func (c *btlsContent) subjectAltNames(sans []gatewayv1.SubjectAltName) {
 		case san.Type == gatewayv1.URISubjectAltNameType && san.URI != "":
 			c.tls.SubjectAltNames = append(c.tls.SubjectAltNames, snapshot.BackendSAN{Type: snapshot.BackendSANURI, Value: string(san.URI)})
 		default:
-			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("%s: type %q needs its matching hostname or uri field", field, san.Type))
+			c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("%s: type %q needs its matching hostname or uri field", field, san.Type))
 		}
 	}
 }
@@ -138,21 +129,21 @@ func (c *btlsContent) options(t *translator, p *gatewayv1.BackendTLSPolicy) {
 	for _, k := range keys {
 		value := string(p.Spec.Options[gatewayv1.AnnotationKey(k)])
 		switch {
-		case k == OptionClientCertificate:
+		case k == v1alpha1.BackendTLSOptionClientCertificate:
 			c.clientCertificate(t, p.Namespace, value)
 		case strings.HasPrefix(k, "certgate.dev/"):
-			c.fail(string(gatewayv1.PolicyReasonInvalid), fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, OptionClientCertificate))
+			c.fail(gatewayv1.PolicyReasonInvalid, fmt.Sprintf("spec.options[%q]: unknown certgate option; the only one is %s", k, v1alpha1.BackendTLSOptionClientCertificate))
 		}
 	}
 }
 
 func (c *btlsContent) clientCertificate(t *translator, ns, name string) {
-	field := fmt.Sprintf("spec.options[%q]", OptionClientCertificate)
+	field := fmt.Sprintf("spec.options[%q]", v1alpha1.BackendTLSOptionClientCertificate)
 	cert, problem := t.readClientCertificate(nameOf(ns, name))
 	if problem != "" {
 		msg := field + ": " + problem
-		c.unresolved(ReasonInvalidClientCertificateRef, msg)
-		c.fail(string(gatewayv1.PolicyReasonInvalid), msg)
+		c.unresolved(v1alpha1.ReasonInvalidClientCertificateRef, msg)
+		c.fail(gatewayv1.PolicyReasonInvalid, msg)
 		return
 	}
 	c.tls.ClientCertificate = cert

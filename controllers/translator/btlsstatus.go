@@ -20,9 +20,9 @@ func (t *translator) btlsStatusOf(a *btlsAttachment) *gatewayv1.PolicyStatus {
 	for _, gw := range sortedNames(a.reached) {
 		entry := t.newAncestor(gatewayRef(gw))
 		status, reason, message := a.accepted(gw)
-		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.PolicyConditionAccepted), status, reason, message)
+		setCondition(t, &entry.Conditions, a.policy.Generation, gatewayv1.PolicyConditionAccepted, status, reason, message)
 		status, reason, message = a.resolvedRefs()
-		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.BackendTLSPolicyConditionResolvedRefs), status, reason, message)
+		setCondition(t, &entry.Conditions, a.policy.Generation, gatewayv1.BackendTLSPolicyConditionResolvedRefs, status, reason, message)
 		st.Ancestors = append(st.Ancestors, entry)
 	}
 	st.Ancestors = sortAncestors(st.Ancestors)
@@ -33,7 +33,7 @@ func (t *translator) btlsStatusOf(a *btlsAttachment) *gatewayv1.PolicyStatus {
 // target reached through it is held by an older policy; otherwise the
 // content's own reason (NoValidCACertificate, Invalid) when it cannot be
 // used; otherwise Accepted.
-func (a *btlsAttachment) accepted(gw types.NamespacedName) (metav1.ConditionStatus, string, string) {
+func (a *btlsAttachment) accepted(gw types.NamespacedName) (metav1.ConditionStatus, gatewayv1.PolicyConditionReason, string) {
 	var lost []string
 	for k := range a.reached[gw] {
 		if holder, ok := a.conflictedBy[k]; ok {
@@ -43,20 +43,20 @@ func (a *btlsAttachment) accepted(gw types.NamespacedName) (metav1.ConditionStat
 	switch {
 	case len(lost) == len(a.reached[gw]):
 		slices.Sort(lost)
-		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), strings.Join(lost, "; ")
+		return metav1.ConditionFalse, gatewayv1.PolicyReasonConflicted, strings.Join(lost, "; ")
 	case a.content.acceptedReason != "":
 		return metav1.ConditionFalse, a.content.acceptedReason, "connections to the targeted backends fail (HTTP 500) until this is fixed: " + joinMessages(a.content.invalid...)
 	case len(a.content.invalid) > 0:
-		return metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted), "accepted, but connections to the targeted backends fail (HTTP 500) until every reference is fixed: " + joinMessages(a.content.invalid...)
+		return metav1.ConditionTrue, gatewayv1.PolicyReasonAccepted, "accepted, but connections to the targeted backends fail (HTTP 500) until every reference is fixed: " + joinMessages(a.content.invalid...)
 	}
-	return metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted), "backend TLS applied to the targeted backends reached through this Gateway"
+	return metav1.ConditionTrue, gatewayv1.PolicyReasonAccepted, "backend TLS applied to the targeted backends reached through this Gateway"
 }
 
-func (a *btlsAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) {
+func (a *btlsAttachment) resolvedRefs() (metav1.ConditionStatus, gatewayv1.PolicyConditionReason, string) {
 	if a.content.refReason != "" {
 		return metav1.ConditionFalse, a.content.refReason, a.content.refMessage
 	}
-	return metav1.ConditionTrue, string(gatewayv1.BackendTLSPolicyReasonResolvedRefs), "all references resolved"
+	return metav1.ConditionTrue, gatewayv1.BackendTLSPolicyReasonResolvedRefs, "all references resolved"
 }
 
 func (k btlsKey) describe() string {

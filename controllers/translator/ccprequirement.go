@@ -3,6 +3,8 @@ package translator
 import (
 	"fmt"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
@@ -138,9 +140,10 @@ func (c *ccpContent) trust(t *translator, ns string, trust *v1alpha1.Trust) []sn
 // readCACertificate reads key ca.crt of a ConfigMap or Secret kind/ns/name
 // as trust anchors. field names the reference in problems.
 func (t *translator) readCACertificate(ns, field, kind, name string) (snapshot.CACertificate, *ccpRefProblem) {
-	const reason = "InvalidCACertificateRef" // Gateway API's reason for the same fault on BackendTLSPolicy
+	// Gateway API's reasons for the same faults on BackendTLSPolicy.
+	const reason = gatewayv1.BackendTLSPolicyReasonInvalidCACertificateRef
 	if kind != "ConfigMap" && kind != "Secret" {
-		return snapshot.CACertificate{}, &ccpRefProblem{"InvalidKind", fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, kind)}
+		return snapshot.CACertificate{}, &ccpRefProblem{gatewayv1.BackendTLSPolicyReasonInvalidKind, fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, kind)}
 	}
 	obj := fmt.Sprintf("%s %s/%s", kind, ns, name)
 	value, objFound, keyFound := t.idx.keyOf(kind, nameOf(ns, name), "ca.crt")

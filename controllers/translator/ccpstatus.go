@@ -28,9 +28,9 @@ func (t *translator) ccpStatus(a *ccpAttachment) *v1alpha1.ClientCertPolicyStatu
 	for k, ref := range refs {
 		entry := t.newAncestor(ref)
 		status, reason, message := a.accepted(ref, targets[k])
-		t.setCondition(&entry.Conditions, a.policy.Generation, string(gatewayv1.PolicyConditionAccepted), status, reason, message)
+		setCondition(t, &entry.Conditions, a.policy.Generation, gatewayv1.PolicyConditionAccepted, status, reason, message)
 		status, reason, message = a.resolvedRefs()
-		t.setCondition(&entry.Conditions, a.policy.Generation, "ResolvedRefs", status, reason, message)
+		setCondition(t, &entry.Conditions, a.policy.Generation, gatewayv1.BackendTLSPolicyConditionResolvedRefs, status, reason, message)
 		st.Ancestors = append(st.Ancestors, entry)
 	}
 	st.Ancestors = sortAncestors(st.Ancestors)
@@ -53,7 +53,7 @@ func (t *translator) ccpStatus(a *ccpAttachment) *v1alpha1.ClientCertPolicyStatu
 //     draws attention, and the message names what is still in force;
 //   - Accepted otherwise, with a message saying how many rules it governs
 //     here and warning about plain HTTP listeners (reason no_tls).
-func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTarget) (metav1.ConditionStatus, string, string) {
+func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTarget) (metav1.ConditionStatus, gatewayv1.PolicyConditionReason, string) {
 	var held, conflicted, missing []string
 	for _, tgt := range targets {
 		switch {
@@ -72,17 +72,17 @@ func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTar
 	}
 	switch {
 	case len(held) == 0 && len(conflicted) > 0:
-		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), lost
+		return metav1.ConditionFalse, gatewayv1.PolicyReasonConflicted, lost
 	case len(held) == 0:
-		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), lost
+		return metav1.ConditionFalse, gatewayv1.PolicyReasonTargetNotFound, lost
 	case len(a.content.invalid) > 0:
 		return metav1.ConditionFalse, v1alpha1.PolicyReasonInvalid, joinMessages(a.invalidMessage(), lost)
 	case len(conflicted) > 0:
-		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted), joinMessages(lost, inForce)
+		return metav1.ConditionFalse, gatewayv1.PolicyReasonConflicted, joinMessages(lost, inForce)
 	case len(missing) > 0:
-		return metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound), joinMessages(lost, inForce)
+		return metav1.ConditionFalse, gatewayv1.PolicyReasonTargetNotFound, joinMessages(lost, inForce)
 	}
-	return metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted), a.inForceMessage(ref)
+	return metav1.ConditionTrue, gatewayv1.PolicyReasonAccepted, a.inForceMessage(ref)
 }
 
 // invalidMessage says what an invalid policy does to its requests, which
@@ -121,7 +121,7 @@ func (a *ccpAttachment) inForceMessage(ref gatewayv1.ParentReference) string {
 // references. Reasons: ResolvedRefs; InvalidPinsRef (certgate's, a
 // pinsFrom object, key or pin list); InvalidCACertificateRef (Gateway
 // API's, a trust reference); InvalidKind (Gateway API's).
-func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) {
+func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, gatewayv1.PolicyConditionReason, string) {
 	if p := a.content.refs; p != nil {
 		return metav1.ConditionFalse, p.reason, p.message
 	}
@@ -129,5 +129,5 @@ func (a *ccpAttachment) resolvedRefs() (metav1.ConditionStatus, string, string) 
 	if len(a.policy.Spec.PinsFrom) == 0 && a.policy.Spec.Trust == nil {
 		msg = "the policy has no pinsFrom or trust references"
 	}
-	return metav1.ConditionTrue, "ResolvedRefs", msg
+	return metav1.ConditionTrue, gatewayv1.BackendTLSPolicyReasonResolvedRefs, msg
 }

@@ -7,6 +7,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
 // ccpKey identifies what a ClientCertPolicy targetRef selects: an HTTPRoute
@@ -127,13 +128,13 @@ func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
 		return []gatewayv1.ParentReference{gatewayRef(key.name)}
 	}
 	seen := map[types.NamespacedName]bool{}
-	for _, l := range t.snapshot.Listeners {
+	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
 		for _, r := range l.Routes {
 			if r.Namespace == key.name.Namespace && r.Name == key.name.Name {
-				seen[parseGatewayName(l.Gateway)] = true
+				seen[ls.gatewayName()] = true
 			}
 		}
-	}
+	})
 	if len(seen) == 0 {
 		t.routeParentGateways(key.name, seen)
 	}

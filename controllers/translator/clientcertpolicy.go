@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -50,9 +51,9 @@ func (t *translator) translateClientCertPolicies() {
 			a.targets = append(a.targets, tgt)
 		}
 	}
-	t.walkRules(func(l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule) {
-		if a := governingPolicy(holders, l, r, rule); a != nil {
-			a.govern(l, rule)
+	t.eachRule(func(ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) {
+		if a := governingPolicy(holders, ls, r, rule); a != nil {
+			a.govern(ls, rule)
 		}
 	})
 	for _, a := range all {
@@ -112,13 +113,13 @@ func decidingRule(winner, loser *ccpAttachment) string {
 // listener l, or nil. Candidates are tried from the most specific target
 // to the least; the first held one wins. (For an unnamed rule the first
 // candidate is the whole route, tried twice; no policy can name it.)
-func governingPolicy(holders map[ccpKey]*ccpAttachment, l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
+func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
 	route := nameOf(r.Namespace, r.Name)
-	gw := parseGatewayName(l.Gateway)
+	gw := ls.gatewayName()
 	candidates := []ccpKey{
 		{kind: "HTTPRoute", name: route, section: rule.Name},
 		{kind: "HTTPRoute", name: route},
-		{kind: "Gateway", name: gw, section: listenerSection(l.Gateway, l.Name)},
+		{kind: "Gateway", name: gw, section: string(ls.spec.Name)},
 		{kind: "Gateway", name: gw},
 	}
 	for _, k := range candidates {
@@ -133,14 +134,14 @@ func governingPolicy(holders map[ccpKey]*ccpAttachment, l *snapshot.Listener, r 
 // requirement is shared by every rule a governs: a snapshot is immutable
 // once built, so sharing is safe, and it lets the data plane compile one
 // policy once.
-func (a *ccpAttachment) govern(l *snapshot.Listener, rule *snapshot.Rule) {
+func (a *ccpAttachment) govern(ls *listenerState, rule *snapshot.Rule) {
 	rule.ClientCert = a.content.requirement
-	gw := parseGatewayName(l.Gateway)
+	gw := ls.gatewayName()
 	a.rules[gw]++
-	if l.Protocol == snapshot.ProtocolHTTP {
+	if ls.spec.Protocol == gatewayv1.HTTPProtocolType {
 		if a.plainHTTP[gw] == nil {
 			a.plainHTTP[gw] = map[string]bool{}
 		}
-		a.plainHTTP[gw][l.Name] = true
+		a.plainHTTP[gw][ls.name()] = true
 	}
 }

@@ -56,8 +56,8 @@ func TestPinsFromBadLineFailsClosedNamingObjectKeyAndLine(t *testing.T) {
 	c := tr.resolveClientCertPolicy(policy(v1alpha1.ClientCertPolicySpec{
 		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindConfigMap, Name: "pins", Key: "list"}},
 	}))
-	if c.refs == nil || c.refs.reason != ReasonInvalidPinsRef {
-		t.Fatalf("ResolvedRefs problem = %+v, want reason %s", c.refs, ReasonInvalidPinsRef)
+	if c.refs == nil || c.refs.reason != v1alpha1.ReasonInvalidPinsRef {
+		t.Fatalf("ResolvedRefs problem = %+v, want reason %s", c.refs, v1alpha1.ReasonInvalidPinsRef)
 	}
 	for _, want := range []string{"spec.pinsFrom[0]", "ConfigMap ns/pins", `key "list"`, "line 3"} {
 		if !strings.Contains(c.requirement.Invalid, want) {
@@ -135,13 +135,14 @@ func TestGoverningPolicyIsTheMostSpecific(t *testing.T) {
 		{kind: "HTTPRoute", name: nameOf("ns", "r")}:                   routeP,
 		{kind: "HTTPRoute", name: nameOf("ns", "r"), section: "admin"}: ruleP,
 	}
-	https := &snapshot.Listener{Name: "ns/gw/https", Gateway: "ns/gw"}
-	other := &snapshot.Listener{Name: "ns/gw/other", Gateway: "ns/gw"}
+	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gw"}}
+	https := &listenerState{gw: gw, spec: &gatewayv1.Listener{Name: "https"}}
+	other := &listenerState{gw: gw, spec: &gatewayv1.Listener{Name: "other"}}
 	r := &snapshot.Route{Namespace: "ns", Name: "r"}
 	shop := &snapshot.Route{Namespace: "ns", Name: "shop"}
 	for _, tc := range []struct {
 		name string
-		l    *snapshot.Listener
+		l    *listenerState
 		r    *snapshot.Route
 		rule string
 		want *ccpAttachment

@@ -7,17 +7,21 @@
 // same input gives byte-identical output. Both the Kubernetes provider and
 // the file provider call it.
 //
-// It runs in stages, one file each, in this order:
+// It runs in stages, in the order translator.go's stages list them, each
+// starting in its own file:
 //
-//	gatewayclass.go      GatewayClasses of this controller: Accepted, supported features
-//	gateway.go           Gateways and their listeners: addresses, TLS, frontend validation
-//	httproute.go         HTTPRoutes: attachment to listeners, rules, filters, statuses
-//	backend.go           backendRefs: Services, EndpointSlices, ReferenceGrants
-//	backendtls.go        BackendTLSPolicy and the Gateway's backend client certificate
-//	clientcertpolicy.go  ClientCertPolicy: client certificate requirements per rule
+//	translateGatewayClasses      gatewayclass.go      GatewayClasses of this controller: Accepted, supported features
+//	translateGateways            gateway.go           Gateways and their listeners: addresses, TLS, frontend validation
+//	translateHTTPRoutes          httproute.go         HTTPRoutes: attachment to listeners, rules, filters, statuses;
+//	                             backend.go           their backendRefs: Services, EndpointSlices, ReferenceGrants
+//	translateBackendTLS          backendtls.go        BackendTLSPolicy and the Gateway's backend client certificate
+//	translateClientCertPolicies  clientcertpolicy.go  ClientCertPolicy: client certificate requirements per rule
 //
 // A later stage may read what an earlier one built (the snapshot being
-// assembled and the statuses so far) and add to it.
+// assembled and the statuses so far) and add to it. The policy stages
+// walk the snapshot through the gateway stage's listener state
+// (snapshotwalk.go), so a rule's Gateway and listener are typed fields,
+// never parsed back out of the snapshot's names.
 //
 // The tests are golden files: testdata/NAME.in.yaml holds the input
 // objects, added to those of testdata/base.yaml whose kind it does not

@@ -37,7 +37,7 @@ func (t *translator) convertFilters(routeNS string, fs []gatewayv1.HTTPRouteFilt
 		}
 		sf, err := convertFilter(f, matches)
 		if err != nil {
-			return nil, nil, unsupported("filters[%d]: %s", i, err.msg)
+			return nil, nil, unsupported("filters[%d]: %s", i, err.message)
 		}
 		out = append(out, sf)
 	}
@@ -163,7 +163,7 @@ func convertCORS(c *gatewayv1.HTTPCORSFilter) *snapshot.CORS {
 func (t *translator) convertMirror(routeNS string, m *gatewayv1.HTTPRequestMirrorFilter) (*snapshot.Mirror, *refProblem) {
 	b, p := t.resolveBackend(routeNS, m.BackendRef)
 	if p != nil {
-		return nil, &refProblem{p.reason, "requestMirror: " + p.msg}
+		return nil, &refProblem{p.reason, "requestMirror: " + p.message}
 	}
 	out := &snapshot.Mirror{Backend: b}
 	switch {

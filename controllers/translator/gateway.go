@@ -94,31 +94,31 @@ func (t *translator) writeGatewayConditions(gw *gatewayv1.Gateway, st *gatewayv1
 	accepted := len(invalid) < len(ls)
 	switch {
 	case addr.unsupported != "":
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionAccepted), metav1.ConditionFalse, string(gatewayv1.GatewayReasonUnsupportedAddress), addr.unsupported)
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionAccepted, metav1.ConditionFalse, gatewayv1.GatewayReasonUnsupportedAddress, addr.unsupported)
 	case len(invalid) == 0:
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionAccepted), metav1.ConditionTrue, string(gatewayv1.GatewayReasonAccepted), "Gateway is valid")
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionAccepted, metav1.ConditionTrue, gatewayv1.GatewayReasonAccepted, "Gateway is valid")
 	default:
 		status := metav1.ConditionTrue
 		if !accepted {
 			status = metav1.ConditionFalse
 		}
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionAccepted), status, string(gatewayv1.GatewayReasonListenersNotValid), "invalid listeners: "+strings.Join(invalid, ", "))
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionAccepted, status, gatewayv1.GatewayReasonListenersNotValid, "invalid listeners: "+strings.Join(invalid, ", "))
 	}
 	switch {
 	case !addr.ready():
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionProgrammed), metav1.ConditionFalse, addr.reason, addr.message)
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, addr.reason, addr.message)
 	case programmed == 0:
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.GatewayReasonInvalid), "no listener could be programmed")
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, gatewayv1.GatewayReasonInvalid, "no listener could be programmed")
 	default:
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionProgrammed), metav1.ConditionTrue, string(gatewayv1.GatewayReasonProgrammed), fmt.Sprintf("%d of %d listeners programmed", programmed, len(ls)))
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionTrue, gatewayv1.GatewayReasonProgrammed, fmt.Sprintf("%d of %d listeners programmed", programmed, len(ls)))
 	}
 	if len(unresolved) > 0 {
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionResolvedRefs), metav1.ConditionFalse, string(gatewayv1.GatewayReasonListenersNotResolved), "listeners with unresolved references: "+strings.Join(unresolved, ", "))
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionResolvedRefs, metav1.ConditionFalse, gatewayv1.GatewayReasonListenersNotResolved, "listeners with unresolved references: "+strings.Join(unresolved, ", "))
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionResolvedRefs), metav1.ConditionTrue, string(gatewayv1.GatewayReasonResolvedRefs), "all references resolved")
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.GatewayReasonResolvedRefs, "all references resolved")
 	}
 	if insecure {
-		t.setCondition(conds, gen, string(gatewayv1.GatewayConditionInsecureFrontendValidationMode), metav1.ConditionTrue, string(gatewayv1.GatewayReasonConfigurationChanged),
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionInsecureFrontendValidationMode, metav1.ConditionTrue, gatewayv1.GatewayReasonConfigurationChanged,
 			"frontend client certificate validation is AllowInsecureFallback: clients without a valid certificate are let through")
 	}
 }

@@ -21,8 +21,8 @@ func (t *translator) translateGatewayClasses() {
 			continue
 		}
 		st := &gatewayv1.GatewayClassStatus{SupportedFeatures: supportedFeatureList()}
-		t.setCondition(&st.Conditions, gc.Generation, string(gatewayv1.GatewayClassConditionStatusAccepted),
-			metav1.ConditionTrue, string(gatewayv1.GatewayClassReasonAccepted), "certgate serves this class")
+		setCondition(t, &st.Conditions, gc.Generation, gatewayv1.GatewayClassConditionStatusAccepted,
+			metav1.ConditionTrue, gatewayv1.GatewayClassReasonAccepted, "certgate serves this class")
 		t.classStatus[gc.Name] = st
 		t.classes[gc.Name] = gc
 	}

@@ -44,13 +44,13 @@ func (t *translator) applyGatewayClientCertificates() {
 			t.markGatewayUnresolved(gw, gc.reason, "spec.tls.backend.clientCertificateRef: "+gc.problem)
 		}
 	}
-	t.walkBackends(func(l *snapshot.Listener, b *snapshot.Backend) {
-		gc, ok := certs[parseGatewayName(l.Gateway)]
+	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
+		gc, ok := certs[ls.gatewayName()]
 		if !ok || b.TLS == nil || b.Invalid != "" || b.TLS.ClientCertificate != nil {
 			return
 		}
 		if gc.problem != "" {
-			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", l.Gateway, gc.problem)
+			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", ls.gatewayName(), gc.problem)
 			return
 		}
 		b.TLS.ClientCertificate = gc.cert
@@ -88,9 +88,9 @@ func (t *translator) markGatewayUnresolved(gw *gatewayv1.Gateway, reason gateway
 		st = &gatewayv1.GatewayStatus{}
 		t.gwStatus[nn] = st
 	}
-	typ := string(gatewayv1.GatewayConditionResolvedRefs)
-	if prev := meta.FindStatusCondition(st.Conditions, typ); prev != nil && prev.Status == metav1.ConditionFalse {
+	typ := gatewayv1.GatewayConditionResolvedRefs
+	if prev := meta.FindStatusCondition(st.Conditions, string(typ)); prev != nil && prev.Status == metav1.ConditionFalse {
 		reason, message = gatewayv1.GatewayConditionReason(prev.Reason), joinMessages(prev.Message, message)
 	}
-	t.setCondition(&st.Conditions, gw.Generation, typ, metav1.ConditionFalse, string(reason), message)
+	setCondition(t, &st.Conditions, gw.Generation, typ, metav1.ConditionFalse, reason, message)
 }

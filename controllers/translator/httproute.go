@@ -117,21 +117,21 @@ func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentRe
 	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
 	gen, conds := r.Generation, &ps.Conditions
 	if res.reason != "" {
-		t.setCondition(conds, gen, string(gatewayv1.RouteConditionAccepted), metav1.ConditionFalse, string(res.reason), res.msg)
+		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.reason, res.msg)
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.RouteConditionAccepted), metav1.ConditionTrue, string(gatewayv1.RouteReasonAccepted), "route is attached")
+		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionTrue, gatewayv1.RouteReasonAccepted, "route is attached")
 	}
 	if len(b.refs) > 0 {
 		msgs := make([]string, len(b.refs))
 		for i, p := range b.refs {
-			msgs[i] = p.msg
+			msgs[i] = p.message
 		}
-		t.setCondition(conds, gen, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionFalse, string(b.refs[0].reason), strings.Join(msgs, "; "))
+		setCondition(t, conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionFalse, b.refs[0].reason, strings.Join(msgs, "; "))
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.RouteConditionResolvedRefs), metav1.ConditionTrue, string(gatewayv1.RouteReasonResolvedRefs), "all references resolved")
+		setCondition(t, conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.RouteReasonResolvedRefs, "all references resolved")
 	}
 	if res.reason == "" && len(b.invalid) > 0 {
-		t.setCondition(conds, gen, string(gatewayv1.RouteConditionPartiallyInvalid), metav1.ConditionTrue, string(gatewayv1.RouteReasonUnsupportedValue), b.partialMessage())
+		setCondition(t, conds, gen, gatewayv1.RouteConditionPartiallyInvalid, metav1.ConditionTrue, gatewayv1.RouteReasonUnsupportedValue, b.partialMessage())
 	}
 	return ps
 }

@@ -19,11 +19,10 @@ type listenerState struct {
 	status *gatewayv1.ListenerStatus
 	// kinds are the route kinds the listener accepts (HTTPRoute or none).
 	kinds []gatewayv1.RouteGroupKind
-	// Each problem, once found, is a condition reason and message; empty
-	// means none.
-	notAccepted, notAcceptedMsg string
-	unresolved, unresolvedMsg   string
-	conflict, conflictMsg       string
+	// Each problem, once found, is a condition reason and message; an
+	// empty reason means none.
+	notAccepted, unresolved, conflict          gatewayv1.ListenerConditionReason
+	notAcceptedMsg, unresolvedMsg, conflictMsg string
 	// tls is the listener's TLS config, for HTTPS listeners with at least
 	// one usable certificate.
 	tls *snapshot.ListenerTLS
@@ -49,19 +48,19 @@ func (l *listenerState) hostname() string {
 
 func (l *listenerState) reject(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
 	if l.notAccepted == "" {
-		l.notAccepted, l.notAcceptedMsg = string(reason), fmt.Sprintf(format, args...)
+		l.notAccepted, l.notAcceptedMsg = reason, fmt.Sprintf(format, args...)
 	}
 }
 
 func (l *listenerState) unresolve(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
 	if l.unresolved == "" {
-		l.unresolved, l.unresolvedMsg = string(reason), fmt.Sprintf(format, args...)
+		l.unresolved, l.unresolvedMsg = reason, fmt.Sprintf(format, args...)
 	}
 }
 
 func (l *listenerState) conflicts(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
 	if l.conflict == "" {
-		l.conflict, l.conflictMsg = string(reason), fmt.Sprintf(format, args...)
+		l.conflict, l.conflictMsg = reason, fmt.Sprintf(format, args...)
 	}
 }
 
@@ -125,33 +124,33 @@ func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 	gen, conds := l.gw.Generation, &l.status.Conditions
 	l.status.SupportedKinds = l.kinds
 	if l.notAccepted != "" {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionFalse, l.notAccepted, l.notAcceptedMsg)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.notAccepted, l.notAcceptedMsg)
 	} else if l.conflict != "" {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionFalse, l.conflict, l.conflictMsg)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.conflict, l.conflictMsg)
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionAccepted), metav1.ConditionTrue, string(gatewayv1.ListenerReasonAccepted), "listener is valid")
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionTrue, gatewayv1.ListenerReasonAccepted, "listener is valid")
 	}
 	switch {
 	case l.snap >= 0:
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionTrue, string(gatewayv1.ListenerReasonProgrammed), "listener is in the snapshot")
-	case l.servable() && !addr.ready() && addr.reason == string(gatewayv1.GatewayReasonPending):
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), "the Gateway is "+addr.message)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionTrue, gatewayv1.ListenerReasonProgrammed, "listener is in the snapshot")
+	case l.servable() && !addr.ready() && addr.reason == gatewayv1.GatewayReasonPending:
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway is "+addr.message)
 	case l.servable() && !addr.ready():
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), "the Gateway has no address to bind")
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway has no address to bind")
 	case l.servable() && l.portPending != "":
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonPending), l.portPending)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, l.portPending)
 	default:
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionProgrammed), metav1.ConditionFalse, string(gatewayv1.ListenerReasonInvalid), l.programmedMessage())
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonInvalid, l.programmedMessage())
 	}
 	if l.unresolved != "" {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionResolvedRefs), metav1.ConditionFalse, l.unresolved, l.unresolvedMsg)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionResolvedRefs, metav1.ConditionFalse, l.unresolved, l.unresolvedMsg)
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionResolvedRefs), metav1.ConditionTrue, string(gatewayv1.ListenerReasonResolvedRefs), "all references resolved")
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.ListenerReasonResolvedRefs, "all references resolved")
 	}
 	if l.conflict != "" {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionConflicted), metav1.ConditionTrue, l.conflict, l.conflictMsg)
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionConflicted, metav1.ConditionTrue, l.conflict, l.conflictMsg)
 	} else {
-		t.setCondition(conds, gen, string(gatewayv1.ListenerConditionConflicted), metav1.ConditionFalse, string(gatewayv1.ListenerReasonNoConflicts), "no conflicts")
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionConflicted, metav1.ConditionFalse, gatewayv1.ListenerReasonNoConflicts, "no conflicts")
 	}
 }
 

@@ -4,16 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/dataplane/pin"
 )
-
-// ccpRefProblem is why a reference of a policy could not be used: the
-// ResolvedRefs reason and a message naming the field and the object.
-type ccpRefProblem struct {
-	reason  string
-	message string
-}
 
 // readPinSource reads and parses spec.pinsFrom[i] of a ClientCertPolicy
 // in namespace ns: a pin list, or PEM certificates (see pemPins), which
@@ -22,26 +17,26 @@ type ccpRefProblem struct {
 func (t *translator) readPinSource(ns string, i int, src v1alpha1.PinSource) (pins []pin.Pin, pem bool, _ *ccpRefProblem) {
 	field := fmt.Sprintf("spec.pinsFrom[%d]", i)
 	if src.Kind != v1alpha1.KindConfigMap && src.Kind != v1alpha1.KindSecret {
-		return nil, false, &ccpRefProblem{"InvalidKind", fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
+		return nil, false, &ccpRefProblem{gatewayv1.BackendTLSPolicyReasonInvalidKind, fmt.Sprintf("%s: kind %q is not ConfigMap or Secret", field, src.Kind)}
 	}
 	obj := fmt.Sprintf("%s %s/%s", src.Kind, ns, src.Name)
 	value, objFound, keyFound := t.idx.keyOf(string(src.Kind), nameOf(ns, src.Name), src.Key)
 	switch {
 	case !objFound:
-		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
+		return nil, false, &ccpRefProblem{v1alpha1.ReasonInvalidPinsRef, fmt.Sprintf("%s: %s not found", field, obj)}
 	case !keyFound:
-		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
+		return nil, false, &ccpRefProblem{v1alpha1.ReasonInvalidPinsRef, fmt.Sprintf("%s: %s has no key %q", field, obj, src.Key)}
 	}
 	if isPEM(value) {
 		pins, problem := pemPins(value, src.PinType)
 		if problem != "" {
-			return nil, true, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
+			return nil, true, &ccpRefProblem{v1alpha1.ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, problem)}
 		}
 		return pins, true, nil
 	}
 	pins, err := pin.ParseList(string(value))
 	if err != nil {
-		return nil, false, &ccpRefProblem{ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, redactedListError(err))}
+		return nil, false, &ccpRefProblem{v1alpha1.ReasonInvalidPinsRef, fmt.Sprintf("%s: %s key %q: %s", field, obj, src.Key, redactedListError(err))}
 	}
 	return pins, false, nil
 }

@@ -15,14 +15,6 @@ import (
 // translation itself is not limited.
 const maxPolicyAncestors = 16
 
-// Condition reasons certgate sets on policies beyond those Gateway API
-// defines. Gateway API's own reasons are used wherever one fits.
-const (
-	// ReasonInvalidPinsRef is ResolvedRefs=False on a ClientCertPolicy whose
-	// pinsFrom object or key is missing, or whose pin list does not parse.
-	ReasonInvalidPinsRef = "InvalidPinsRef"
-)
-
 // comparePolicyAge orders policies by precedence as GEP-713 and DESIGN.md
 // define it: the older creationTimestamp first, then namespace/name.
 func comparePolicyAge(a, b metav1.Object) int {
@@ -38,18 +30,6 @@ func oldestFirst[P metav1.Object](policies []P) []P {
 	out := slices.Clone(policies)
 	slices.SortStableFunc(out, func(a, b P) int { return comparePolicyAge(a, b) })
 	return out
-}
-
-// parseGatewayName splits a snapshot Listener.Gateway ("namespace/name").
-func parseGatewayName(s string) types.NamespacedName {
-	ns, name, _ := strings.Cut(s, "/")
-	return nameOf(ns, name)
-}
-
-// listenerSection returns the listener's own name, the Gateway sectionName
-// that selects it, from its snapshot name "namespace/gateway/listener".
-func listenerSection(gateway, listener string) string {
-	return strings.TrimPrefix(listener, gateway+"/")
 }
 
 // parentRef builds a ParentReference to a Gateway API object, used as a

@@ -96,7 +96,7 @@ func (b *routeBuild) dropRule(i int, name string, err *ruleError, suffix string)
 	if name != "" {
 		label += " (" + name + ")"
 	}
-	b.invalid = append(b.invalid, fmt.Sprintf("rule %s: %s%s", label, err.msg, suffix))
+	b.invalid = append(b.invalid, fmt.Sprintf("rule %s: %s%s", label, err.message, suffix))
 	if b.invalidReason == "" {
 		b.invalidReason = err.reason
 	}

@@ -10,15 +10,6 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// ruleError is why a rule cannot be served as written: a route Accepted
-// reason (UnsupportedValue or IncompatibleFilters) and a message.
-type ruleError struct {
-	reason gatewayv1.RouteConditionReason
-	msg    string
-}
-
-func (e *ruleError) Error() string { return e.msg }
-
 func unsupported(format string, args ...any) *ruleError {
 	return &ruleError{gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf(format, args...)}
 }
@@ -38,7 +29,7 @@ func convertMatches(ms []gatewayv1.HTTPRouteMatch) ([]snapshot.Match, *ruleError
 	for i, m := range ms {
 		sm, err := convertMatch(m)
 		if err != nil {
-			return nil, unsupported("matches[%d]: %s", i, err.msg)
+			return nil, unsupported("matches[%d]: %s", i, err.message)
 		}
 		out = append(out, sm)
 	}
@@ -56,14 +47,14 @@ func convertMatch(m gatewayv1.HTTPRouteMatch) (snapshot.Match, *ruleError) {
 	for i, h := range m.Headers {
 		vm, err := convertValue(string(h.Name), h.Value, (*string)(h.Type))
 		if err != nil {
-			return out, unsupported("headers[%d]: %s", i, err.msg)
+			return out, unsupported("headers[%d]: %s", i, err.message)
 		}
 		out.Headers = append(out.Headers, vm)
 	}
 	for i, q := range m.QueryParams {
 		vm, err := convertValue(string(q.Name), q.Value, (*string)(q.Type))
 		if err != nil {
-			return out, unsupported("queryParams[%d]: %s", i, err.msg)
+			return out, unsupported("queryParams[%d]: %s", i, err.message)
 		}
 		out.QueryParams = append(out.QueryParams, vm)
 	}

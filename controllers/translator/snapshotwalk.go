@@ -1,39 +1,45 @@
 package translator
 
-import "github.com/certgate/certgate/dataplane/snapshot"
+import (
+	"k8s.io/apimachinery/pkg/types"
 
-// walkRules calls fn for every rule of every route of every listener in
-// the snapshot being built, with pointers into it so fn can set fields.
-// The later stages use it to add what policies ask of the rules the
-// earlier stages built.
-func (t *translator) walkRules(fn func(l *snapshot.Listener, r *snapshot.Route, rule *snapshot.Rule)) {
-	for i := range t.snapshot.Listeners {
-		l := &t.snapshot.Listeners[i]
-		for j := range l.Routes {
-			r := &l.Routes[j]
-			for k := range r.Rules {
-				fn(l, r, &r.Rules[k])
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// eachServedListener calls fn for every listener the gateway stage put in
+// the snapshot, with the listener's state, oldest Gateway first. The later
+// stages read the Gateway and section name from that state, never back
+// out of the snapshot's strings.
+func (t *translator) eachServedListener(fn func(ls *listenerState, l *snapshot.Listener)) {
+	for _, gw := range t.gateways {
+		for _, ls := range t.listeners[nameOf(gw.Namespace, gw.Name)] {
+			if ls.snap >= 0 {
+				fn(ls, &t.snapshot.Listeners[ls.snap])
 			}
 		}
 	}
 }
 
-// walkBackends calls fn for every backend in the snapshot being built: the
-// backends of each rule and the backends of its RequestMirror filters,
-// which are Services too and connect the same way.
-//
-// Every listener's rules, backends and mirrors are its own (the route
-// stage copies them per listener), so fn may set per-Gateway things such
-// as the backend client certificate.
-func (t *translator) walkBackends(fn func(l *snapshot.Listener, b *snapshot.Backend)) {
-	t.walkRules(func(l *snapshot.Listener, _ *snapshot.Route, rule *snapshot.Rule) {
-		for i := range rule.Backends {
-			fn(l, &rule.Backends[i].Backend)
-		}
-		for i := range rule.Filters {
-			if m := rule.Filters[i].RequestMirror; m != nil {
-				fn(l, &m.Backend)
-			}
-		}
+// eachRule calls fn for every rule in the snapshot being built, with the
+// state of the listener it is attached to and pointers into the snapshot,
+// so fn can add what policies ask of it.
+func (t *translator) eachRule(fn func(ls *listenerState, r *snapshot.Route, rule *snapshot.Rule)) {
+	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
+		l.EachRule(func(r *snapshot.Route, rule *snapshot.Rule) { fn(ls, r, rule) })
 	})
+}
+
+// eachBackend calls fn for every backend in the snapshot being built,
+// mirror targets included. Every listener's rules, backends and mirrors
+// are its own (the route stage copies them per listener), so fn may set
+// per-Gateway things such as the backend client certificate.
+func (t *translator) eachBackend(fn func(ls *listenerState, b *snapshot.Backend)) {
+	t.eachRule(func(ls *listenerState, _ *snapshot.Route, rule *snapshot.Rule) {
+		rule.EachBackend(func(b *snapshot.Backend) { fn(ls, b) })
+	})
+}
+
+// gatewayName is the name of the Gateway that owns the listener.
+func (l *listenerState) gatewayName() types.NamespacedName {
+	return nameOf(l.gw.Namespace, l.gw.Name)
 }

@@ -131,12 +131,22 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		classes:      map[string]*gatewayv1.GatewayClass{},
 		listeners:    map[types.NamespacedName][]*listenerState{},
 	}
-	t.translateGatewayClasses()
-	t.translateGateways()
-	t.translateHTTPRoutes()
-	t.translateBackendTLS()
-	t.translateClientCertPolicies()
+	for _, stage := range stages {
+		stage(t)
+	}
 	return t.finish()
+}
+
+// stages are Translate's stages in the order they run (doc.go describes
+// each). A stage may read what the earlier ones built: the classes and
+// listener state of the gateway stage, the snapshot being assembled and
+// the statuses so far.
+var stages = []func(*translator){
+	(*translator).translateGatewayClasses,
+	(*translator).translateGateways,
+	(*translator).translateHTTPRoutes,
+	(*translator).translateBackendTLS,
+	(*translator).translateClientCertPolicies,
 }
 
 // finish sorts the snapshot and the statuses into the result.

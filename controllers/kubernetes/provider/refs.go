@@ -18,7 +18,7 @@ import (
 
 // backendClientCertOption is the BackendTLSPolicy option naming the Secret
 // certgate presents to that backend (DESIGN.md, Backend TLS).
-const backendClientCertOption gatewayv1.AnnotationKey = "certgate.dev/client-certificate"
+const backendClientCertOption gatewayv1.AnnotationKey = v1alpha1.BackendTLSOptionClientCertificate
 
 // ref names a Secret or ConfigMap.
 type ref struct {
