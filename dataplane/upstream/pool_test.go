@@ -46,9 +46,14 @@ func TestConcurrentRequestsReuseAtMostTheirConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// A dial started for a request that then got a freed connection adds
-	// one idle connection; allow a little of that, never one per request.
-	if n := be.conns.Load(); n > workers+4 {
+	// At most one connection per worker is in use at a time. Go's
+	// transport also keeps the connection of a dial it started for a
+	// request that a freed connection then served first; each waiting
+	// request has at most one such dial, so the bound is twice the
+	// concurrency, and far below one connection per request. How many
+	// of those dials happen depends on scheduling, so a tighter bound
+	// fails on a loaded machine without saying anything about reuse.
+	if n := be.conns.Load(); n > 2*workers {
 		t.Fatalf("%d requests at concurrency %d opened %d connections", workers*each, workers, n)
 	}
 	if be.calls.Load() != workers*each {
