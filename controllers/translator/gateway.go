@@ -106,7 +106,7 @@ func (t *translator) writeGatewayConditions(gw *gatewayv1.Gateway, st *gatewayv1
 	}
 	switch {
 	case !addr.ready():
-		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, addr.reason, addr.message)
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, addr.notProgrammed.reason, addr.notProgrammed.message)
 	case programmed == 0:
 		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, gatewayv1.GatewayReasonInvalid, "no listener could be programmed")
 	default:

@@ -132,8 +132,8 @@ func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 	switch {
 	case l.snap >= 0:
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionTrue, gatewayv1.ListenerReasonProgrammed, "listener is in the snapshot")
-	case l.servable() && !addr.ready() && addr.reason == gatewayv1.GatewayReasonPending:
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway is "+addr.message)
+	case l.servable() && !addr.ready() && addr.notProgrammed.reason == gatewayv1.GatewayReasonPending:
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway is "+addr.notProgrammed.message)
 	case l.servable() && !addr.ready():
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway has no address to bind")
 	case l.servable() && l.portPending != "":
