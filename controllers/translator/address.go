@@ -12,16 +12,15 @@ import (
 type gatewayAddr struct {
 	// value is the IP address to bind; "" binds every interface.
 	value string
-	// reason and message, when reason is set, say why the Gateway cannot be
-	// programmed (Programmed=False).
-	reason  gatewayv1.GatewayConditionReason
-	message string
+	// notProgrammed, when its reason is set, says why the Gateway cannot
+	// be programmed (Programmed=False).
+	notProgrammed gatewayProblem
 	// unsupported, when set, is why the Gateway is not accepted
 	// (Accepted=False, UnsupportedAddress).
 	unsupported string
 }
 
-func (a gatewayAddr) ready() bool { return a.reason == "" }
+func (a gatewayAddr) ready() bool { return a.notProgrammed.reason == "" }
 
 // gatewayAddress decides where a Gateway's listeners bind:
 //
@@ -45,7 +44,7 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 		if ip, ok := t.opts.GatewayAddress(gw); ok {
 			return gatewayAddr{value: ip}
 		}
-		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotAssigned, message: "no address has been assigned to this Gateway yet"}
+		return unboundAddr(gatewayv1.GatewayReasonAddressNotAssigned, "no address has been assigned to this Gateway yet")
 	}
 	if len(gw.Spec.Addresses) == 0 || t.opts.ServicePerGateway {
 		return gatewayAddr{}
@@ -53,14 +52,21 @@ func (t *translator) gatewayAddress(gw *gatewayv1.Gateway) gatewayAddr {
 	a := gw.Spec.Addresses[0]
 	if a.Type != nil && *a.Type != gatewayv1.IPAddressType {
 		msg := fmt.Sprintf("spec.addresses[0]: type %q is not supported: certgate binds IPAddress addresses only", *a.Type)
-		return gatewayAddr{unsupported: msg, reason: gatewayv1.GatewayReasonAddressNotAssigned, message: msg}
+		addr := unboundAddr(gatewayv1.GatewayReasonAddressNotAssigned, msg)
+		addr.unsupported = msg
+		return addr
 	}
 	if a.Value == "" {
-		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotAssigned, message: "spec.addresses[0]: certgate cannot allocate an address; give an IP address"}
+		return unboundAddr(gatewayv1.GatewayReasonAddressNotAssigned, "spec.addresses[0]: certgate cannot allocate an address; give an IP address")
 	}
 	ip := net.ParseIP(a.Value)
 	if ip == nil {
-		return gatewayAddr{reason: gatewayv1.GatewayReasonAddressNotUsable, message: fmt.Sprintf("spec.addresses[0]: %q is not an IP address", a.Value)}
+		return unboundAddr(gatewayv1.GatewayReasonAddressNotUsable, fmt.Sprintf("spec.addresses[0]: %q is not an IP address", a.Value))
 	}
 	return gatewayAddr{value: ip.String()}
+}
+
+// unboundAddr is no address to bind, for reason.
+func unboundAddr(reason gatewayv1.GatewayConditionReason, message string) gatewayAddr {
+	return gatewayAddr{notProgrammed: gatewayProblem{reason: reason, message: message}}
 }

@@ -17,11 +17,16 @@ type attachment struct {
 }
 
 // parentResult is what one parentRef of a route comes to: the listeners
-// it attaches to, or the Accepted reason it does not.
+// it attaches to, or, when rejected has a reason, the Accepted reason and
+// message it does not.
 type parentResult struct {
 	attached []attachment
-	reason   gatewayv1.RouteConditionReason
-	msg      string
+	rejected problem[gatewayv1.RouteConditionReason]
+}
+
+// rejectedParent is a parentRef that attaches to no listener, for reason.
+func rejectedParent(reason gatewayv1.RouteConditionReason, message string) parentResult {
+	return parentResult{rejected: problem[gatewayv1.RouteConditionReason]{reason: reason, message: message}}
 }
 
 // gatewayOf returns the listeners of the Gateway a parentRef names, when
@@ -52,7 +57,7 @@ func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReferenc
 		}
 	}
 	if len(selected) == 0 {
-		return parentResult{reason: gatewayv1.RouteReasonNoMatchingParent, msg: "no listener of the Gateway matches the parentRef's sectionName and port"}
+		return rejectedParent(gatewayv1.RouteReasonNoMatchingParent, "no listener of the Gateway matches the parentRef's sectionName and port")
 	}
 	for _, l := range selected {
 		if len(l.kinds) > 0 && t.namespaceAllowed(l, r.Namespace) {
@@ -60,7 +65,7 @@ func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReferenc
 		}
 	}
 	if len(allowed) == 0 {
-		return parentResult{reason: gatewayv1.RouteReasonNotAllowedByListeners, msg: fmt.Sprintf("no selected listener allows HTTPRoutes from namespace %s", r.Namespace)}
+		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows HTTPRoutes from namespace %s", r.Namespace))
 	}
 	var res parentResult
 	hosts := make([]string, len(r.Spec.Hostnames))
@@ -73,7 +78,7 @@ func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReferenc
 		}
 	}
 	if len(res.attached) == 0 {
-		return parentResult{reason: gatewayv1.RouteReasonNoMatchingListenerHostname, msg: "no selected listener's hostname intersects the route's hostnames"}
+		return rejectedParent(gatewayv1.RouteReasonNoMatchingListenerHostname, "no selected listener's hostname intersects the route's hostnames")
 	}
 	return res
 }

@@ -61,8 +61,8 @@ func TestBackendTLSPolicyWithOnlyBadCARefsIsNoValidCACertificateAndFailsClosed(t
 	tr := newPolicyTranslator(t, configMap("garbage", map[string]string{"ca.crt": "not pem"}))
 	p := backendTLSPolicy("p", gatewayv1.BackendTLSPolicyValidation{CACertificateRefs: caRefs("gone", "garbage"), Hostname: "svc.internal"}, nil)
 	a := &btlsAttachment{policy: p, content: tr.resolveBackendTLSPolicy(p)}
-	if a.content.acceptedReason != "NoValidCACertificate" || a.content.refReason != "InvalidCACertificateRef" {
-		t.Errorf("reasons = %q / %q", a.content.acceptedReason, a.content.refReason)
+	if a.content.acceptedReason != "NoValidCACertificate" || a.content.unresolvedRef.reason != "InvalidCACertificateRef" {
+		t.Errorf("reasons = %q / %q", a.content.acceptedReason, a.content.unresolvedRef.reason)
 	}
 	b := snapshot.Backend{Name: "ns/svc:443"}
 	a.apply(&b)
@@ -78,8 +78,8 @@ func TestBackendTLSPolicyInvalidKindAndUnknownWellKnown(t *testing.T) {
 	tr := newPolicyTranslator(t)
 	secretRef := backendTLSPolicy("p", gatewayv1.BackendTLSPolicyValidation{Hostname: "h",
 		CACertificateRefs: []gatewayv1.LocalObjectReference{{Kind: "Secret", Name: "ca"}}}, nil)
-	if c := tr.resolveBackendTLSPolicy(secretRef); c.refReason != "InvalidKind" || c.acceptedReason != "NoValidCACertificate" {
-		t.Errorf("Secret CA ref: reasons %q / %q", c.refReason, c.acceptedReason)
+	if c := tr.resolveBackendTLSPolicy(secretRef); c.unresolvedRef.reason != "InvalidKind" || c.acceptedReason != "NoValidCACertificate" {
+		t.Errorf("Secret CA ref: reasons %q / %q", c.unresolvedRef.reason, c.acceptedReason)
 	}
 	other := gatewayv1.WellKnownCACertificatesType("example.com/roots")
 	wk := backendTLSPolicy("p", gatewayv1.BackendTLSPolicyValidation{Hostname: "h", WellKnownCACertificates: &other}, nil)
@@ -146,10 +146,10 @@ func TestGatewayClientCertificateRefChecks(t *testing.T) {
 		{"other namespace without grant", gatewayv1.SecretObjectReference{Name: "elsewhere", Namespace: &certs}, gatewayv1.GatewayReasonRefNotPermitted},
 	} {
 		got := tr.resolveGatewayClientCert(gw, tc.ref)
-		if got.reason != tc.reason || (tc.reason == "") != (got.cert != nil) {
-			t.Errorf("%s: reason %q (%s), cert %v; want reason %q", tc.name, got.reason, got.problem, got.cert != nil, tc.reason)
+		if got.unresolved.reason != tc.reason || (tc.reason == "") != (got.cert != nil) {
+			t.Errorf("%s: reason %q (%s), cert %v; want reason %q", tc.name, got.unresolved.reason, got.unresolved.message, got.cert != nil, tc.reason)
 		}
-		if strings.Contains(got.problem, "PRIVATE KEY") {
+		if strings.Contains(got.unresolved.message, "PRIVATE KEY") {
 			t.Errorf("%s: the problem quotes key material", tc.name)
 		}
 	}

@@ -21,9 +21,8 @@ type btlsContent struct {
 	// Accepted=False and every backend it applies to fail closed.
 	acceptedReason gatewayv1.PolicyConditionReason
 	invalid        []string
-	// refReason and refMessage, when set, make ResolvedRefs=False.
-	refReason  gatewayv1.PolicyConditionReason
-	refMessage string
+	// unresolvedRef, when its reason is set, makes ResolvedRefs=False.
+	unresolvedRef problem[gatewayv1.PolicyConditionReason]
 }
 
 // resolveBackendTLSPolicy checks a policy's validation and options and
@@ -51,8 +50,8 @@ func (c *btlsContent) fail(reason gatewayv1.PolicyConditionReason, message strin
 }
 
 func (c *btlsContent) unresolved(reason gatewayv1.PolicyConditionReason, message string) {
-	if c.refReason == "" {
-		c.refReason, c.refMessage = reason, message
+	if c.unresolvedRef.reason == "" {
+		c.unresolvedRef = problem[gatewayv1.PolicyConditionReason]{reason: reason, message: message}
 	}
 }
 

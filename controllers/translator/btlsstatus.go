@@ -53,8 +53,8 @@ func (a *btlsAttachment) accepted(gw types.NamespacedName) (metav1.ConditionStat
 }
 
 func (a *btlsAttachment) resolvedRefs() (metav1.ConditionStatus, gatewayv1.PolicyConditionReason, string) {
-	if a.content.refReason != "" {
-		return metav1.ConditionFalse, a.content.refReason, a.content.refMessage
+	if a.content.unresolvedRef.reason != "" {
+		return metav1.ConditionFalse, a.content.unresolvedRef.reason, a.content.unresolvedRef.message
 	}
 	return metav1.ConditionTrue, gatewayv1.BackendTLSPolicyReasonResolvedRefs, "all references resolved"
 }

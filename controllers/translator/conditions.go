@@ -59,3 +59,11 @@ type refProblem = problem[gatewayv1.RouteConditionReason]
 // used: the ResolvedRefs reason and a message naming the field and the
 // object.
 type ccpRefProblem = problem[gatewayv1.PolicyConditionReason]
+
+// listenerProblem is why a listener is not accepted, has unresolved
+// references or conflicts: a listener condition reason and a message.
+type listenerProblem = problem[gatewayv1.ListenerConditionReason]
+
+// gatewayProblem is why a Gateway cannot be programmed or has unresolved
+// references: a Gateway condition reason and a message.
+type gatewayProblem = problem[gatewayv1.GatewayConditionReason]

@@ -106,7 +106,7 @@ func (t *translator) writeGatewayConditions(gw *gatewayv1.Gateway, st *gatewayv1
 	}
 	switch {
 	case !addr.ready():
-		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, addr.reason, addr.message)
+		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, addr.notProgrammed.reason, addr.notProgrammed.message)
 	case programmed == 0:
 		setCondition(t, conds, gen, gatewayv1.GatewayConditionProgrammed, metav1.ConditionFalse, gatewayv1.GatewayReasonInvalid, "no listener could be programmed")
 	default:
@@ -127,10 +127,10 @@ func (t *translator) writeGatewayConditions(gw *gatewayv1.Gateway, st *gatewayv1
 // conflicted) and unresolved listeners, and counts the programmed ones.
 func listenerSummary(ls []*listenerState) (invalid, unresolved []string, programmed int) {
 	for _, l := range ls {
-		if l.notAccepted != "" || l.conflict != "" {
+		if l.notAccepted.reason != "" || l.conflict.reason != "" {
 			invalid = append(invalid, string(l.spec.Name))
 		}
-		if l.unresolved != "" {
+		if l.unresolved.reason != "" {
 			unresolved = append(unresolved, string(l.spec.Name))
 		}
 		if l.snap >= 0 {

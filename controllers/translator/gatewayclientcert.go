@@ -15,10 +15,9 @@ import (
 // (GEP-3155), resolved: the certificate, or why there is none.
 type gatewayClientCert struct {
 	cert *snapshot.Certificate
-	// reason and problem, when problem is set, are the Gateway's
+	// unresolved, when its message is set, is the Gateway's
 	// ResolvedRefs=False reason and message.
-	reason  gatewayv1.GatewayConditionReason
-	problem string
+	unresolved gatewayProblem
 }
 
 // applyGatewayClientCertificates gives every TLS backend reached from a
@@ -40,8 +39,8 @@ func (t *translator) applyGatewayClientCertificates() {
 		}
 		gc := t.resolveGatewayClientCert(gw, *gw.Spec.TLS.Backend.ClientCertificateRef)
 		certs[nameOf(gw.Namespace, gw.Name)] = gc
-		if gc.problem != "" {
-			t.markGatewayUnresolved(gw, gc.reason, "spec.tls.backend.clientCertificateRef: "+gc.problem)
+		if gc.unresolved.message != "" {
+			t.markGatewayUnresolved(gw, gc.unresolved.reason, "spec.tls.backend.clientCertificateRef: "+gc.unresolved.message)
 		}
 	}
 	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
@@ -49,8 +48,8 @@ func (t *translator) applyGatewayClientCertificates() {
 		if !ok || b.TLS == nil || b.Invalid != "" || b.TLS.ClientCertificate != nil {
 			return
 		}
-		if gc.problem != "" {
-			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", ls.gatewayName(), gc.problem)
+		if gc.unresolved.message != "" {
+			b.Invalid = fmt.Sprintf("Gateway %s spec.tls.backend.clientCertificateRef: %s", ls.gatewayName(), gc.unresolved.message)
 			return
 		}
 		b.TLS.ClientCertificate = gc.cert
@@ -62,19 +61,25 @@ func (t *translator) applyGatewayClientCertificates() {
 // in a namespace that has not granted it access.
 func (t *translator) resolveGatewayClientCert(gw *gatewayv1.Gateway, ref gatewayv1.SecretObjectReference) gatewayClientCert {
 	if gk := refKind(ref.Group, ref.Kind, "", "Secret"); gk != kindSecret {
-		return gatewayClientCert{reason: gatewayv1.GatewayReasonInvalidClientCertificateRef,
-			problem: fmt.Sprintf("kind %s in group %q is not supported: use a Secret", gk.Kind, gk.Group)}
+		return unresolvedClientCert(gatewayv1.GatewayReasonInvalidClientCertificateRef,
+			fmt.Sprintf("kind %s in group %q is not supported: use a Secret", gk.Kind, gk.Group))
 	}
 	ns := refNamespace(ref.Namespace, gw.Namespace)
 	if !t.refAllowed(kindGateway, gw.Namespace, kindSecret, ns, string(ref.Name)) {
-		return gatewayClientCert{reason: gatewayv1.GatewayReasonRefNotPermitted,
-			problem: fmt.Sprintf("Secret %s/%s is in another namespace and no ReferenceGrant there allows Gateways from %s to use it", ns, ref.Name, gw.Namespace)}
+		return unresolvedClientCert(gatewayv1.GatewayReasonRefNotPermitted,
+			fmt.Sprintf("Secret %s/%s is in another namespace and no ReferenceGrant there allows Gateways from %s to use it", ns, ref.Name, gw.Namespace))
 	}
 	cert, problem := t.readClientCertificate(nameOf(ns, string(ref.Name)))
 	if problem != "" {
-		return gatewayClientCert{reason: gatewayv1.GatewayReasonInvalidClientCertificateRef, problem: problem}
+		return unresolvedClientCert(gatewayv1.GatewayReasonInvalidClientCertificateRef, problem)
 	}
 	return gatewayClientCert{cert: cert}
+}
+
+// unresolvedClientCert is a clientCertificateRef that cannot be used, for
+// reason.
+func unresolvedClientCert(reason gatewayv1.GatewayConditionReason, message string) gatewayClientCert {
+	return gatewayClientCert{unresolved: gatewayProblem{reason: reason, message: message}}
 }
 
 // markGatewayUnresolved sets the Gateway's ResolvedRefs=False. The

@@ -116,12 +116,12 @@ func (t *translator) gatewayExposure(gw *gatewayv1.Gateway, addr *gatewayAddr) (
 	}
 	svc := t.idx.services[nameOf(gw.Namespace, GatewayServiceName(gw.Name))]
 	if svc == nil || !GatewayOwnsService(gw, svc) || svc.Annotations[AnnotationControllerName] != string(t.opts.ControllerName) {
-		addr.reason, addr.message = gatewayv1.GatewayReasonPending, "waiting for its Service"
+		addr.notProgrammed = gatewayProblem{reason: gatewayv1.GatewayReasonPending, message: "waiting for its Service"}
 		return gatewayExposure{}, false
 	}
 	ports, err := ParseContainerPorts(svc.Annotations[AnnotationContainerPorts])
 	if err != nil {
-		addr.reason, addr.message = gatewayv1.GatewayReasonPending, fmt.Sprintf("waiting for its Service: Service %s/%s: %v", svc.Namespace, svc.Name, err)
+		addr.notProgrammed = gatewayProblem{reason: gatewayv1.GatewayReasonPending, message: fmt.Sprintf("waiting for its Service: Service %s/%s: %v", svc.Namespace, svc.Name, err)}
 		return gatewayExposure{}, false
 	}
 	return gatewayExposure{ports: ports, addresses: serviceAddresses(svc)}, true

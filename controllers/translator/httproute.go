@@ -32,11 +32,11 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 			b = t.buildRoute(r)
 		}
 		res := t.attach(r, ref, ls)
-		if res.reason == "" && b.badHostname != "" {
-			res = parentResult{reason: gatewayv1.RouteReasonUnsupportedValue, msg: b.badHostname}
+		if res.rejected.reason == "" && b.badHostname != "" {
+			res = rejectedParent(gatewayv1.RouteReasonUnsupportedValue, b.badHostname)
 		}
-		if res.reason == "" && b.allInvalid() {
-			res = parentResult{reason: b.invalidReason, msg: "no rule can be served: " + strings.Join(b.invalid, "; ")}
+		if res.rejected.reason == "" && b.allInvalid() {
+			res = rejectedParent(b.invalidReason, "no rule can be served: "+strings.Join(b.invalid, "; "))
 		}
 		for _, a := range res.attached {
 			t.addRoute(r, a, b, done)
@@ -116,8 +116,8 @@ func unionHostnames(a, b []string) []string {
 func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
 	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
 	gen, conds := r.Generation, &ps.Conditions
-	if res.reason != "" {
-		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.reason, res.msg)
+	if res.rejected.reason != "" {
+		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.rejected.reason, res.rejected.message)
 	} else {
 		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionTrue, gatewayv1.RouteReasonAccepted, "route is attached")
 	}
@@ -130,7 +130,7 @@ func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentRe
 	} else {
 		setCondition(t, conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.RouteReasonResolvedRefs, "all references resolved")
 	}
-	if res.reason == "" && len(b.invalid) > 0 {
+	if res.rejected.reason == "" && len(b.invalid) > 0 {
 		setCondition(t, conds, gen, gatewayv1.RouteConditionPartiallyInvalid, metav1.ConditionTrue, gatewayv1.RouteReasonUnsupportedValue, b.partialMessage())
 	}
 	return ps

@@ -21,8 +21,7 @@ type listenerState struct {
 	kinds []gatewayv1.RouteGroupKind
 	// Each problem, once found, is a condition reason and message; an
 	// empty reason means none.
-	notAccepted, unresolved, conflict          gatewayv1.ListenerConditionReason
-	notAcceptedMsg, unresolvedMsg, conflictMsg string
+	notAccepted, unresolved, conflict listenerProblem
 	// tls is the listener's TLS config, for HTTPS listeners with at least
 	// one usable certificate.
 	tls *snapshot.ListenerTLS
@@ -47,27 +46,27 @@ func (l *listenerState) hostname() string {
 }
 
 func (l *listenerState) reject(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
-	if l.notAccepted == "" {
-		l.notAccepted, l.notAcceptedMsg = reason, fmt.Sprintf(format, args...)
+	if l.notAccepted.reason == "" {
+		l.notAccepted = listenerProblem{reason: reason, message: fmt.Sprintf(format, args...)}
 	}
 }
 
 func (l *listenerState) unresolve(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
-	if l.unresolved == "" {
-		l.unresolved, l.unresolvedMsg = reason, fmt.Sprintf(format, args...)
+	if l.unresolved.reason == "" {
+		l.unresolved = listenerProblem{reason: reason, message: fmt.Sprintf(format, args...)}
 	}
 }
 
 func (l *listenerState) conflicts(reason gatewayv1.ListenerConditionReason, format string, args ...any) {
-	if l.conflict == "" {
-		l.conflict, l.conflictMsg = reason, fmt.Sprintf(format, args...)
+	if l.conflict.reason == "" {
+		l.conflict = listenerProblem{reason: reason, message: fmt.Sprintf(format, args...)}
 	}
 }
 
 // servable reports whether the listener can be programmed: accepted, not
 // conflicted, with a route kind to serve and, for HTTPS, a certificate.
 func (l *listenerState) servable() bool {
-	if l.notAccepted != "" || l.conflict != "" || len(l.kinds) == 0 {
+	if l.notAccepted.reason != "" || l.conflict.reason != "" || len(l.kinds) == 0 {
 		return false
 	}
 	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.tls != nil
@@ -123,18 +122,18 @@ func (l *listenerState) checkKinds() {
 func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 	gen, conds := l.gw.Generation, &l.status.Conditions
 	l.status.SupportedKinds = l.kinds
-	if l.notAccepted != "" {
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.notAccepted, l.notAcceptedMsg)
-	} else if l.conflict != "" {
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.conflict, l.conflictMsg)
+	if l.notAccepted.reason != "" {
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.notAccepted.reason, l.notAccepted.message)
+	} else if l.conflict.reason != "" {
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionFalse, l.conflict.reason, l.conflict.message)
 	} else {
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionAccepted, metav1.ConditionTrue, gatewayv1.ListenerReasonAccepted, "listener is valid")
 	}
 	switch {
 	case l.snap >= 0:
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionTrue, gatewayv1.ListenerReasonProgrammed, "listener is in the snapshot")
-	case l.servable() && !addr.ready() && addr.reason == gatewayv1.GatewayReasonPending:
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway is "+addr.message)
+	case l.servable() && !addr.ready() && addr.notProgrammed.reason == gatewayv1.GatewayReasonPending:
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway is "+addr.notProgrammed.message)
 	case l.servable() && !addr.ready():
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonPending, "the Gateway has no address to bind")
 	case l.servable() && l.portPending != "":
@@ -142,13 +141,13 @@ func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 	default:
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionProgrammed, metav1.ConditionFalse, gatewayv1.ListenerReasonInvalid, l.programmedMessage())
 	}
-	if l.unresolved != "" {
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionResolvedRefs, metav1.ConditionFalse, l.unresolved, l.unresolvedMsg)
+	if l.unresolved.reason != "" {
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionResolvedRefs, metav1.ConditionFalse, l.unresolved.reason, l.unresolved.message)
 	} else {
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.ListenerReasonResolvedRefs, "all references resolved")
 	}
-	if l.conflict != "" {
-		setCondition(t, conds, gen, gatewayv1.ListenerConditionConflicted, metav1.ConditionTrue, l.conflict, l.conflictMsg)
+	if l.conflict.reason != "" {
+		setCondition(t, conds, gen, gatewayv1.ListenerConditionConflicted, metav1.ConditionTrue, l.conflict.reason, l.conflict.message)
 	} else {
 		setCondition(t, conds, gen, gatewayv1.ListenerConditionConflicted, metav1.ConditionFalse, gatewayv1.ListenerReasonNoConflicts, "no conflicts")
 	}
@@ -157,14 +156,14 @@ func (t *translator) writeListenerStatus(l *listenerState, addr gatewayAddr) {
 // programmedMessage says why a listener is not in the snapshot.
 func (l *listenerState) programmedMessage() string {
 	switch {
-	case l.notAccepted != "":
-		return "listener is not accepted: " + l.notAcceptedMsg
-	case l.conflict != "":
-		return "listener is conflicted: " + l.conflictMsg
+	case l.notAccepted.reason != "":
+		return "listener is not accepted: " + l.notAccepted.message
+	case l.conflict.reason != "":
+		return "listener is conflicted: " + l.conflict.message
 	case len(l.kinds) == 0:
 		return "listener allows no route kind certgate serves"
 	default:
-		return "listener has no usable TLS certificate: " + l.unresolvedMsg
+		return "listener has no usable TLS certificate: " + l.unresolved.message
 	}
 }
 
