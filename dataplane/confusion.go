@@ -26,6 +26,10 @@ func compileGuard(l *snapshot.Listener, routes []*routeConfig) (*router.Guard, e
 // the folded path selected, whose policy is the one being bypassed; in
 // Audit mode it is only counted. The access log keeps the matched route.
 func (d *Dataplane) confused(lc *listenerConfig, m router.Result, match *router.Request, w http.ResponseWriter, r *http.Request, entry *accesslog.Entry) bool {
+	if lc.guard == nil {
+		// Most listeners have no guarded rule: no clock, no peer.
+		return false
+	}
 	guarded := lc.bypassed(m, match, peerOf(r), d.opts.Now())
 	if guarded == nil {
 		return false
