@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,6 +48,20 @@ type Entry struct {
 	Rejection string
 }
 
+// requestIDPrefix is drawn once per process; request ids are it and a
+// counter. Unique across replicas and restarts without reading the system's
+// randomness on every request, which a per-request crypto/rand id did.
+var (
+	requestIDPrefix = rand.Text()[:16]
+	requestIDSeq    atomic.Uint64
+)
+
+// NewRequestID returns an id no other request of any certgate process
+// has: the process's random prefix, "-", and a sequence number in hex.
+func NewRequestID() string {
+	return requestIDPrefix + "-" + strconv.FormatUint(requestIDSeq.Add(1), 16)
+}
+
 // RequestIDHeader carries the request id to the backend.
 const RequestIDHeader = "X-Request-Id"
 
@@ -55,7 +71,7 @@ const RequestIDHeader = "X-Request-Id"
 // another request's in the log.
 func Begin(r *http.Request) Entry {
 	e := Entry{
-		RequestID: rand.Text(), Client: r.RemoteAddr, Protocol: r.Proto,
+		RequestID: NewRequestID(), Client: r.RemoteAddr, Protocol: r.Proto,
 		Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
 	}
 	if r.TLS != nil {

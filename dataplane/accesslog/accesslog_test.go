@@ -3,6 +3,7 @@ package accesslog
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,4 +46,24 @@ func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
 func TestNilLoggerDiscards(t *testing.T) {
 	var l *Logger
 	l.Log(&Entry{}) // must not panic
+}
+
+func TestRequestIDsAreDistinctAndCarryTheProcessPrefix(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewRequestID()
+		if seen[id] {
+			t.Fatalf("request id %s given twice", id)
+		}
+		seen[id] = true
+		if prefix, _, ok := strings.Cut(id, "-"); !ok || prefix != requestIDPrefix || len(prefix) != 16 {
+			t.Fatalf("request id %q lacks the process prefix %q", id, requestIDPrefix)
+		}
+	}
+}
+
+func BenchmarkNewRequestID(b *testing.B) {
+	for b.Loop() {
+		_ = NewRequestID()
+	}
 }
