@@ -171,39 +171,32 @@ func (d *Dataplane) decide(pc *portConfig, r *http.Request) *Decision {
 		return &Decision{Status: w.code, Why: "refused by the gateway's protocol rules before routing"}
 	}
 	clientcert.StripClientHeaders(r.Header)
-	host := router.HostOf(r.Host)
-	lc, status := pc.selectListener(host, r.TLS)
-	dec := &Decision{Status: status}
-	if lc != nil {
-		dec.Gateway, dec.Listener = lc.gateway, lc.name
+	res := pc.resolve(r)
+	dec := &Decision{Status: res.status}
+	if res.lc != nil {
+		dec.Gateway, dec.Listener = res.lc.gateway, res.lc.name
 	}
-	switch status {
-	case http.StatusNotFound:
-		dec.Why = fmt.Sprintf("no listener on this port accepts host %q", host)
-		return dec
-	case http.StatusMisdirectedRequest:
-		dec.Why = fmt.Sprintf("the handshake (SNI %q) chose a listener with other client certificate settings than host %q", r.TLS.ServerName, host)
-		return dec
+	switch {
+	case res.status == http.StatusNotFound && res.lc == nil:
+		dec.Why = fmt.Sprintf("no listener on this port accepts host %q", res.host)
+	case res.status == http.StatusMisdirectedRequest:
+		dec.Why = fmt.Sprintf("the handshake (SNI %q) chose a listener with other client certificate settings than host %q", r.TLS.ServerName, res.host)
+	case res.status == http.StatusBadRequest:
+		dec.Why = fmt.Sprintf("the path cannot be normalised: %v", res.err)
+	case res.status == http.StatusNotFound:
+		dec.Why = "no route rule of the listener matches"
 	}
-	path, err := router.NormalizePath(r.URL.EscapedPath())
-	if err != nil {
-		dec.Status, dec.Why = http.StatusBadRequest, fmt.Sprintf("the path cannot be normalised: %v", err)
-		return dec
-	}
-	match := &router.Request{Host: host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header}
-	m, ok := lc.table.Match(match)
-	if !ok {
-		dec.Status, dec.Why = http.StatusNotFound, "no route rule of the listener matches"
+	if res.status != 0 {
 		return dec
 	}
-	d.decideRule(dec, lc, m, match, pc, r, w)
+	d.decideRule(dec, &res, pc, r, w)
 	return dec
 }
 
 // decideRule is decide after a rule matched: CORS preflight, path
 // confusion, the requirement, then redirect or backend.
-func (d *Dataplane) decideRule(dec *Decision, lc *listenerConfig, m router.Result, match *router.Request, pc *portConfig, r *http.Request, w *headerRecorder) {
-	route, rule := lc.routes[m.RouteIndex], lc.routes[m.RouteIndex].rules[m.RuleIndex]
+func (d *Dataplane) decideRule(dec *Decision, res *resolution, pc *portConfig, r *http.Request, w *headerRecorder) {
+	route, rule := res.rule()
 	dec.Route, dec.Rule = route.id, rule.label
 	if rule.requirement != nil {
 		dec.Policy, dec.Mode = rule.requirement.Policy(), rule.requirement.Mode()
@@ -214,7 +207,7 @@ func (d *Dataplane) decideRule(dec *Decision, lc *listenerConfig, m router.Resul
 	}
 	peer := clientcert.NewPeer(r.TLS)
 	now := d.opts.Now()
-	if guarded := lc.bypassed(m, match, peer, now); guarded != nil {
+	if guarded := res.lc.bypassed(res.m, res.match, peer, now); guarded != nil {
 		dec.Reason, dec.GuardedBy = string(clientcert.ReasonPathConfusion), guarded.requirement.Policy()
 		if guarded.requirement.Mode() != snapshot.ModeAudit {
 			dec.Status, dec.Why = http.StatusForbidden, "the path, read as common backends read it, selects a rule whose policy the client does not satisfy"
@@ -232,15 +225,11 @@ func (d *Dataplane) decideRule(dec *Decision, lc *listenerConfig, m router.Resul
 			dec.Reason = ReasonPass
 		}
 	}
-	decideForward(dec, rule, pc, match, r, m)
+	decideForward(dec, rule, res.info(pc, r))
 }
 
 // decideForward is forward's decision: redirect, no backend, or proxy.
-func decideForward(dec *Decision, rule *ruleConfig, pc *portConfig, match *router.Request, r *http.Request, m router.Result) {
-	info := filter.RequestInfo{Scheme: "http", Host: match.Host, Port: int(pc.port), Path: match.Path, RawQuery: r.URL.RawQuery, MatchedPrefix: m.Prefix}
-	if r.TLS != nil {
-		info.Scheme = "https"
-	}
+func decideForward(dec *Decision, rule *ruleConfig, info filter.RequestInfo) {
 	audit := ""
 	if dec.Reason != "" && dec.Reason != ReasonPass {
 		audit = " (the " + dec.Reason + " rejection is only counted: Audit mode)"

@@ -93,23 +93,13 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	// Client-supplied certificate headers never reach a backend, on any
 	// route: only certgate may say what certificate a client presented.
 	clientcert.StripClientHeaders(r.Header)
-	host := router.HostOf(r.Host)
-	lc, ok := pc.listenerOf(w, r, host)
-	if !ok {
-		return lc, nil, nil
+	res := pc.resolve(r)
+	if res.status != 0 {
+		answer(w, res.status)
+		return res.lc, nil, nil
 	}
-	path, err := router.NormalizePath(r.URL.EscapedPath())
-	if err != nil {
-		answer(w, http.StatusBadRequest)
-		return lc, nil, nil
-	}
-	match := &router.Request{Host: host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header}
-	m, ok := lc.table.Match(match)
-	if !ok {
-		answer(w, http.StatusNotFound)
-		return lc, nil, nil
-	}
-	route, rule := lc.routes[m.RouteIndex], lc.routes[m.RouteIndex].rules[m.RuleIndex]
+	lc, m, match := res.lc, res.m, res.match
+	route, rule := res.rule()
 	// A CORS preflight is answered before the certificate check: browsers
 	// send preflights without credentials, and a client certificate is
 	// one. The answer reveals only the CORS settings.
@@ -123,32 +113,72 @@ func (d *Dataplane) route(pc *portConfig, w *statusWriter, r *http.Request, entr
 	if !ok {
 		return lc, route, rule
 	}
-	st := &requestState{match: match, route: route, rule: rule, identity: identity, info: filter.RequestInfo{
-		Scheme: "http", Host: host, Port: int(pc.port), Path: path, RawQuery: r.URL.RawQuery, MatchedPrefix: m.Prefix,
-	}}
-	if r.TLS != nil {
-		st.info.Scheme = "https"
-	}
+	st := &requestState{match: match, route: route, rule: rule, identity: identity, info: res.info(pc, r)}
 	d.forward(st, w, r)
 	entry.Upstream = st.upstream
 	return lc, route, rule
 }
 
-// listenerOf picks the listener that serves host on this socket. It
-// answers 404 when there is none and 421 when the connection's handshake
-// belongs to a listener with other client certificate settings; the
-// listener is returned for the metrics whenever one was found.
-func (pc *portConfig) listenerOf(w http.ResponseWriter, r *http.Request, host string) (*listenerConfig, bool) {
-	lc, status := pc.selectListener(host, r.TLS)
-	if status != 0 {
-		answer(w, status)
-		return lc, false
-	}
-	return lc, true
+// resolution is what routing decides for a request before any client
+// certificate is judged: the listener, the normalised path and the rule it
+// matches, or the status the gateway answers instead.
+type resolution struct {
+	// lc is the listener the Host selected; nil when none did.
+	lc   *listenerConfig
+	host string
+	// match is what the route table matched on; m what it matched.
+	match *router.Request
+	m     router.Result
+	// status is 0 when a rule matched, else 400 (a path that cannot be
+	// normalised, err says why), 404 (no listener, or no rule) or 421.
+	status int
+	err    error
 }
 
-// selectListener is the decision of listenerOf: the listener, and 0 or
-// the status the request is answered with.
+// resolve routes r on this socket. The request handler and Explain both
+// call it, so what Explain says is what serving does.
+func (pc *portConfig) resolve(r *http.Request) resolution {
+	res := resolution{host: router.HostOf(r.Host)}
+	if res.lc, res.status = pc.selectListener(res.host, r.TLS); res.status != 0 {
+		return res
+	}
+	path, err := router.NormalizePath(r.URL.EscapedPath())
+	if err != nil {
+		res.status, res.err = http.StatusBadRequest, err
+		return res
+	}
+	res.match = &router.Request{Host: res.host, Path: path, Method: r.Method, RawQuery: r.URL.RawQuery, Header: r.Header}
+	m, ok := res.lc.table.Match(res.match)
+	if !ok {
+		res.status = http.StatusNotFound
+		return res
+	}
+	res.m = m
+	return res
+}
+
+// rule returns the route and rule that matched.
+func (res *resolution) rule() (*routeConfig, *ruleConfig) {
+	route := res.lc.routes[res.m.RouteIndex]
+	return route, route.rules[res.m.RuleIndex]
+}
+
+// info is what the rule's filters see of the request.
+func (res *resolution) info(pc *portConfig, r *http.Request) filter.RequestInfo {
+	info := filter.RequestInfo{
+		Scheme: "http", Host: res.host, Port: int(pc.port), Path: res.match.Path, RawQuery: r.URL.RawQuery, MatchedPrefix: res.m.Prefix,
+	}
+	if r.TLS != nil {
+		info.Scheme = "https"
+	}
+	return info
+}
+
+// selectListener picks the listener that serves host on this socket: the
+// listener and 0, or the status the request is answered with (404, or 421
+// when the handshake was made under another listener's client certificate
+// settings). The listener is returned whenever one was found, for the
+// metrics.
 func (pc *portConfig) selectListener(host string, state *tls.ConnectionState) (*listenerConfig, int) {
 	lc, ok := pc.listeners.Lookup(host)
 	if !ok {
