@@ -81,12 +81,7 @@ func TestPEMInAConfigMapPinsItsClient(t *testing.T) {
 	ca := testpki.NewCA(t, "standalone CA")
 	serving := ca.Issue(t, testpki.Options{DNSNames: []string{host}})
 	apigw, other := ca.Issue(t, testpki.Options{CommonName: "api-gateway"}), ca.Issue(t, testpki.Options{CommonName: "other"})
-	dir, port := t.TempDir(), freePort(t)
-	b64 := base64.StdEncoding.EncodeToString
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
-		"---\n"+strings.SplitN(fmt.Sprintf(gatewayYAML, port, newBackend(t)), "---\n", 2)[1])
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, "0s", indent(apigw.CertPEM)))
+	dir, port := writePEMPolicyConfig(t, serving, "0s", apigw)
 	startStandalone(t, dir, port)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -152,4 +147,19 @@ func httpsStatus(c *http.Client, host string) int {
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// writePEMPolicyConfig writes a configuration folder with an HTTPS
+// listener serving serving, a route to a live backend, and a policy that
+// pins pinned's certificate through a PEM pinsFrom source with
+// keepPrevious; it returns the folder and the listener's port.
+func writePEMPolicyConfig(t *testing.T, serving *testpki.Cert, keepPrevious string, pinned *testpki.Cert) (dir string, port int) {
+	t.Helper()
+	dir, port = t.TempDir(), freePort(t)
+	b64 := base64.StdEncoding.EncodeToString
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
+		"---\n"+strings.SplitN(fmt.Sprintf(gatewayYAML, port, newBackend(t)), "---\n", 2)[1])
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, keepPrevious, indent(pinned.CertPEM)))
+	return dir, port
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -24,12 +23,7 @@ func TestRenewedPEMKeepsThePreviousCertificateForKeepPrevious(t *testing.T) {
 	ca := testpki.NewCA(t, "standalone CA")
 	serving := ca.Issue(t, testpki.Options{DNSNames: []string{host}})
 	previous, renewed := ca.Issue(t, testpki.Options{CommonName: "client"}), ca.Issue(t, testpki.Options{CommonName: "client"})
-	dir, port := t.TempDir(), freePort(t)
-	b64 := base64.StdEncoding.EncodeToString
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
-		"---\n"+strings.SplitN(fmt.Sprintf(gatewayYAML, port, newBackend(t)), "---\n", 2)[1])
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, "2s", indent(previous.CertPEM)))
+	dir, port := writePEMPolicyConfig(t, serving, "2s", previous)
 	_, statusURL, _, _ := startStandaloneWithLog(t, dir, port)
 	metricsURL := strings.TrimSuffix(statusURL, "/status") + "/metrics"
 
