@@ -29,6 +29,7 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/pin"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/runtimeconfig"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -73,6 +74,11 @@ type perCoreScenario struct {
 // perCoreRounds is the number of interleaved rounds; figures are medians.
 var perCoreRounds = flag.Int("percore.rounds", 3, "interleaved rounds of BenchmarkPerCore")
 
+// perCoreVariant, when set, adds a second certgate process to the rounds
+// with these extra environment variables (for example "GOGC=100"), for an
+// A/B comparison within one run.
+var perCoreVariant = flag.String("percore.variant", "", "environment of an extra certgate process, space-separated")
+
 // BenchmarkPerCore measures requests per proxy CPU-second: the proxy alone
 // on CPU 0 (GOMAXPROCS=1; nginx with one process), the Go backend and the
 // Go keep-alive load generator on CPU 1, CPU time read from /proc. nginx,
@@ -86,7 +92,10 @@ func BenchmarkPerCore(b *testing.B) {
 	p := benchPKI(b)
 	backend := perCoreBackend(b)
 	dir := b.TempDir()
-	proxies := map[string][3]int{"certgate": startPerCoreCertgate(b, dir, p, backend)}
+	proxies := map[string][3]int{"certgate": startPerCoreCertgate(b, dir, "certgate", p, backend)}
+	if *perCoreVariant != "" {
+		proxies["variant"] = startPerCoreCertgate(b, dir, "variant", p, backend, strings.Fields(*perCoreVariant)...)
+	}
 	if _, err := exec.LookPath("nginx"); err == nil {
 		proxies["nginx"] = startPerCoreNginx(b, dir, p, backend)
 	}
@@ -113,6 +122,9 @@ func BenchmarkPerCore(b *testing.B) {
 	for _, sc := range scenarios {
 		ours := median(sc.result["certgate"])
 		b.ReportMetric(ours, sc.name+"-req/cpu-s")
+		if v := sc.result["variant"]; len(v) > 0 {
+			b.ReportMetric(median(v), sc.name+"-variant-req/cpu-s")
+		}
 		if peer := sc.result["nginx"]; len(peer) > 0 {
 			b.ReportMetric(median(peer), sc.name+"-nginx-req/cpu-s")
 			b.ReportMetric(ours/median(peer), sc.name+"-x-nginx")
@@ -180,7 +192,7 @@ func perCorePorts(b *testing.B) [3]int {
 }
 
 // startPerCoreCertgate starts this test binary as the proxy process.
-func startPerCoreCertgate(b *testing.B, dir string, p *benchCerts, backendAddr string) [3]int {
+func startPerCoreCertgate(b *testing.B, dir, name string, p *benchCerts, backendAddr string, env ...string) [3]int {
 	ports := perCorePorts(b)
 	snap := perCoreSnapshot(p, backendAddr, ports)
 	for i := range snap.Listeners {
@@ -192,11 +204,11 @@ func startPerCoreCertgate(b *testing.B, dir string, p *benchCerts, backendAddr s
 	if err != nil {
 		b.Fatal(err)
 	}
-	sub := filepath.Join(dir, "certgate")
+	sub := filepath.Join(dir, name)
 	mustWrite(b, filepath.Join(sub, "snapshot.json"), s)
 	mustWrite(b, filepath.Join(sub, "key.pem"), p.serving.KeyPEM)
 	cmd := exec.Command("taskset", "-c", "0", os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), perCoreEnv+"="+sub, "GOMAXPROCS=1")
+	cmd.Env = append(append(os.Environ(), perCoreEnv+"="+sub, "GOMAXPROCS=1"), env...)
 	startPerCoreProcess(b, cmd, sub, ports)
 	return ports
 }
@@ -261,9 +273,11 @@ func perCorePID(b *testing.B, dir, proxy string) int {
 }
 
 // servePerCore is the proxy process: it applies the snapshot in dir, with
-// metrics and an access log written to /dev/null, and serves until its
+// metrics and an access log written to /dev/null and the runtime
+// settings of cmd/certgate, and serves until its
 // standard input closes.
 func servePerCore(dir string) int {
+	runtimeconfig.Apply() // as cmd/certgate does
 	data, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
 	if err == nil {
 		var key []byte
@@ -398,6 +412,12 @@ func measurePerCore(b *testing.B, pid, port int, sc *perCoreScenario, p *benchCe
 // perCoreClient sends requests one after another on one keep-alive
 // connection until ctx ends.
 func perCoreClient(ctx context.Context, port int, sc *perCoreScenario, p *benchCerts, count *atomic.Int64) error {
+	return perCoreClientN(ctx, port, sc, p, count, nil)
+}
+
+// perCoreClientN is perCoreClient; with b, it sends b.N requests after a
+// first untimed one.
+func perCoreClientN(ctx context.Context, port int, sc *perCoreScenario, p *benchCerts, count *atomic.Int64, b *testing.B) error {
 	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		return err
@@ -412,25 +432,97 @@ func perCoreClient(ctx context.Context, port int, sc *perCoreScenario, p *benchC
 		}
 		conn = tls.Client(conn, cfg)
 	}
-	req := []byte("GET /bench/items?page=1 HTTP/1.1\r\nHost: " + perCoreHost + "\r\nUser-Agent: certgate-bench\r\nAccept: */*\r\n\r\n")
-	br := bufio.NewReader(conn)
-	for ctx.Err() == nil {
-		if _, err := conn.Write(req); err != nil {
+	x := &perCoreExchange{conn: conn, br: bufio.NewReader(conn)}
+	if b == nil {
+		for ctx.Err() == nil {
+			if err := x.do(); err != nil {
+				return err
+			}
+			count.Add(1)
+		}
+		return nil
+	}
+	if err := x.do(); err != nil {
+		return err
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := x.do(); err != nil {
 			return err
 		}
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if err != nil {
-			return err
-		}
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", res.StatusCode)
-		}
-		count.Add(1)
 	}
 	return nil
+}
+
+// perCoreRequest is the load generator's request.
+var perCoreRequest = []byte("GET /bench/items?page=1 HTTP/1.1\r\nHost: " + perCoreHost + "\r\nUser-Agent: certgate-bench\r\nAccept: */*\r\n\r\n")
+
+// perCoreExchange is one client connection of the load generator.
+type perCoreExchange struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// do sends one request and reads its response.
+func (x *perCoreExchange) do() error {
+	if _, err := x.conn.Write(perCoreRequest); err != nil {
+		return err
+	}
+	res, err := http.ReadResponse(x.br, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// BenchmarkServe sends requests one after another over one keep-alive
+// connection through the data plane in this process (its metrics and an
+// access log to /dev/null included), and straight to the backend as
+// "direct": the data plane's own allocations and time per request are the
+// difference. For pprof: -cpuprofile, -memprofile.
+func BenchmarkServe(b *testing.B) {
+	p := benchPKI(b)
+	backendAddr := perCoreBackend(b)
+	ports := perCorePorts(b)
+	s := perCoreSnapshot(p, backendAddr, ports)
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
+	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.New(devNull)})
+	if err := dp.Apply(s); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = dp.Shutdown(context.Background()) }()
+	_, bport, _ := net.SplitHostPort(backendAddr)
+	direct, _ := strconv.Atoi(bport)
+	for _, tc := range []struct {
+		sc   perCoreScenario
+		port int
+	}{
+		{perCoreScenario{name: "direct"}, direct},
+		{perCoreScenario{name: "http"}, ports[0]},
+		{perCoreScenario{name: "https", tls: true}, ports[1]},
+		{perCoreScenario{name: "mtls-pinned", tls: true, mtls: true}, ports[2]},
+	} {
+		b.Run(tc.sc.name, func(b *testing.B) {
+			var count atomic.Int64
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// The first request opens the connections; the timer starts after it.
+			err := perCoreClientN(ctx, tc.port, &tc.sc, p, &count, b)
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/certgate/certgate/internal/buildinfo"
+	"github.com/certgate/certgate/internal/runtimeconfig"
 )
 
 const usage = `usage: certgate COMMAND [ARGS]
@@ -31,6 +32,7 @@ certgate COMMAND --help lists the flags of a command.
 `
 
 func main() {
+	runtimeconfig.Apply()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
