@@ -1,5 +1,7 @@
 // Package upstream carries requests from the gateway to backends: one
-// tuned http.Transport per (backend, protocol, TLS identity), backend TLS
+// tuned http.Transport per (backend, protocol, TLS identity), with a direct
+// path in front of it for bodiless GET, HEAD and OPTIONS to plaintext
+// HTTP/1.1 backends (direct.go), backend TLS
 // built from a BackendTLSPolicy, endpoint and weighted-backend balancing,
 // and the retry loop of an HTTPRoute rule.
 //

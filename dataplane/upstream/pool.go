@@ -41,7 +41,7 @@ type poolKey struct {
 }
 
 type pooled struct {
-	transport *http.Transport
+	transport pooledTransport
 	// gen is the newest generation that asked for this transport.
 	gen uint64
 }
@@ -67,7 +67,14 @@ func (p *Pool) Transport(b *snapshot.Backend) (http.RoundTripper, error) {
 	return t, nil
 }
 
-func (p *Pool) transport(b *snapshot.Backend) (*http.Transport, error) {
+// pooledTransport is an *http.Transport, or a *directTransport in front
+// of one.
+type pooledTransport interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}
+
+func (p *Pool) transport(b *snapshot.Backend) (pooledTransport, error) {
 	key := poolKey{backend: b.Name, protocol: b.AppProtocol, tls: tlsIdentity(b.TLS)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,7 +103,11 @@ func (p *Pool) Sweep() int {
 	retired := 0
 	for key, e := range p.entries {
 		if e.gen != p.gen {
-			e.transport.CloseIdleConnections()
+			if d, ok := e.transport.(*directTransport); ok {
+				d.retire()
+			} else {
+				e.transport.CloseIdleConnections()
+			}
 			delete(p.entries, key)
 			retired++
 		}

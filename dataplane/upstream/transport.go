@@ -46,10 +46,24 @@ const (
 	h2PingTimeout     = 15 * time.Second
 )
 
-// newTransport builds the transport for b. ResponseHeaderTimeout is left
-// unset on purpose: how long a backend may think is the rule's
+// newTransport builds the transport for b: for a plaintext HTTP/1.1
+// backend the direct path in front of an http.Transport, otherwise the
+// http.Transport alone.
+func newTransport(b *snapshot.Backend) (pooledTransport, error) {
+	t, err := newHTTPTransport(b)
+	if err != nil {
+		return nil, err
+	}
+	if b.TLS == nil && b.AppProtocol != snapshot.AppProtocolH2C {
+		return newDirectTransport(t), nil
+	}
+	return t, nil
+}
+
+// newHTTPTransport builds the http.Transport for b. ResponseHeaderTimeout
+// is left unset on purpose: how long a backend may think is the rule's
 // BackendRequest timeout, applied per attempt by Do.
-func newTransport(b *snapshot.Backend) (*http.Transport, error) {
+func newHTTPTransport(b *snapshot.Backend) (*http.Transport, error) {
 	var tlsConfig *tls.Config
 	if b.TLS != nil {
 		c, err := newTLSConfig(b.Name, b.TLS)

@@ -1,0 +1,397 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"time"
+)
+
+// directTransport carries the most common proxied request — GET, HEAD or
+// OPTIONS without a body, to a plaintext HTTP/1.1 backend — itself, on
+// the goroutine of the request: it writes the request on a pooled
+// connection and reads the response there. Go's http.Transport hands
+// every request to two goroutines per connection (one writes, one reads)
+// and back; for a small request that hand-off, its channels and its
+// per-request bookkeeping cost more than the proxying. Everything else
+// (bodies, upgrades, "Connection: close", TLS, h2c) goes to the
+// http.Transport, which stays the reference.
+//
+// Only the request is written here, with net/http's own Request.Write;
+// the response is parsed by net/http's ReadResponse, the parser the
+// http.Transport uses, under the same header size limit. What is this
+// type's own is connection reuse, and it errs on the side of closing: a
+// connection goes back to the pool only after a complete response with
+// nothing after it, and on reuse a backend that closed it meanwhile gets
+// the request again on a new connection (replaying a GET, HEAD or OPTIONS
+// is what the http.Transport does too).
+type directTransport struct {
+	fallback *http.Transport
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	mu   sync.Mutex
+	idle map[string][]*directConn
+	// swept is when idle connections were last checked for their timeout.
+	swept time.Time
+	// retired is set once the pool no longer hands this transport out:
+	// connections released after that are closed rather than kept.
+	retired bool
+}
+
+func newDirectTransport(fallback *http.Transport) *directTransport {
+	return &directTransport{fallback: fallback, dial: fallback.DialContext, idle: map[string][]*directConn{}}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !takesDirect(req) {
+		return t.fallback.RoundTrip(req)
+	}
+	if err := checkHeader(req.Header); err != nil {
+		return nil, err
+	}
+	ctx := req.Context()
+	for {
+		c, reused, err := t.conn(ctx, req.URL.Host)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.roundTrip(req)
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !reused || c.answered {
+			return nil, err
+		}
+		// A reused connection the backend closed while it was idle:
+		// nothing of an answer came, so the request goes on a new one.
+	}
+}
+
+// takesDirect reports whether req is one the direct path carries.
+func takesDirect(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody || req.Close || req.URL.Scheme != "http" {
+		return false
+	}
+	_, upgrade := req.Header["Upgrade"]
+	_, connection := req.Header["Connection"]
+	return !upgrade && !connection
+}
+
+// CloseIdleConnections closes the idle connections of both paths.
+func (t *directTransport) CloseIdleConnections() { t.closeIdle(false) }
+
+// retire closes the idle connections and every connection released later.
+func (t *directTransport) retire() { t.closeIdle(true) }
+
+func (t *directTransport) closeIdle(retire bool) {
+	t.mu.Lock()
+	t.retired = t.retired || retire
+	idle := t.idle
+	t.idle = map[string][]*directConn{}
+	t.mu.Unlock()
+	for _, conns := range idle {
+		for _, c := range conns {
+			_ = c.conn.Close()
+		}
+	}
+	t.fallback.CloseIdleConnections()
+}
+
+// conn returns an idle connection to addr, newest first, or dials one.
+// Connections idle longer than idleConnTimeout are closed on the way.
+func (t *directTransport) conn(ctx context.Context, addr string) (*directConn, bool, error) {
+	t.mu.Lock()
+	for conns := t.idle[addr]; len(conns) > 0; conns = t.idle[addr] {
+		c := conns[len(conns)-1]
+		t.idle[addr] = conns[:len(conns)-1]
+		if time.Since(c.idleSince) < idleConnTimeout {
+			t.mu.Unlock()
+			return c, true, nil
+		}
+		_ = c.conn.Close()
+	}
+	t.mu.Unlock()
+	conn, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	c := &directConn{t: t, addr: addr, conn: conn}
+	c.limited = limitedReader{r: conn}
+	c.br = bufio.NewReader(&c.limited)
+	c.bw = bufio.NewWriter(conn)
+	return c, false, nil
+}
+
+// put returns c to the idle pool, or closes it when the pool is full or
+// the transport retired. No timer watches idle connections: every
+// idleConnTimeout, a put closes those that have been idle that long,
+// those of endpoints no longer picked included.
+func (t *directTransport) put(c *directConn) {
+	now := time.Now()
+	c.idleSince = now
+	t.mu.Lock()
+	if now.Sub(t.swept) >= idleConnTimeout {
+		t.sweepLocked(now)
+	}
+	if !t.retired && len(t.idle[c.addr]) < maxIdleConnsPerHost {
+		t.idle[c.addr] = append(t.idle[c.addr], c)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	_ = c.conn.Close()
+}
+
+// sweepLocked closes the connections idle for idleConnTimeout. Each list
+// is oldest first. The caller holds t.mu.
+func (t *directTransport) sweepLocked(now time.Time) {
+	t.swept = now
+	for addr, conns := range t.idle {
+		n := 0
+		for n < len(conns) && now.Sub(conns[n].idleSince) >= idleConnTimeout {
+			_ = conns[n].conn.Close()
+			n++
+		}
+		if n == len(conns) {
+			delete(t.idle, addr)
+		} else if n > 0 {
+			t.idle[addr] = append(conns[:0], conns[n:]...)
+		}
+	}
+}
+
+// directConn is one backend connection of the direct path.
+type directConn struct {
+	t         *directTransport
+	addr      string
+	conn      net.Conn
+	limited   limitedReader
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+	// answered is set once a byte of the current response has been read:
+	// the backend saw the request, and it is not sent again.
+	answered bool
+}
+
+// maxInformational bounds the 1xx responses read before the final one.
+const maxInformational = 8
+
+// aLongTimeAgo is a deadline in the past: setting it makes every pending
+// and future read or write on a connection fail at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// roundTrip sends req on c and reads the response head. On error c is
+// closed. The request context aborts the exchange, the body included, by
+// moving the connection's deadline into the past.
+func (c *directConn) roundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
+	c.answered, c.limited.read = false, 0
+	res, err := c.exchange(req)
+	if err != nil {
+		stop()
+		_ = c.conn.Close()
+		return nil, err
+	}
+	if res.Body == http.NoBody {
+		c.release(stop, res)
+		return res, nil
+	}
+	res.Body = &directBody{c: c, body: res.Body, res: res, stop: stop, ctx: ctx}
+	return res, nil
+}
+
+// exchange writes req and reads the response head, informational
+// responses passed to the request's trace as http.Transport does.
+func (c *directConn) exchange(req *http.Request) (*http.Response, error) {
+	if err := req.Write(c.bw); err != nil {
+		return nil, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, err
+	}
+	c.limited.n = maxResponseHeaderBytes
+	defer func() { c.limited.n = -1 }()
+	for range maxInformational {
+		res, err := http.ReadResponse(c.br, req)
+		if c.limited.read > 0 {
+			c.answered = true
+		}
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode == http.StatusSwitchingProtocols {
+			return nil, errors.New("backend switched protocols on a request that offered no upgrade")
+		}
+		if res.StatusCode >= 200 {
+			return res, nil
+		}
+		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
+				return nil, err
+			}
+		}
+		c.limited.n = maxResponseHeaderBytes
+	}
+	return nil, fmt.Errorf("backend sent more than %d informational responses", maxInformational)
+}
+
+// release ends the exchange: c goes back to the pool when the response
+// was complete, kept the connection open and left nothing unread, and the
+// request was not aborted meanwhile.
+func (c *directConn) release(stop func() bool, res *http.Response) {
+	if !stop() || res.Close || c.br.Buffered() > 0 {
+		_ = c.conn.Close()
+		return
+	}
+	c.t.put(c)
+}
+
+// directBody is a response body on the direct path. Read to its end, it
+// returns the connection to the pool; closed earlier, it closes it, as a
+// half-read response cannot be told from the next one.
+type directBody struct {
+	c    *directConn
+	body io.ReadCloser
+	res  *http.Response
+	stop func() bool
+	ctx  context.Context
+	// mu guards done: Close may come from another goroutine than Read.
+	mu   sync.Mutex
+	done bool
+}
+
+func (b *directBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(true)
+	case err != nil:
+		b.finish(false)
+		if b.ctx.Err() != nil {
+			err = b.ctx.Err()
+		}
+	}
+	return n, err
+}
+
+func (b *directBody) Close() error {
+	b.finish(false)
+	return nil
+}
+
+func (b *directBody) finish(complete bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done = true
+	if complete {
+		b.c.release(b.stop, b.res)
+		return
+	}
+	b.stop()
+	_ = b.c.conn.Close()
+}
+
+// limitedReader fails reads once n bytes have been read, while n is not
+// negative: it bounds the response head the way http.Transport's
+// MaxResponseHeaderBytes does. read counts the bytes of the current
+// response head.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	read int64
+}
+
+var errHeadTooLarge = fmt.Errorf("backend response headers exceed %d bytes", maxResponseHeaderBytes)
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n == 0 {
+		return 0, errHeadTooLarge
+	}
+	if l.n > 0 && int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	if l.n > 0 {
+		l.n -= int64(n)
+		l.read += int64(n)
+	}
+	return n, err
+}
+
+// checkHeader refuses to send a header http.Transport would refuse: a name
+// that is not an RFC 9110 token, or a value with a control character
+// other than tab. Request.Write only turns line breaks in values into
+// spaces; refusing is what keeps a value from ever splitting the request,
+// whatever put it there.
+func checkHeader(h http.Header) error {
+	for name, values := range h {
+		if !isToken(name) {
+			return fmt.Errorf("invalid header field name %q", name)
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return fmt.Errorf("invalid header field value for %q", name)
+			}
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenChar marks the ASCII characters of an RFC 9110 token.
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validValue reports whether v is a field value http.Transport sends:
+// no control character but tab (obs-text is allowed).
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
