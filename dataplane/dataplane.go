@@ -198,5 +198,6 @@ func (d *Dataplane) Shutdown(ctx context.Context) error {
 	// Draining does not wait for hijacked connections.
 	d.judgeTunnels()
 	d.upstream.Close()
+	d.opts.AccessLog.Flush()
 	return ctx.Err()
 }

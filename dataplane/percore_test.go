@@ -313,7 +313,7 @@ func applyPerCore(data, key []byte) error {
 	if err != nil {
 		return err
 	}
-	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.New(devNull)})
+	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.NewBuffered(devNull)})
 	return dp.Apply(&s)
 }
 
@@ -498,7 +498,7 @@ func BenchmarkServe(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer devNull.Close()
-	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.New(devNull)})
+	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.NewBuffered(devNull)})
 	if err := dp.Apply(s); err != nil {
 		b.Fatal(err)
 	}

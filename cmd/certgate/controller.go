@@ -171,7 +171,7 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 		return err
 	}
 	m := metrics.New()
-	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log, AccessLog: accesslog.New(os.Stdout)})
+	dp := dataplane.New(dataplane.Options{Metrics: m, Log: log, AccessLog: accesslog.NewBuffered(os.Stdout)})
 	p, err := provider.New(cfg, providerOptions(f, dp, log))
 	if err != nil {
 		return err

@@ -148,7 +148,7 @@ func serveStandalone(ctx context.Context, f standaloneFlags, stdout, stderr io.W
 	m := metrics.New()
 	opts := dataplane.Options{Metrics: m, Log: log}
 	if f.accessLog {
-		opts.AccessLog = accesslog.New(stderr)
+		opts.AccessLog = accesslog.NewBuffered(stderr)
 	}
 	dp := dataplane.New(opts)
 	p := files.New(files.Options{Dir: f.config, Dataplane: dp, Out: stdout, Log: log})

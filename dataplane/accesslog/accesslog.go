@@ -83,6 +83,8 @@ func Begin(r *http.Request) Entry {
 // Logger writes entries. A nil *Logger discards them.
 type Logger struct {
 	log *slog.Logger
+	// flush writes out a buffered Logger's lines; nil when unbuffered.
+	flush func()
 }
 
 // New writes JSON lines to w.
