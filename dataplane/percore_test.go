@@ -79,6 +79,11 @@ var perCoreRounds = flag.Int("percore.rounds", 3, "interleaved rounds of Benchma
 // A/B comparison within one run.
 var perCoreVariant = flag.String("percore.variant", "", "environment of an extra certgate process, space-separated")
 
+// perCoreVariantBinary, when set, is the test binary the variant process
+// runs instead of this one: this package's test binary built from another
+// commit, for a before/after comparison within one run.
+var perCoreVariantBinary = flag.String("percore.variant-binary", "", "test binary of the extra certgate process")
+
 // BenchmarkPerCore measures requests per proxy CPU-second: the proxy alone
 // on CPU 0 (GOMAXPROCS=1; nginx with one process), the Go backend and the
 // Go keep-alive load generator on CPU 1, CPU time read from /proc. nginx,
@@ -93,7 +98,7 @@ func BenchmarkPerCore(b *testing.B) {
 	backend := perCoreBackend(b)
 	dir := b.TempDir()
 	proxies := map[string][3]int{"certgate": startPerCoreCertgate(b, dir, "certgate", p, backend)}
-	if *perCoreVariant != "" {
+	if *perCoreVariant != "" || *perCoreVariantBinary != "" {
 		proxies["variant"] = startPerCoreCertgate(b, dir, "variant", p, backend, strings.Fields(*perCoreVariant)...)
 	}
 	if _, err := exec.LookPath("nginx"); err == nil {
@@ -124,6 +129,7 @@ func BenchmarkPerCore(b *testing.B) {
 		b.ReportMetric(ours, sc.name+"-req/cpu-s")
 		if v := sc.result["variant"]; len(v) > 0 {
 			b.ReportMetric(median(v), sc.name+"-variant-req/cpu-s")
+			b.ReportMetric(ours/median(v), sc.name+"-x-variant")
 		}
 		if peer := sc.result["nginx"]; len(peer) > 0 {
 			b.ReportMetric(median(peer), sc.name+"-nginx-req/cpu-s")
@@ -207,7 +213,11 @@ func startPerCoreCertgate(b *testing.B, dir, name string, p *benchCerts, backend
 	sub := filepath.Join(dir, name)
 	mustWrite(b, filepath.Join(sub, "snapshot.json"), s)
 	mustWrite(b, filepath.Join(sub, "key.pem"), p.serving.KeyPEM)
-	cmd := exec.Command("taskset", "-c", "0", os.Args[0], "-test.run=^$")
+	binary := os.Args[0]
+	if name == "variant" && *perCoreVariantBinary != "" {
+		binary = *perCoreVariantBinary
+	}
+	cmd := exec.Command("taskset", "-c", "0", binary, "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), perCoreEnv+"="+sub, "GOMAXPROCS=1"), env...)
 	startPerCoreProcess(b, cmd, sub, ports)
 	return ports
