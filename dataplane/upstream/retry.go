@@ -130,6 +130,9 @@ func send(req *http.Request, u *Upstream, p *RetryPolicy, attempt int) (*http.Re
 		cancel()
 		return nil, err
 	}
+	if p.attemptTimeout <= 0 {
+		return res, nil // no attempt context to release
+	}
 	return withCancel(res, cancel), nil
 }
 
