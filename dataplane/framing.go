@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -122,9 +121,11 @@ func (f *framing) scan(p []byte) {
 		}
 		f.appendLine(p[:i])
 		p = p[i+1:]
-		line := string(bytes.TrimSuffix(f.line, []byte("\r")))
-		f.line = f.line[:0]
+		// The line stays bytes: a string per header line was most of
+		// the scan's cost, and only a request line is kept.
+		line := bytes.TrimSuffix(f.line, []byte("\r"))
 		f.endLine(line)
+		f.line = f.line[:0]
 	}
 }
 
@@ -136,13 +137,13 @@ func (f *framing) appendLine(p []byte) {
 	f.line = append(f.line, p...)
 }
 
-func (f *framing) endLine(line string) {
+func (f *framing) endLine(line []byte) {
 	switch f.phase {
 	case inHead:
 		f.headLine(line)
 	case inChunkSize:
-		size, _, _ := strings.Cut(line, ";")
-		n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
+		size, _, _ := bytes.Cut(line, []byte(";"))
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 64)
 		switch {
 		case err != nil || n < 0:
 			f.phase = lost
@@ -153,27 +154,27 @@ func (f *framing) endLine(line string) {
 		}
 	case inChunkEnd:
 		f.phase = inChunkSize
-		if line != "" {
+		if len(line) != 0 {
 			f.phase = lost
 		}
 	case inTrailer:
-		if line == "" {
+		if len(line) == 0 {
 			f.phase = inHead
 		}
 	}
 }
 
-func (f *framing) headLine(line string) {
+func (f *framing) headLine(line []byte) {
 	h := &f.head
 	switch {
-	case h.requestLine == "" && line == "":
+	case h.requestLine == "" && len(line) == 0:
 		// Empty lines before a request line are ignored (RFC 9112 section 2.2).
 	case h.requestLine == "":
-		h.requestLine, h.http10 = line, strings.HasSuffix(line, " HTTP/1.0")
-		if strings.HasPrefix(line, "PRI * HTTP/2") {
+		h.requestLine, h.http10 = string(line), bytes.HasSuffix(line, []byte(" HTTP/1.0"))
+		if bytes.HasPrefix(line, []byte("PRI * HTTP/2")) {
 			f.phase = lost
 		}
-	case line == "":
+	case len(line) == 0:
 		f.endHead()
 	case line[0] == ' ' || line[0] == '\t':
 		// A folded continuation of the previous field's value.
@@ -182,15 +183,15 @@ func (f *framing) headLine(line string) {
 	}
 }
 
-func (h *requestHead) field(line string) {
-	name, value, _ := strings.Cut(line, ":")
-	switch strings.ToLower(name) {
-	case "content-length":
-		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+func (h *requestHead) field(line []byte) {
+	name, value, _ := bytes.Cut(line, []byte(":"))
+	switch {
+	case isField(name, "content-length"):
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
 		h.withLength, h.contentLength, h.badLength = true, n, h.badLength || err != nil
-	case "transfer-encoding":
+	case isField(name, "transfer-encoding"):
 		h.isChunk = true
-	case "upgrade":
+	case isField(name, "upgrade"):
 		h.upgrade = true
 	}
 }
@@ -214,4 +215,22 @@ func (f *framing) endHead() {
 	case h.withLength && h.contentLength > 0:
 		f.phase, f.remain = inBody, h.contentLength
 	}
+}
+
+// isField reports whether name is the field name lower, ignoring ASCII
+// case only, as field names are compared (RFC 9110 section 5.1): no other
+// character stands for a letter of a name.
+func isField(name []byte, lower string) bool {
+	if len(name) != len(lower) {
+		return false
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

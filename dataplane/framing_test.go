@@ -37,3 +37,27 @@ func TestFramingScanNotesChunkedHeads(t *testing.T) {
 		t.Errorf("phase %v, chunked heads %+v; want %v, %+v", f.phase, f.chunked, inHead, want)
 	}
 }
+
+func TestFramingFieldNamesIgnoreASCIICaseOnly(t *testing.T) {
+	var f framing
+	f.scan([]byte("POST /a HTTP/1.1\r\nCONTENT-LENGTH: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+		// U+0130 lower-cases to i in Unicode; it is no i of a field name.
+		"GET /b HTTP/1.1\r\nTransfer-Encod\u0130ng: chunked\r\n\r\n" +
+		"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+	want := []requestHead{
+		{requestLine: "POST /a HTTP/1.1", isChunk: true, withLength: true, contentLength: 5},
+		{requestLine: "POST /c HTTP/1.1", isChunk: true},
+	}
+	if f.phase != inHead || !reflect.DeepEqual(f.chunked, want) {
+		t.Errorf("phase %v, chunked heads %+v; want %v, %+v", f.phase, f.chunked, inHead, want)
+	}
+}
+
+func TestFramingScanOfARequestAllocatesOnlyItsRequestLine(t *testing.T) {
+	head := []byte("GET /bench/items?page=1 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n")
+	var f framing
+	f.scan(head) // the line buffer grows once
+	if n := testing.AllocsPerRun(100, func() { f.scan(head) }); n > 1 {
+		t.Errorf("scanning a request head allocated %.0f times, want 1 (its request line)", n)
+	}
+}
