@@ -63,11 +63,11 @@ type rendered struct {
 	roleBinding  *rbacv1.RoleBinding
 	roles        []*rbacv1.Role
 	roleBindings []*rbacv1.RoleBinding
-	deployment         *appsv1.Deployment
-	service            *corev1.Service
-	gatewayClass       *gatewayv1.GatewayClass
-	pdb                *policyv1.PodDisruptionBudget
-	crds               []*apiextensionsv1.CustomResourceDefinition
+	deployment   *appsv1.Deployment
+	service      *corev1.Service
+	gatewayClass *gatewayv1.GatewayClass
+	pdb          *policyv1.PodDisruptionBudget
+	crds         []*apiextensionsv1.CustomResourceDefinition
 	// ServiceMonitors and PodMonitors: certgate's go.mod has no Prometheus
 	// Operator types, so they stay generic.
 	monitors []map[string]any

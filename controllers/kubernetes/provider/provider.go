@@ -106,6 +106,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	p := &Provider{opts: opts, log: opts.Log, mgr: mgr}
 	p.refs = newRefStore(mgr.GetCache(), mgr.GetAPIReader(), opts.WatchNamespaces)
 	p.status = status.NewWriter(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, opts.Log)
+	p.status.Events = mgr.GetEventRecorder(string(opts.ControllerName))
 	p.runner = &pipeline.Runner{
 		Dataplane: opts.Dataplane,
 		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
