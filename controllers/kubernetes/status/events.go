@@ -35,7 +35,7 @@ const maxEventNote = 1000
 // (Gateways) it changed on.
 type acceptance struct {
 	cond      metav1.Condition
-	ancestors []string
+	ancestors []string // as ancestorName gives them
 }
 
 // acceptanceChanges compares the Accepted condition of each wanted entry
@@ -78,7 +78,13 @@ func addAcceptance(list []acceptance, cond metav1.Condition, ancestor string) []
 	return append(list, acceptance{cond: cond, ancestors: []string{ancestor}})
 }
 
+// ancestorName is "Kind namespace/name[/section]" (Kind defaults to
+// Gateway, as in a ParentReference).
 func ancestorName(ref gatewayv1.ParentReference) string {
+	kind := "Gateway"
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
 	name := string(ref.Name)
 	if ref.Namespace != nil {
 		name = string(*ref.Namespace) + "/" + name
@@ -86,7 +92,7 @@ func ancestorName(ref gatewayv1.ParentReference) string {
 	if ref.SectionName != nil {
 		name += "/" + string(*ref.SectionName)
 	}
-	return name
+	return kind + " " + name
 }
 
 // recordAcceptance records one Event per change on obj: Normal when the
@@ -100,7 +106,7 @@ func (w *Writer) recordAcceptance(obj runtime.Object, changes []acceptance) {
 		if c.cond.Status != metav1.ConditionTrue {
 			eventType, action = corev1.EventTypeWarning, "Reject"
 		}
-		note := fmt.Sprintf("Gateway %s: %s", strings.Join(c.ancestors, ", "), c.cond.Message)
+		note := fmt.Sprintf("%s: %s", strings.Join(c.ancestors, ", "), c.cond.Message)
 		if len(note) > maxEventNote {
 			note = note[:maxEventNote-3] + "..."
 		}
