@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/certgate/certgate/api/v1alpha1"
+	"github.com/certgate/certgate/internal/testpki"
 )
 
 // The soak (make soak; not part of make test): a controller and its data
@@ -49,6 +50,7 @@ type soak struct {
 	cycles           atomic.Int64
 	mu               sync.Mutex
 	firstUnexpected  []string
+	clients          []*http.Client
 }
 
 func TestSoak(t *testing.T) {
@@ -75,9 +77,9 @@ func TestSoak(t *testing.T) {
 
 	end := time.Now().Add(duration)
 	stable := []*load{
-		startLoad("/stable (open)", s.w.client(nil, s.addr), "/stable", http.StatusOK),
-		startLoad("/pinned (pinned client)", s.w.client(w.gatewayCert, s.addr), "/pinned", http.StatusOK),
-		startLoad("/pinned (other client)", s.w.client(w.strangerCert, s.addr), "/pinned", http.StatusForbidden),
+		startLoad("/stable (open)", s.client(nil), "/stable", http.StatusOK),
+		startLoad("/pinned (pinned client)", s.client(w.gatewayCert), "/pinned", http.StatusOK),
+		startLoad("/pinned (other client)", s.client(w.strangerCert), "/pinned", http.StatusForbidden),
 	}
 	start := time.Now()
 	s.runSlots(t, end)
@@ -97,6 +99,16 @@ func TestSoak(t *testing.T) {
 	s.checkBaseline(t, goroutines, rss)
 }
 
+// client is a client of the soak's listener presenting cert (nil: none),
+// whose idle connections baseline closes.
+func (s *soak) client(cert *testpki.Cert) *http.Client {
+	c := s.w.client(cert, s.addr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients = append(s.clients, c)
+	return c
+}
+
 // setUp creates the Gateway, backends, the two stable routes and the
 // stable policy, and waits until they are served.
 func (s *soak) setUp(t *testing.T) {
@@ -104,7 +116,7 @@ func (s *soak) setUp(t *testing.T) {
 	w.remove(t, w.app(t, s.ns, className, 18460, s.ns)) // the Gateway; its catch-all route goes
 	w.create(t, pathRoute(s.ns, "stable", "/stable", "echo"), pathRoute(s.ns, "pinned", "/pinned", "echo"),
 		policy(s.ns, "pinned", "pinned", v1alpha1.ClientCertPolicySpec{Pins: []v1alpha1.Pin{{SHA256: sha256Pin(w.gatewayCert)}}}))
-	s.pinned, s.stranger = w.client(w.gatewayCert, s.addr), w.client(w.strangerCert, s.addr)
+	s.pinned, s.stranger = s.client(w.gatewayCert), s.client(w.strangerCert)
 	waitCode(t, "the stable route", s.pinned, "/stable", http.StatusOK, 30*time.Second)
 	waitCode(t, "the stable pinned route, other client", s.stranger, "/pinned", http.StatusForbidden, 30*time.Second)
 }
@@ -207,9 +219,11 @@ func (s *soak) fail(what string) {
 // baseline closes idle client connections, collects garbage and returns
 // the goroutine count and RSS once they have settled.
 func (s *soak) baseline(t *testing.T) (goroutines int, rss int64) {
-	for _, c := range []*http.Client{s.pinned, s.stranger} {
+	s.mu.Lock()
+	for _, c := range s.clients {
 		c.CloseIdleConnections()
 	}
+	s.mu.Unlock()
 	time.Sleep(3 * time.Second) // idle server-side connections and timers end
 	runtime.GC()
 	debug.FreeOSMemory()
