@@ -249,10 +249,13 @@ func (w *world) testBackendFaultsHoldTimeouts(t *testing.T) {
 			t.Errorf("%s: %d of %d requests did not get %d", l.name, l.bad.Load(), l.sent.Load(), l.want)
 		}
 	}
-	if slowest := loads[2].slowest(); slowest < time.Second || slowest > 1500*time.Millisecond {
+	// The bounds leave room for a loaded machine under -race (the healthy
+	// route has been seen at 420ms there) and still tell the timeout from
+	// none, and an independent route from one stuck behind the hanging one.
+	if slowest := loads[2].slowest(); slowest < time.Second || slowest > 2500*time.Millisecond {
 		t.Errorf("/hang answered in at most %s, want the 1s timeout", slowest)
 	}
-	if slowest := loads[0].slowest(); slowest > 500*time.Millisecond {
+	if slowest := loads[0].slowest(); slowest > 900*time.Millisecond {
 		t.Errorf("the healthy route took up to %s beside the faulty ones", slowest)
 	}
 }
