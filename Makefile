@@ -11,7 +11,7 @@ PKGS    := ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check rules-check kube-binaries \
-	localcluster cluster-up cluster-down dev conformance
+	localcluster cluster-up cluster-down dev conformance soak
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,12 @@ test: verify-generate fmt-check vet lint chart-check rules-check unit conformanc
 # also submits it to envtest's kube-apiserver, so it runs here, not in chart-check.
 unit: kube-binaries $(HELM) ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
+
+# SOAK_DURATION is how long make soak keeps traffic and churn going.
+SOAK_DURATION ?= 10m
+
+soak: kube-binaries ## Not in make test: SOAK_DURATION (10m) of traffic with route and policy churn on envtest; zero unexpected answers, goroutines and RSS back to baseline.
+	CERTGATE_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 2h -v -run '^TestSoak$$' ./test/e2e/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

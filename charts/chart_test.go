@@ -57,13 +57,17 @@ type rendered struct {
 	serviceAccount     *corev1.ServiceAccount
 	clusterRole        *rbacv1.ClusterRole
 	clusterRoleBinding *rbacv1.ClusterRoleBinding
-	role               *rbacv1.Role
-	roleBinding        *rbacv1.RoleBinding
-	deployment         *appsv1.Deployment
-	service            *corev1.Service
-	gatewayClass       *gatewayv1.GatewayClass
-	pdb                *policyv1.PodDisruptionBudget
-	crds               []*apiextensionsv1.CustomResourceDefinition
+	// role and roleBinding are the leader election's; roles and
+	// roleBindings are every Role and RoleBinding, theirs included.
+	role         *rbacv1.Role
+	roleBinding  *rbacv1.RoleBinding
+	roles        []*rbacv1.Role
+	roleBindings []*rbacv1.RoleBinding
+	deployment   *appsv1.Deployment
+	service      *corev1.Service
+	gatewayClass *gatewayv1.GatewayClass
+	pdb          *policyv1.PodDisruptionBudget
+	crds         []*apiextensionsv1.CustomResourceDefinition
 	// ServiceMonitors and PodMonitors: certgate's go.mod has no Prometheus
 	// Operator types, so they stay generic.
 	monitors []map[string]any
@@ -120,7 +124,7 @@ func TestDefaults(t *testing.T) {
 
 	checkGatewayClass(t, r)
 	checkMetricsService(t, r)
-	checkRBAC(t, r)
+	checkRBAC(t, r, nil)
 	checkCRDs(t, r)
 }
 
@@ -170,7 +174,21 @@ func TestValues(t *testing.T) {
 		}
 	}
 	checkServiceSelector(t, r.deployment)
+}
 
+// TestWatchNamespacesNarrowsRBAC: watchNamespaces passes the flag and
+// turns the namespaced permissions into a Role per watched namespace.
+func TestWatchNamespacesNarrowsRBAC(t *testing.T) {
+	r := render(t, "--set-json", `watchNamespaces=["apps","web"]`)
+	c := container(t, r.deployment)
+	checkFlags(t, c.Args)
+	if !slices.Contains(c.Args, "--watch-namespaces=apps,web") {
+		t.Errorf("args %q lack --watch-namespaces=apps,web", c.Args)
+	}
+	checkRBAC(t, r, []string{"apps", "web"})
+	if r := render(t); slices.ContainsFunc(container(t, r.deployment).Args, func(a string) bool { return strings.HasPrefix(a, "--watch-namespaces") }) {
+		t.Error("--watch-namespaces passed with the default (every namespace)")
+	}
 }
 
 // checkGatewayClass: the default GatewayClass names certgate's controller
@@ -304,38 +322,83 @@ func checkMetricsService(t *testing.T, r *rendered) {
 
 // checkRBAC: the chart grants exactly the rules of config/rbac/role.yaml,
 // bound to the chart's ServiceAccount, with the Lease Role in the release
-// namespace.
-func checkRBAC(t *testing.T, r *rendered) {
+// namespace. Without watched namespaces the ClusterRole holds the
+// cluster-scoped and the namespaced rules; with them, only the
+// cluster-scoped ones, and each watched namespace (and no other) has a
+// Role with the namespaced rules, bound to the ServiceAccount.
+func checkRBAC(t *testing.T, r *rendered, watched []string) {
 	t.Helper()
-	var wantCluster *rbacv1.ClusterRole
-	var wantRole *rbacv1.Role
+	want := map[string][]rbacv1.PolicyRule{}
 	for _, doc := range helmtest.Documents(t, readFile(t, "../config/rbac/role.yaml")) {
-		switch kind(t, doc) {
-		case "ClusterRole":
-			wantCluster = decode[rbacv1.ClusterRole](t, doc)
-		case "Role":
-			wantRole = decode[rbacv1.Role](t, doc)
-		}
+		role := decode[rbacv1.ClusterRole](t, doc) // a Role has the same fields
+		want[role.Name] = role.Rules
 	}
-	if wantCluster == nil || wantRole == nil {
-		t.Fatal("config/rbac/role.yaml: want a ClusterRole and a Role")
+	cluster, namespaced := want["certgate-controller"], want["certgate-controller-namespaced"]
+	if cluster == nil || namespaced == nil || want["certgate-leader-election"] == nil {
+		t.Fatalf("config/rbac/role.yaml: want certgate-controller, certgate-controller-namespaced and certgate-leader-election, got %v", slices.Sorted(mapKeys(want)))
 	}
-	if !reflect.DeepEqual(r.clusterRole.Rules, wantCluster.Rules) {
-		t.Errorf("chart ClusterRole rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.clusterRole.Rules, wantCluster.Rules)
+	wantCluster := cluster
+	if len(watched) == 0 {
+		wantCluster = append(slices.Clone(cluster), namespaced...)
 	}
-	if !reflect.DeepEqual(r.role.Rules, wantRole.Rules) {
-		t.Errorf("chart Role rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.role.Rules, wantRole.Rules)
+	if !reflect.DeepEqual(r.clusterRole.Rules, wantCluster) {
+		t.Errorf("chart ClusterRole rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.clusterRole.Rules, wantCluster)
 	}
-	if r.role.Namespace != namespace {
-		t.Errorf("leader-election Role in namespace %q, want the release namespace %q", r.role.Namespace, namespace)
+	if !reflect.DeepEqual(r.role.Rules, want["certgate-leader-election"]) {
+		t.Errorf("chart Role rules differ from config/rbac/role.yaml (run make generate):\n got %+v\nwant %+v", r.role.Rules, want["certgate-leader-election"])
 	}
 	sa := rbacv1.Subject{Kind: "ServiceAccount", Name: r.serviceAccount.Name, Namespace: namespace}
 	if !reflect.DeepEqual(r.clusterRoleBinding.Subjects, []rbacv1.Subject{sa}) || r.clusterRoleBinding.RoleRef.Name != r.clusterRole.Name {
 		t.Errorf("ClusterRoleBinding %+v does not bind ClusterRole %s to %+v", r.clusterRoleBinding, r.clusterRole.Name, sa)
 	}
-	if !reflect.DeepEqual(r.roleBinding.Subjects, []rbacv1.Subject{sa}) || r.roleBinding.RoleRef.Name != r.role.Name || r.roleBinding.Namespace != namespace {
+	checkRoles(t, r, sa, append([]string{namespace}, watched...), namespaced)
+}
+
+// checkRoles: there is one Role and RoleBinding per namespace of
+// namespaces, binding to sa; the leader election's in the release
+// namespace (namespaces[0]), the namespaced rules in the others.
+func checkRoles(t *testing.T, r *rendered, sa rbacv1.Subject, namespaces []string, namespaced []rbacv1.PolicyRule) {
+	t.Helper()
+	if len(r.roles) != len(namespaces) || len(r.roleBindings) != len(namespaces) {
+		t.Fatalf("%d Roles and %d RoleBindings rendered, want one of each in %v", len(r.roles), len(r.roleBindings), namespaces)
+	}
+	for _, ns := range namespaces[1:] {
+		i := slices.IndexFunc(r.roles, func(ro *rbacv1.Role) bool { return ro.Namespace == ns })
+		j := slices.IndexFunc(r.roleBindings, func(b *rbacv1.RoleBinding) bool { return b.Namespace == ns })
+		if i < 0 || j < 0 {
+			t.Errorf("no Role or RoleBinding in the watched namespace %s", ns)
+			continue
+		}
+		if !reflect.DeepEqual(r.roles[i].Rules, namespaced) {
+			t.Errorf("Role in %s: rules %+v, want certgate-controller-namespaced's %+v", ns, r.roles[i].Rules, namespaced)
+		}
+		b := r.roleBindings[j]
+		if !reflect.DeepEqual(b.Subjects, []rbacv1.Subject{sa}) || b.RoleRef.Kind != "Role" || b.RoleRef.Name != r.roles[i].Name {
+			t.Errorf("RoleBinding %+v in %s does not bind Role %s to %+v", b, ns, r.roles[i].Name, sa)
+		}
+	}
+	if !reflect.DeepEqual(r.roleBinding.Subjects, []rbacv1.Subject{sa}) || r.roleBinding.RoleRef.Name != r.role.Name {
 		t.Errorf("RoleBinding %+v does not bind Role %s to %+v", r.roleBinding, r.role.Name, sa)
 	}
+}
+
+// leaderElectionRBAC picks the leader election's Role and RoleBinding: the
+// ones in the release namespace named *-leader-election.
+func leaderElectionRBAC(t *testing.T, roles []*rbacv1.Role, bindings []*rbacv1.RoleBinding) (*rbacv1.Role, *rbacv1.RoleBinding) {
+	t.Helper()
+	var role *rbacv1.Role
+	var binding *rbacv1.RoleBinding
+	for _, ro := range roles {
+		if ro.Namespace == namespace && strings.HasSuffix(ro.Name, "-leader-election") {
+			role = once(t, role, ro)
+		}
+	}
+	for _, b := range bindings {
+		if b.Namespace == namespace && strings.HasSuffix(b.Name, "-leader-election") {
+			binding = once(t, binding, b)
+		}
+	}
+	return role, binding
 }
 
 // checkCRDs: charts/certgate/files/crds holds exactly config/crd/bases,
@@ -384,9 +447,9 @@ func render(t *testing.T, args ...string) *rendered {
 		case "ClusterRoleBinding":
 			r.clusterRoleBinding = once(t, r.clusterRoleBinding, decode[rbacv1.ClusterRoleBinding](t, doc))
 		case "Role":
-			r.role = once(t, r.role, decode[rbacv1.Role](t, doc))
+			r.roles = append(r.roles, decode[rbacv1.Role](t, doc))
 		case "RoleBinding":
-			r.roleBinding = once(t, r.roleBinding, decode[rbacv1.RoleBinding](t, doc))
+			r.roleBindings = append(r.roleBindings, decode[rbacv1.RoleBinding](t, doc))
 		case "Deployment":
 			r.deployment = once(t, r.deployment, decode[appsv1.Deployment](t, doc))
 		case "Service":
@@ -410,6 +473,7 @@ func render(t *testing.T, args ...string) *rendered {
 			t.Errorf("unexpected kind %q rendered", k)
 		}
 	}
+	r.role, r.roleBinding = leaderElectionRBAC(t, r.roles, r.roleBindings)
 	for _, ns := range []struct{ kind, ns string }{
 		{"ServiceAccount", objNamespace(r.serviceAccount)}, {"Deployment", objNamespace(r.deployment)},
 		{"Service", objNamespace(r.service)}, {"PodDisruptionBudget", objNamespace(r.pdb)},

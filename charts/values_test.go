@@ -243,6 +243,8 @@ func TestSchemaRefusesTyposAndWrongTypes(t *testing.T) {
 		{"--set-json", `metrics.port="9090"`},
 		{"--set", "logLevel=verbose"},
 		{"--set", "gatewayClass.description=" + strings.Repeat("x", 65)},
+		{"--set", "watchNamespaces=apps"},
+		{"--set-json", `watchNamespaces=["Apps_1"]`},
 	} {
 		if _, err := helmtest.Run(helm, append([]string{"template", release, chartDir}, bad...)...); err == nil || !strings.Contains(err.Error(), "schema") {
 			t.Errorf("helm template %v: %v, want a values schema error", bad, err)

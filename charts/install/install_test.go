@@ -74,7 +74,38 @@ func TestChartInstallsOnAnAPIServer(t *testing.T) {
 			install(t, env.Client, ns, objects(t, helm, "cg", ns, args...), true)
 		})
 	}
+	t.Run("watching two namespaces", func(t *testing.T) {
+		for _, ns := range []string{"team-a", "team-b"} {
+			createNamespace(t, env.Client, ns)
+		}
+		objs := objects(t, helm, "scoped", "scoped-system", "--set-json", `watchNamespaces=["team-a","team-b"]`)
+		install(t, env.Client, "scoped-system", objs, false)
+		checkScopedRoles(t, objs, "team-a", "team-b")
+	})
 	t.Run("refused objects are seen", func(t *testing.T) { checkRefusals(t, env.Client, helm) })
+}
+
+// checkScopedRoles: a Role and a RoleBinding were submitted in each of
+// namespaces.
+func checkScopedRoles(t *testing.T, objs []*unstructured.Unstructured, namespaces ...string) {
+	t.Helper()
+	for _, ns := range namespaces {
+		for _, kind := range []string{"Role", "RoleBinding"} {
+			if !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == kind && o.GetNamespace() == ns }) {
+				t.Errorf("no %s in the watched namespace %s", kind, ns)
+			}
+		}
+	}
+}
+
+func createNamespace(t *testing.T, c client.Client, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
 }
 
 // checkRefusals: the default GatewayClass with a description one byte
@@ -106,12 +137,9 @@ func checkRefusals(t *testing.T, c client.Client, helm string) {
 // other objects in that order, as Helm does.
 func install(t *testing.T, c client.Client, namespace string, objs []*unstructured.Unstructured, dryRun bool) {
 	t.Helper()
+	createNamespace(t, c, namespace)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating namespace %s: %v", ns.Name, err)
-	}
 	for _, o := range objs {
 		if err := submit(ctx, c, o, dryRun); err != nil {
 			t.Errorf("%s %s refused: %v", o.GetKind(), o.GetName(), err)

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -52,6 +54,8 @@ type controllerFlags struct {
 	serviceType                   string
 	serviceSelector               string
 	containerPorts                string
+	watchNamespaces               string
+	namespaces                    []string
 	gatewayService                *gatewayservice.Options
 	log                           logFlags
 }
@@ -72,6 +76,7 @@ func parseControllerFlags(args []string, stdout, stderr io.Writer) (f *controlle
 	fs.StringVar(&f.serviceType, "gateway-service-type", "", "LoadBalancer, NodePort or ClusterIP: the leader provisions a Service of this type per Gateway and every replica binds the container ports recorded on it; empty disables")
 	fs.StringVar(&f.serviceSelector, "gateway-service-selector", "", "labels of the controller's Pods, key=value,...: the selector of the Gateways' Services (with --gateway-service-type)")
 	fs.StringVar(&f.containerPorts, "gateway-container-ports", "20000-29999", "range of the container ports the Gateways' Services target (with --gateway-service-type)")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "namespaces to watch, a,b,...: Gateways, routes, policies and their references elsewhere are ignored (GatewayClasses are cluster-scoped and always watched); empty watches all")
 	f.log.register(fs, "json")
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return nil, code
@@ -96,6 +101,9 @@ func (f *controllerFlags) validate() error {
 	if err := f.validateGatewayService(); err != nil {
 		return err
 	}
+	if err := f.parseWatchNamespaces(); err != nil {
+		return err
+	}
 	if err := f.log.validate(); err != nil {
 		return err
 	}
@@ -108,6 +116,23 @@ func (f *controllerFlags) validate() error {
 			return errors.New("--leader-election-namespace is required outside a Pod (or pass --leader-elect=false)")
 		}
 		f.leaseNamespace = strings.TrimSpace(string(ns))
+	}
+	return nil
+}
+
+// parseWatchNamespaces splits --watch-namespaces into f.namespaces.
+func (f *controllerFlags) parseWatchNamespaces() error {
+	if f.watchNamespaces == "" {
+		return nil
+	}
+	for ns := range strings.SplitSeq(f.watchNamespaces, ",") {
+		ns = strings.TrimSpace(ns)
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("--watch-namespaces: %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
+		if !slices.Contains(f.namespaces, ns) {
+			f.namespaces = append(f.namespaces, ns)
+		}
 	}
 	return nil
 }
@@ -191,10 +216,11 @@ func serveController(ctx context.Context, f *controllerFlags, log *slog.Logger) 
 
 func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logger) provider.Options {
 	opts := provider.Options{
-		ControllerName: gatewayv1.GatewayController(f.controllerName),
-		Dataplane:      dp,
-		HealthAddress:  f.healthAddress,
-		Log:            log,
+		ControllerName:  gatewayv1.GatewayController(f.controllerName),
+		Dataplane:       dp,
+		HealthAddress:   f.healthAddress,
+		WatchNamespaces: f.namespaces,
+		Log:             log,
 	}
 	if f.addressPool != "" {
 		pool, _ := addresspool.New(f.addressPool) // validated with the flags

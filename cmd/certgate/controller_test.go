@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,6 +22,8 @@ func TestControllerRejectsBadFlagsWithExitCode2(t *testing.T) {
 		{[]string{"--gateway-service-selector", "app"}, "--gateway-service-selector"},
 		{[]string{"--gateway-container-ports", "30000-20000"}, "--gateway-container-ports"},
 		{[]string{"--gateway-service-type", "NodePort", "--gateway-service-selector", "app=certgate", "--gateway-address-pool", "10.0.0.0/24"}, "exclusive"},
+		{[]string{"--watch-namespaces", "apps,Bad_Name"}, `--watch-namespaces: "Bad_Name"`},
+		{[]string{"--watch-namespaces", "apps,,web"}, `--watch-namespaces: ""`},
 	} {
 		var stderr bytes.Buffer
 		if code := run(append([]string{"controller"}, tc.args...), nil, &bytes.Buffer{}, &stderr); code != 2 {
@@ -29,5 +32,19 @@ func TestControllerRejectsBadFlagsWithExitCode2(t *testing.T) {
 		if !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
 		}
+	}
+}
+
+func TestWatchNamespacesParsesAListWithoutDuplicates(t *testing.T) {
+	f, code := parseControllerFlags([]string{"--leader-elect=false", "--watch-namespaces", "apps, web,apps"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if code >= 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := providerOptions(f, nil, nil).WatchNamespaces; !slices.Equal(got, []string{"apps", "web"}) {
+		t.Errorf("WatchNamespaces = %q, want [apps web]", got)
+	}
+	f, _ = parseControllerFlags([]string{"--leader-elect=false"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if got := providerOptions(f, nil, nil).WatchNamespaces; got != nil {
+		t.Errorf("without the flag WatchNamespaces = %q, want nil (every namespace)", got)
 	}
 }

@@ -40,11 +40,15 @@ func TestController(t *testing.T) {
 	t.Run("SecretContentNeverInStatusEventsOrLogs", w.testSecretContentNeverInStatusEventsOrLogs)
 	t.Run("PEMInASecretPinsByPublicKey", w.testPEMInASecretPinsByPublicKey)
 	t.Run("RenewedPEMKeepsThePreviousPin", w.testRenewedPEMKeepsThePreviousPin)
+	t.Run("PolicyEventsOnAcceptanceChanges", w.testPolicyEventsOnAcceptanceChanges)
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
+	t.Run("ReferencedSecretDeletedAndRecreated", w.testReferencedSecretDeletedAndRecreated)
+	t.Run("BackendFaultsHoldTimeouts", w.testBackendFaultsHoldTimeouts)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
+	t.Run("WatchNamespacesUnderTheChartsScopedRBAC", w.testWatchNamespacesUnderTheChartsScopedRBAC)
 	t.Run("ServicePerGateway", w.testServicePerGateway)
 }
 

@@ -249,6 +249,13 @@ func (w *world) backend(t testing.TB, ns, name string) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
+	w.publish(t, ns, name, ln)
+}
+
+// publish makes ln, listening on the namespace's test address, the one
+// endpoint of Service ns/name port 80.
+func (w *world) publish(t testing.TB, ns, name string, ln net.Listener) {
+	t.Helper()
 	port := int32(ln.Addr().(*net.TCPAddr).Port)
 	w.create(t, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},

@@ -87,21 +87,28 @@ capability when listeners.privilegedPorts.
 {{- end }}
 
 {{/*
-The rules of the object of kind .kind in files/role.yaml. That file is a
-copy of config/rbac/role.yaml, refreshed by `make generate` and checked by
-`make verify-generate`: config/rbac/role.yaml stays the one source of the
-controller's permissions (the envtest suite runs the controller under it).
+The rules of the objects named in .names (a list) in files/role.yaml, in
+that order. That file is a copy of config/rbac/role.yaml, refreshed by
+`make generate` and checked by `make verify-generate`: config/rbac/role.yaml
+stays the one source of the controller's permissions (the envtest suite
+runs the controller under it). It holds certgate-controller (the
+cluster-scoped resources), certgate-controller-namespaced (the namespaced
+ones) and certgate-leader-election (the Lease).
 */}}
 {{- define "certgate.rbacRules" -}}
+{{- $rules := list }}
+{{- range $name := .names }}
 {{- $found := false }}
-{{- range $doc := regexSplit "(?m)^---[ \t]*$" (.ctx.Files.Get "files/role.yaml") -1 }}
+{{- range $doc := regexSplit "(?m)^---[ \t]*$" ($.ctx.Files.Get "files/role.yaml") -1 }}
 {{- $obj := fromYaml $doc }}
-{{- if eq (toString (get $obj "kind")) $.kind }}
-{{- toYaml (required (printf "files/role.yaml: %s has no rules" $.kind) (get $obj "rules")) }}
+{{- if eq (toString (dig "metadata" "name" "" $obj)) $name }}
+{{- $rules = concat $rules (required (printf "files/role.yaml: %s has no rules" $name) (get $obj "rules")) }}
 {{- $found = true }}
 {{- end }}
 {{- end }}
 {{- if not $found }}
-{{- fail (printf "files/role.yaml has no %s" .kind) }}
+{{- fail (printf "files/role.yaml has no %s" $name) }}
 {{- end }}
+{{- end }}
+{{- toYaml $rules }}
 {{- end }}

@@ -56,6 +56,9 @@ type Options struct {
 	Selector map[string]string
 	// ContainerPorts is the range container ports are allocated from.
 	ContainerPorts PortRange
+	// Namespaces, when not empty, are the only namespaces whose Services
+	// are listed (a namespace-scoped install may not list the others).
+	Namespaces []string
 }
 
 // PortRange is an inclusive range of ports.
@@ -160,6 +163,24 @@ type Provisioner struct {
 	log        *slog.Logger
 }
 
+// listManaged lists the Services certgate manages, in every namespace or
+// in each of Options.Namespaces.
+func (s *Provisioner) listManaged(ctx context.Context) (*corev1.ServiceList, error) {
+	selector := client.MatchingLabels{labelManagedBy: labelManagedByValue}
+	all := &corev1.ServiceList{}
+	if len(s.opts.Namespaces) == 0 {
+		return all, s.api.List(ctx, all, selector)
+	}
+	for _, ns := range s.opts.Namespaces {
+		list := &corev1.ServiceList{}
+		if err := s.api.List(ctx, list, selector, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		all.Items = append(all.Items, list.Items...)
+	}
+	return all, nil
+}
+
 // NewProvisioner returns a provisioner that writes Services through c and
 // lists them from api, for the Gateways of controller's classes.
 func NewProvisioner(c client.Client, api client.Reader, controller gatewayv1.GatewayController, opts Options, log *slog.Logger) *Provisioner {
@@ -171,8 +192,8 @@ func NewProvisioner(c client.Client, api client.Reader, controller gatewayv1.Gat
 // allocation must see the Services this leader just wrote, or it could
 // hand a container port out twice. It reports whether it must be retried.
 func (s *Provisioner) Provision(ctx context.Context, res *resources.Resources, result *translator.Result) bool {
-	list := &corev1.ServiceList{}
-	if err := s.api.List(ctx, list, client.MatchingLabels{labelManagedBy: labelManagedByValue}); err != nil {
+	list, err := s.listManaged(ctx)
+	if err != nil {
 		s.log.Error("listing the Gateways' Services failed", "error", err)
 		return true
 	}

@@ -63,11 +63,23 @@ func metadataOf(kind string) *metav1.PartialObjectMetadata {
 // read of a kind without a registered informer an error: otherwise a
 // stray cached Get of a Secret would silently start a full Secret informer
 // and undo the limit above.
-func cacheOptions() cache.Options {
-	return cache.Options{
+//
+// With namespaces, the cache holds namespaced objects of those namespaces
+// only, so a ServiceAccount whose RBAC grants no more than Roles in them
+// can list and watch; cluster-scoped kinds (GatewayClass, Namespace) are
+// cached whole as before.
+func cacheOptions(namespaces []string) cache.Options {
+	o := cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ReaderFailOnMissingInformer: true,
 	}
+	if len(namespaces) > 0 {
+		o.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			o.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return o
 }
 
 // listFull lists every fully cached kind into res.

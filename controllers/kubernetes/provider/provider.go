@@ -54,6 +54,11 @@ type Options struct {
 	// HealthAddress serves /healthz and /readyz (ready once the first
 	// snapshot is applied); empty disables them.
 	HealthAddress string
+	// WatchNamespaces, when not empty, limits the namespaced kinds to these
+	// namespaces: their objects are the only ones cached, translated and
+	// given status. GatewayClasses and Namespaces are cluster-scoped and
+	// always watched. Empty means every namespace.
+	WatchNamespaces []string
 	// Quiet and MaxDelay tune the debouncer; zero means DefaultQuiet and
 	// DefaultMaxDelay.
 	Quiet, MaxDelay time.Duration
@@ -99,15 +104,18 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{opts: opts, log: opts.Log, mgr: mgr}
-	p.refs = newRefStore(mgr.GetCache(), mgr.GetAPIReader())
+	p.refs = newRefStore(mgr.GetCache(), mgr.GetAPIReader(), opts.WatchNamespaces)
 	p.status = status.NewWriter(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, opts.Log)
+	p.status.Events = mgr.GetEventRecorder(string(opts.ControllerName))
 	p.runner = &pipeline.Runner{
 		Dataplane: opts.Dataplane,
 		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
 		Log:       opts.Log,
 	}
 	if opts.GatewayService != nil {
-		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, *opts.GatewayService, opts.Log)
+		svcOpts := *opts.GatewayService
+		svcOpts.Namespaces = opts.WatchNamespaces
+		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, svcOpts, opts.Log)
 		p.status.Provision = prov.Provision
 		p.runner.Options.ServicePerGateway = true
 	}
@@ -131,7 +139,7 @@ func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
 	return manager.New(cfg, manager.Options{
 		Scheme:                 scheme,
 		Logger:                 logr.FromSlogHandler(opts.Log.Handler()),
-		Cache:                  cacheOptions(),
+		Cache:                  cacheOptions(opts.WatchNamespaces),
 		LeaderElection:         false,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: opts.HealthAddress,

@@ -122,6 +122,8 @@ func namespaceOr(ns *gatewayv1.Namespace, def string) string {
 type refStore struct {
 	// meta reads the metadata-only cache; api reads the API server.
 	meta, api client.Reader
+	// watched is the set of namespaces the cache holds; nil means all.
+	watched map[string]bool
 
 	// wanted is the reference set of the latest run; event handlers read
 	// it to ignore changes to objects nobody references.
@@ -131,8 +133,15 @@ type refStore struct {
 	objects map[ref]client.Object
 }
 
-func newRefStore(meta, api client.Reader) *refStore {
-	return &refStore{meta: meta, api: api, objects: map[ref]client.Object{}}
+func newRefStore(meta, api client.Reader, namespaces []string) *refStore {
+	st := &refStore{meta: meta, api: api, objects: map[ref]client.Object{}}
+	if len(namespaces) > 0 {
+		st.watched = map[string]bool{}
+		for _, ns := range namespaces {
+			st.watched[ns] = true
+		}
+	}
+	return st
 }
 
 // Referenced reports whether the latest run referenced kind ns/name.
@@ -179,8 +188,13 @@ func (st *refStore) fill(ctx context.Context, res *resources.Resources) error {
 
 // current returns the object r names, or nil if it does not exist,
 // fetching it only when the cached metadata shows a newer version than the
-// copy held.
+// copy held. An object outside the watched namespaces counts as missing:
+// the cache cannot see it and the RBAC of a namespace-scoped install does
+// not allow reading it, so a reference to it fails closed.
 func (st *refStore) current(ctx context.Context, r ref) (client.Object, error) {
+	if st.watched != nil && !st.watched[r.Namespace] {
+		return nil, nil
+	}
 	m := metadataOf(r.Kind)
 	if err := st.meta.Get(ctx, r.NamespacedName, m); apierrors.IsNotFound(err) {
 		delete(st.objects, r)

@@ -56,3 +56,15 @@ func TestReferencedByFindsEverySecretAndConfigMapTheTranslatorReads(t *testing.T
 		t.Errorf("reference set has %d entries, want 8: %v", len(got), got)
 	}
 }
+
+// TestReferenceOutsideTheWatchedNamespacesIsMissing: with watched
+// namespaces, a reference elsewhere counts as missing without a read (the
+// readers here are nil: a read would panic), so translation fails closed
+// instead of retrying a read the cache and RBAC cannot serve.
+func TestReferenceOutsideTheWatchedNamespacesIsMissing(t *testing.T) {
+	st := newRefStore(nil, nil, []string{"apps"})
+	obj, err := st.current(t.Context(), ref{"Secret", types.NamespacedName{Namespace: "elsewhere", Name: "pins"}})
+	if obj != nil || err != nil {
+		t.Errorf("current = %v, %v; want nil, nil", obj, err)
+	}
+}

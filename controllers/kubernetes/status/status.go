@@ -45,6 +45,9 @@ type Writer struct {
 	// statuses are written, in the same leadership term; true asks for a
 	// retry. Set it before Run.
 	Provision func(ctx context.Context, res *resources.Resources, result *translator.Result) (retry bool)
+	// Events, when set, records an Event on a ClientCertPolicy whose
+	// Accepted condition a write changed (events.go). Set it before Run.
+	Events EventRecorder
 
 	mu     sync.Mutex
 	latest *Update
@@ -127,8 +130,9 @@ func (w *Writer) writeAll(ctx context.Context, u *Update) {
 // write updates obj's status subresource if merge changes it. On a
 // conflict (someone else wrote in between) it reads the object again
 // straight from the API server, merges again and retries: merging into the
-// fresh object is what keeps other controllers' entries.
-func (w *Writer) write(ctx context.Context, obj client.Object, merge func() bool) {
+// fresh object is what keeps other controllers' entries. It reports
+// whether the object now holds the merged status (written, or already so).
+func (w *Writer) write(ctx context.Context, obj client.Object, merge func() bool) (ok bool) {
 	key := client.ObjectKeyFromObject(obj)
 	first := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -145,12 +149,15 @@ func (w *Writer) write(ctx context.Context, obj client.Object, merge func() bool
 		return w.client.Status().Update(ctx, obj)
 	})
 	switch {
-	case err == nil, apierrors.IsNotFound(err):
+	case err == nil:
+		return true
+	case apierrors.IsNotFound(err):
 	case ctx.Err() != nil:
 		w.log.Info("status write abandoned: no longer leading", "kind", fmt.Sprintf("%T", obj), "object", key)
 	default:
 		w.log.Error("writing status failed", "kind", fmt.Sprintf("%T", obj), "object", key, "error", err)
 	}
+	return false
 }
 
 // withApplyFailure returns u with every Gateway marked not programmed:

@@ -80,6 +80,13 @@ func (w *Writer) writeClientCertPolicies(ctx context.Context, u *Update) {
 		}
 		s := u.Result.Status.ClientCertPolicies[i].Status
 		obj := p.DeepCopy()
-		w.write(ctx, obj, func() bool { return mergeClientCertPolicyStatus(&obj.Status, s, w.controller) })
+		var changes []acceptance
+		written := w.write(ctx, obj, func() bool {
+			changes = acceptanceChanges(obj.Status.Ancestors, s.Ancestors, w.controller)
+			return mergeClientCertPolicyStatus(&obj.Status, s, w.controller)
+		})
+		if written {
+			w.recordAcceptance(obj, changes)
+		}
 	}
 }
