@@ -69,7 +69,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 
 // CloseWrite half-closes the client connection, so a backend's end of
 // stream reaches the client as one.
-func (c *replayConn) CloseWrite() error { return closeWrite(c.countedConn.Conn) }
+func (c *replayConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 // closeWrite half-closes c when it can (TCP, TLS) and closes it otherwise.
 func closeWrite(c net.Conn) error {

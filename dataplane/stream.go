@@ -187,7 +187,7 @@ func (r *streamRoute) admits(peer *clientcert.Peer, now time.Time) bool {
 	return req == nil || req.Mode() == snapshot.ModeAudit || req.Check(peer, now) == ""
 }
 
-// dial connects to a backend picked by weight.
+// dialRoute connects to a backend of r picked by weight.
 func (d *Dataplane) dialRoute(ctx context.Context, r *streamRoute) (net.Conn, error) {
 	i := r.weighted.Pick()
 	if i < 0 || r.dialers[i] == nil {

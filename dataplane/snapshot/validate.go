@@ -112,6 +112,10 @@ func (l *Listener) validateStream(at string) []error {
 	for i, r := range l.Routes {
 		if r.Kind != RouteKindTLS || len(r.Rules) != 1 || len(r.Rules[0].Matches) > 0 || len(r.Rules[0].Filters) > 0 {
 			errs = append(errs, fmt.Errorf("%s.routes[%d] (%s/%s): a TLS listener takes TLSRoutes of one rule without matches or filters", at, i, r.Namespace, r.Name))
+		} else if l.TLSMode == TLSPassthrough && r.Rules[0].ClientCert != nil {
+			// Nothing is terminated, so nothing could be judged: refuse
+			// rather than serve a requirement that is silently ignored.
+			errs = append(errs, fmt.Errorf("%s.routes[%d] (%s/%s).rules[0].clientCert: a Passthrough listener cannot judge client certificates", at, i, r.Namespace, r.Name))
 		}
 	}
 	return errs
