@@ -25,6 +25,9 @@ type portConfig struct {
 	// fallback handles handshakes whose SNI matches no listener, and
 	// requests whose Host matches none.
 	fallback *listenerConfig
+	// streams is set when a listener of the port is TLS: the socket then
+	// reads every ClientHello before choosing how to serve it.
+	streams bool
 }
 
 // listenerConfig is one compiled listener.
@@ -42,6 +45,9 @@ type listenerConfig struct {
 	guard *router.Guard
 	// unmatched records requests that matched no route.
 	unmatched *metrics.RouteRecorder
+	// stream is the listener's TLSRoutes when it is a TLS listener, nil
+	// otherwise.
+	stream *streamListener
 }
 
 // compile builds the configuration of every socket in s, keyed by address.
@@ -86,13 +92,14 @@ func (d *Dataplane) compilePort(ls []*snapshot.Listener, ticketKeys [][32]byte) 
 		if pc.fallback == nil || l.Hostname == "" {
 			pc.fallback = lc
 		}
+		pc.streams = pc.streams || l.Protocol == snapshot.ProtocolTLS
 	}
 	hosts, err := router.NewHostIndex(entries)
 	if err != nil {
 		return nil, fmt.Errorf("listeners on port %d: %w", pc.port, err)
 	}
 	pc.listeners = hosts
-	if ls[0].Protocol == snapshot.ProtocolHTTPS {
+	if slices.ContainsFunc(ls, func(l *snapshot.Listener) bool { return l.Protocol == snapshot.ProtocolHTTPS }) {
 		pc.tls = &tls.Config{
 			MinVersion:         tls.VersionTLS12,
 			GetConfigForClient: pc.handshakeConfig,
@@ -121,6 +128,9 @@ func (pc *portConfig) listenerFor(host string) *listenerConfig {
 func anyRequirement(ls []*snapshot.Listener) bool {
 	found := false
 	for _, l := range ls {
+		if l.Protocol == snapshot.ProtocolTLS {
+			continue // a TLS listener asks for certificates on its own
+		}
 		l.EachRule(func(_ *snapshot.Route, rule *snapshot.Rule) {
 			found = found || rule.ClientCert != nil
 		})
@@ -135,6 +145,9 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		unmatched: d.opts.Metrics.Route(l.Gateway, "", ""),
 	}
 	d.opts.Metrics.Listener(l.Gateway, l.Name)
+	if l.Protocol == snapshot.ProtocolTLS {
+		return d.compileStreamListener(lc, l, ticketKeys)
+	}
 	if l.Protocol == snapshot.ProtocolHTTPS {
 		cfg, profile, err := listenerTLS(l, requestCert, ticketKeys)
 		if err != nil {
@@ -156,6 +169,22 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 	}
 	if lc.guard, err = compileGuard(l, lc.routes); err != nil {
 		return nil, err
+	}
+	return lc, nil
+}
+
+// compileStreamListener compiles a TLS listener: its routes by SNI and,
+// when it terminates, its handshake. It has no HTTP route table.
+func (d *Dataplane) compileStreamListener(lc *listenerConfig, l *snapshot.Listener, ticketKeys [][32]byte) (*listenerConfig, error) {
+	stream, err := d.compileStream(l)
+	if err != nil {
+		return nil, err
+	}
+	lc.stream = stream
+	if l.TLSMode == snapshot.TLSTerminate {
+		if lc.tls, err = d.streamTLS(l, stream, ticketKeys); err != nil {
+			return nil, err
+		}
 	}
 	return lc, nil
 }

@@ -53,9 +53,19 @@ func (c *countedConn) CloseWrite() error {
 // noteListener remembers, on the connection being handshaken, the listener
 // the ClientHello chose, for the handshake failure count.
 func noteListener(hello *tls.ClientHelloInfo, lc *listenerConfig) {
-	if c, ok := hello.Conn.(*countedConn); ok {
+	if c, ok := counted(hello.Conn); ok {
 		c.listener = lc
 	}
+}
+
+// counted returns the countedConn under c: c itself, or the connection a
+// socket with TLS listeners replays a ClientHello on.
+func counted(c net.Conn) (*countedConn, bool) {
+	if r, ok := c.(*replayConn); ok {
+		return r.countedConn, true
+	}
+	cc, ok := c.(*countedConn)
+	return cc, ok
 }
 
 // connState counts the failed TLS handshakes of the socket's closed
@@ -68,7 +78,7 @@ func (d *Dataplane) connState(c net.Conn, state http.ConnState) {
 		return
 	}
 	reason := handshakeFailure(tc.Handshake())
-	cc, ok := tc.NetConn().(*countedConn)
+	cc, ok := counted(tc.NetConn())
 	if reason == "" || !ok {
 		return
 	}

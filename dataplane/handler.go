@@ -181,7 +181,7 @@ func (res *resolution) info(pc *portConfig, r *http.Request) filter.RequestInfo 
 // metrics.
 func (pc *portConfig) selectListener(host string, state *tls.ConnectionState) (*listenerConfig, int) {
 	lc, ok := pc.listeners.Lookup(host)
-	if !ok {
+	if !ok || lc.stream != nil {
 		return nil, http.StatusNotFound
 	}
 	if state != nil && pc.listenerFor(state.ServerName).tlsProfile != lc.tlsProfile {

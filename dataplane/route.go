@@ -42,8 +42,8 @@ type ruleConfig struct {
 
 func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
 	rc := &routeConfig{
-		id:       r.Namespace + "/" + r.Name,
-		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Name),
+		id:       r.Namespace + "/" + r.Label(),
+		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label()),
 	}
 	for i := range r.Rules {
 		rule, err := d.compileRule(l, r, i)
@@ -67,21 +67,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		timeouts: rule.Timeouts,
 		source:   rule,
 	}
-	if rule.ClientCert != nil {
-		rc.requirement = clientcert.Compile(rule.ClientCert)
-		if problem := rc.requirement.Problem(); problem != "" {
-			d.log.Warn("client certificate requirement cannot be used; its routes answer 403 until it is fixed",
-				"policy", rule.ClientCert.Policy, "route", r.Namespace+"/"+r.Name, "rule", rc.label, "problem", problem)
-		}
-		m := d.opts.Metrics
-		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Name, rc.label)
-		rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, r.Name, rc.label)
-		mode := strings.ToLower(string(rc.requirement.Mode()))
-		rc.rejected = map[clientcert.Reason]prometheus.Counter{}
-		for _, reason := range clientcert.Reasons() {
-			rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, r.Name, rc.label, string(reason), mode)
-		}
-	}
+	d.compileRequirement(rc, r, rule)
 	if rc.backends, err = d.compileBackends(rule); err != nil {
 		return nil, err
 	}
@@ -93,4 +79,27 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		rc.mirrors = append(rc.mirrors, target)
 	}
 	return rc, nil
+}
+
+// compileRequirement compiles a rule's client certificate requirement and
+// looks up its counters, labelled with the route's Label so that a
+// TLSRoute and an HTTPRoute of one name count apart.
+func (d *Dataplane) compileRequirement(rc *ruleConfig, r *snapshot.Route, rule *snapshot.Rule) {
+	if rule.ClientCert == nil {
+		return
+	}
+	route := r.Label()
+	rc.requirement = clientcert.Compile(rule.ClientCert)
+	if problem := rc.requirement.Problem(); problem != "" {
+		d.log.Warn("client certificate requirement cannot be used; its routes reject every client until it is fixed",
+			"policy", rule.ClientCert.Policy, "route", r.Namespace+"/"+route, "rule", rc.label, "problem", problem)
+	}
+	m := d.opts.Metrics
+	rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, route, rc.label)
+	rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, route, rc.label)
+	mode := strings.ToLower(string(rc.requirement.Mode()))
+	rc.rejected = map[clientcert.Reason]prometheus.Counter{}
+	for _, reason := range clientcert.Reasons() {
+		rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, route, rc.label, string(reason), mode)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +36,13 @@ const (
 // snapshots: a new snapshot that keeps the address swaps the socket's
 // configuration and keeps its connections.
 type socket struct {
-	addr    string
-	ln      net.Listener
-	server  *http.Server
+	addr   string
+	ln     net.Listener
+	dp     *Dataplane
+	server *http.Server
+	// handoff carries connections of HTTPS listeners to server on a
+	// socket with TLS listeners too, after their ClientHello was read.
+	handoff *handoff
 	config  atomic.Pointer[portConfig]
 	metrics *metrics.Metrics
 	// retired is set when a snapshot removes the socket; its WebSocket
@@ -53,7 +58,7 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &socket{addr: addr, ln: ln, served: make(chan struct{}), metrics: d.opts.Metrics}
+	s := &socket{addr: addr, ln: ln, dp: d, handoff: newHandoff(ln.Addr()), served: make(chan struct{}), metrics: d.opts.Metrics}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.serve(s.config.Load(), w, r) })
 	s.server = &http.Server{
 		Handler:           handler,
@@ -85,12 +90,18 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 
 // start serves connections in the background.
 func (s *socket) start(log *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, ln := range []net.Listener{&tlsSwitchListener{Listener: s.ln, socket: s}, s.handoff} {
+		wg.Go(func() {
+			err := s.server.Serve(ln)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("listener stopped", "address", s.addr, "error", err)
+			}
+		})
+	}
 	go func() {
-		defer close(s.served)
-		err := s.server.Serve(&tlsSwitchListener{Listener: s.ln, socket: s})
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("listener stopped", "address", s.addr, "error", err)
-		}
+		wg.Wait()
+		close(s.served)
 	}()
 }
 
@@ -104,7 +115,10 @@ func (s *socket) drain(ctx context.Context) {
 }
 
 // closeUnstarted releases a socket that never served.
-func (s *socket) closeUnstarted() { _ = s.ln.Close() }
+func (s *socket) closeUnstarted() {
+	_ = s.ln.Close()
+	_ = s.handoff.Close()
+}
 
 // tlsSwitchListener decides per accepted connection whether to speak TLS,
 // from the socket's configuration at that moment. A snapshot may turn a
@@ -115,15 +129,24 @@ type tlsSwitchListener struct {
 	socket *socket
 }
 
+// On a port with TLS listeners, the socket first reads each connection's
+// ClientHello in a goroutine of its own (dispatch): a connection for an
+// HTTPS listener reaches the HTTP server through the socket's handoff.
 func (l *tlsSwitchListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		cfg := l.socket.config.Load()
+		cc := countConn(l.socket.metrics, c, cfg)
+		switch {
+		case cfg != nil && cfg.streams:
+			go l.socket.dispatch(cc, cfg)
+		case cfg != nil && cfg.tls != nil:
+			return tls.Server(cc, cfg.tls), nil
+		default:
+			return &framingConn{Conn: cc}, nil
+		}
 	}
-	cfg := l.socket.config.Load()
-	cc := countConn(l.socket.metrics, c, cfg)
-	if cfg != nil && cfg.tls != nil {
-		return tls.Server(cc, cfg.tls), nil
-	}
-	return &framingConn{Conn: cc}, nil
 }

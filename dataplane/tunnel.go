@@ -24,6 +24,9 @@ type tunnel struct {
 	// close ends the upgrade request, which makes httputil.ReverseProxy
 	// close both sides of the tunnel.
 	close context.CancelFunc
+	// admit, when set, replaces the WebSocket judgement: a TLSRoute
+	// connection (stream.go) is one tunnel from its handshake on.
+	admit func() bool
 }
 
 // tunnels is the set of open tunnels of a data plane.
@@ -72,9 +75,12 @@ func (d *Dataplane) admitsTunnel(t *tunnel) bool {
 	if t.sock.retired.Load() {
 		return false
 	}
+	if t.admit != nil {
+		return t.admit()
+	}
 	pc := t.sock.config.Load()
 	lc, ok := pc.listeners.Lookup(t.request.Host)
-	if !ok || t.tls != nil && pc.listenerFor(t.tls.ServerName).tlsProfile != lc.tlsProfile {
+	if !ok || lc.stream != nil || t.tls != nil && pc.listenerFor(t.tls.ServerName).tlsProfile != lc.tlsProfile {
 		return false
 	}
 	m, ok := lc.table.Match(&t.request)

@@ -7,6 +7,12 @@ const (
 	// PolicyReasonInvalid is Accepted=False for a policy whose content
 	// cannot be used (a bad pin line, a bad PEM); its targets answer 403.
 	PolicyReasonInvalid = "Invalid"
+	// PolicyReasonTLSPassthrough is Accepted=False on a ClientCertPolicy
+	// that targets TLSRoutes (or a Gateway's listeners) served in TLS
+	// Passthrough mode: the gateway does not terminate that TLS, so it
+	// cannot judge a client certificate, and those connections are served
+	// as they were without the policy.
+	PolicyReasonTLSPassthrough = "TLSPassthrough"
 	// ReasonInvalidPinsRef is ResolvedRefs=False on a ClientCertPolicy whose
 	// pinsFrom object or key is missing, or whose pin list does not parse.
 	ReasonInvalidPinsRef = "InvalidPinsRef"

@@ -55,6 +55,11 @@ func Lines(st *translator.Status, l *Loaded) []Line {
 			r.conditions(Key{"HTTPRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
 		}
 	}
+	for _, s := range st.TLSRoutes {
+		for _, p := range s.Status.Parents {
+			r.conditions(Key{"TLSRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
+		}
+	}
 	for _, s := range st.BackendTLSPolicies {
 		for _, a := range s.Status.Ancestors {
 			r.conditions(Key{"BackendTLSPolicy", s.Namespace, s.Name}, "ancestor "+refText(a.AncestorRef, s.Namespace), a.Conditions)
@@ -119,6 +124,7 @@ func (r *reporter) unserved(l *Loaded) {
 var unservedWhy = map[string]string{
 	"Gateway":          "not served: spec.gatewayClassName names no GatewayClass of controller " + string(translator.ControllerName),
 	"HTTPRoute":        "not attached: spec.parentRefs names no Gateway certgate serves",
+	"TLSRoute":         "not attached: spec.parentRefs names no Gateway certgate serves",
 	"BackendTLSPolicy": "not in effect: spec.targetRefs reaches no Service used by a route certgate serves",
 	"ClientCertPolicy": "not in effect: spec.targetRefs reaches no route or Gateway certgate serves",
 }

@@ -24,6 +24,9 @@ var kinds = map[schema.GroupVersionKind]func() client.Object{
 	gvk(gatewayV1, "GatewayClass"):                       func() client.Object { return &gatewayv1.GatewayClass{} },
 	gvk(gatewayV1, "Gateway"):                            func() client.Object { return &gatewayv1.Gateway{} },
 	gvk(gatewayV1, "HTTPRoute"):                          func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayV1, "TLSRoute"):                           func() client.Object { return &gatewayv1.TLSRoute{} },
+	gvk(gatewayV1alpha3, "TLSRoute"):                     func() client.Object { return &gatewayv1.TLSRoute{} },
+	gvk(gatewayV1alpha2, "TLSRoute"):                     func() client.Object { return &gatewayv1.TLSRoute{} },
 	gvk(gatewayV1, "ReferenceGrant"):                     func() client.Object { return &gatewayv1.ReferenceGrant{} },
 	gvk(gatewayV1, "BackendTLSPolicy"):                   func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
 	gvk(gatewayV1beta1, "GatewayClass"):                  func() client.Object { return &gatewayv1.GatewayClass{} },
@@ -43,6 +46,7 @@ var (
 	gatewayV1       = schema.GroupVersion(gatewayv1.GroupVersion)
 	gatewayV1beta1  = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1beta1"}
 	gatewayV1alpha3 = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1alpha3"}
+	gatewayV1alpha2 = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1alpha2"}
 )
 
 func gvk(gv schema.GroupVersion, kind string) schema.GroupVersionKind { return gv.WithKind(kind) }

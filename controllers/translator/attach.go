@@ -29,6 +29,14 @@ func rejectedParent(reason gatewayv1.RouteConditionReason, message string) paren
 	return parentResult{rejected: problem[gatewayv1.RouteConditionReason]{reason: reason, message: message}}
 }
 
+// routeRef is what attaching a route needs to know of it, whatever its
+// kind.
+type routeRef struct {
+	kind      groupKind
+	namespace string
+	hostnames []gatewayv1.Hostname
+}
+
 // gatewayOf returns the listeners of the Gateway a parentRef names, when
 // it is a Gateway of ours. Other parents (other controllers' Gateways,
 // Services, unknown kinds, missing Gateways) are not ours to report on.
@@ -49,7 +57,7 @@ func (t *translator) gatewayOf(routeNS string, ref gatewayv1.ParentReference) ([
 //     (NotAllowedByListeners);
 //  3. their hostnames must intersect the route's
 //     (NoMatchingListenerHostname).
-func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
+func (t *translator) attach(r routeRef, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
 	var selected, allowed []*listenerState
 	for _, l := range ls {
 		if (ref.SectionName == nil || *ref.SectionName == l.spec.Name) && (ref.Port == nil || *ref.Port == l.spec.Port) {
@@ -60,16 +68,16 @@ func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReferenc
 		return rejectedParent(gatewayv1.RouteReasonNoMatchingParent, "no listener of the Gateway matches the parentRef's sectionName and port")
 	}
 	for _, l := range selected {
-		if len(l.kinds) > 0 && t.namespaceAllowed(l, r.Namespace) {
+		if l.allows(r.kind) && t.namespaceAllowed(l, r.namespace) {
 			allowed = append(allowed, l)
 		}
 	}
 	if len(allowed) == 0 {
-		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows HTTPRoutes from namespace %s", r.Namespace))
+		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows %ss from namespace %s", r.kind.Kind, r.namespace))
 	}
 	var res parentResult
-	hosts := make([]string, len(r.Spec.Hostnames))
-	for i, h := range r.Spec.Hostnames {
+	hosts := make([]string, len(r.hostnames))
+	for i, h := range r.hostnames {
 		hosts[i] = string(h)
 	}
 	for _, l := range allowed {

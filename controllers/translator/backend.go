@@ -22,13 +22,19 @@ import (
 // existence, so a route cannot learn whether a Service exists in a
 // namespace that has not granted it access.
 func (t *translator) resolveBackend(routeNS string, ref gatewayv1.BackendObjectReference) (snapshot.Backend, *refProblem) {
+	return t.resolveBackendOf(kindHTTPRoute, routeNS, ref)
+}
+
+// resolveBackendOf is resolveBackend for a route of any kind: the kind is
+// the one ReferenceGrants must name.
+func (t *translator) resolveBackendOf(kind groupKind, routeNS string, ref gatewayv1.BackendObjectReference) (snapshot.Backend, *refProblem) {
 	ns := refNamespace(ref.Namespace, routeNS)
 	port := int32(0)
 	if ref.Port != nil {
 		port = *ref.Port
 	}
 	b := snapshot.Backend{Name: fmt.Sprintf("%s/%s:%d", ns, ref.Name, port), Namespace: ns, Service: string(ref.Name), Port: port}
-	p := t.backendProblem(routeNS, ns, ref)
+	p := t.backendProblem(kind, routeNS, ns, ref)
 	if p == nil {
 		p = t.resolveService(&b)
 	}
@@ -38,11 +44,11 @@ func (t *translator) resolveBackend(routeNS string, ref gatewayv1.BackendObjectR
 	return b, p
 }
 
-func (t *translator) backendProblem(routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
+func (t *translator) backendProblem(kind groupKind, routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
 	if gk := refKind(ref.Group, ref.Kind, "", "Service"); gk != kindService {
 		return &refProblem{gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef %s: kind %s in group %q is not supported: use a Service", ref.Name, gk.Kind, gk.Group)}
 	}
-	if !t.refAllowed(kindHTTPRoute, routeNS, kindService, ns, string(ref.Name)) {
+	if !t.refAllowed(kind, routeNS, kindService, ns, string(ref.Name)) {
 		return &refProblem{gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("backendRef Service %s/%s is in another namespace and no ReferenceGrant allows it", ns, ref.Name)}
 	}
 	if ref.Port == nil {

@@ -81,8 +81,27 @@ func (a *ccpAttachment) accepted(ref gatewayv1.ParentReference, targets []ccpTar
 		return metav1.ConditionFalse, gatewayv1.PolicyReasonConflicted, joinMessages(lost, inForce)
 	case len(missing) > 0:
 		return metav1.ConditionFalse, gatewayv1.PolicyReasonTargetNotFound, joinMessages(lost, inForce)
+	case ref.Namespace != nil && len(a.passthrough[nameOf(string(*ref.Namespace), string(ref.Name))]) > 0:
+		return metav1.ConditionFalse, v1alpha1.PolicyReasonTLSPassthrough, a.passthroughMessage(ref)
 	}
 	return metav1.ConditionTrue, gatewayv1.PolicyReasonAccepted, a.inForceMessage(ref)
+}
+
+// passthroughMessage says on which Passthrough listeners of a Gateway the
+// policy is not applied, and what it governs there otherwise.
+func (a *ccpAttachment) passthroughMessage(ref gatewayv1.ParentReference) string {
+	gw := nameOf(string(*ref.Namespace), string(ref.Name))
+	names := make([]string, 0, len(a.passthrough[gw]))
+	for l := range a.passthrough[gw] {
+		names = append(names, l)
+	}
+	slices.Sort(names)
+	msg := fmt.Sprintf("not applied on TLS Passthrough listener(s) %s: the gateway does not terminate TLS there, so it cannot judge a client certificate; "+
+		"their TLSRoutes are served as without this policy; attach them to a listener with tls.mode Terminate to require a certificate", strings.Join(names, ", "))
+	if a.rules[gw] > 0 {
+		msg += "; " + a.inForceMessage(ref)
+	}
+	return msg
 }
 
 // invalidMessage says what an invalid policy does to its requests, which

@@ -23,6 +23,10 @@ type ccpAttachment struct {
 	// which this policy governs rules: requests there are rejected with
 	// no_tls, which the status must say.
 	plainHTTP map[types.NamespacedName]map[string]bool
+	// passthrough holds, per Gateway, the Passthrough listeners on which
+	// this policy would govern TLSRoutes but cannot: nothing there is
+	// terminated, so nothing can be judged (see govern).
+	passthrough map[types.NamespacedName]map[string]bool
 }
 
 func (a *ccpAttachment) name() string { return a.policy.Namespace + "/" + a.policy.Name }
@@ -67,10 +71,11 @@ func (t *translator) resolveClientCertPolicies() []*ccpAttachment {
 	all := make([]*ccpAttachment, 0, len(t.res.ClientCertPolicies))
 	for _, p := range t.res.ClientCertPolicies {
 		all = append(all, &ccpAttachment{
-			policy:    p,
-			content:   t.resolveClientCertPolicy(p),
-			rules:     map[types.NamespacedName]int{},
-			plainHTTP: map[types.NamespacedName]map[string]bool{},
+			policy:      p,
+			content:     t.resolveClientCertPolicy(p),
+			rules:       map[types.NamespacedName]int{},
+			plainHTTP:   map[types.NamespacedName]map[string]bool{},
+			passthrough: map[types.NamespacedName]map[string]bool{},
 		})
 	}
 	slices.SortStableFunc(all, byPrecedence)
@@ -114,11 +119,14 @@ func decidingRule(winner, loser *ccpAttachment) string {
 // to the least; the first held one wins. (For an unnamed rule the first
 // candidate is the whole route, tried twice; no policy can name it.)
 func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
-	route := nameOf(r.Namespace, r.Name)
+	route, kind := nameOf(r.Namespace, r.Name), "HTTPRoute"
+	if r.Kind != snapshot.RouteKindHTTP {
+		kind = string(r.Kind)
+	}
 	gw := ls.gatewayName()
 	candidates := []ccpKey{
-		{kind: "HTTPRoute", name: route, section: rule.Name},
-		{kind: "HTTPRoute", name: route},
+		{kind: kind, name: route, section: rule.Name},
+		{kind: kind, name: route},
 		{kind: "Gateway", name: gw, section: string(ls.spec.Name)},
 		{kind: "Gateway", name: gw},
 	}
@@ -134,9 +142,23 @@ func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *sn
 // requirement is shared by every rule a governs: a snapshot is immutable
 // once built, so sharing is safe, and it lets the data plane compile one
 // policy once.
+//
+// A Passthrough listener's rules are left without the requirement: the
+// client's TLS goes to the backend untouched, so the gateway never sees a
+// client certificate to judge. Rejecting every connection instead would
+// turn a policy into a switch that closes a route it cannot judge; leaving
+// the connection as it was opens nothing the policy's absence kept closed.
+// The policy's status says it is not applied there.
 func (a *ccpAttachment) govern(ls *listenerState, rule *snapshot.Rule) {
-	rule.ClientCert = a.content.requirement
 	gw := ls.gatewayName()
+	if ls.passthrough() {
+		if a.passthrough[gw] == nil {
+			a.passthrough[gw] = map[string]bool{}
+		}
+		a.passthrough[gw][ls.name()] = true
+		return
+	}
+	rule.ClientCert = a.content.requirement
 	a.rules[gw]++
 	if ls.spec.Protocol == gatewayv1.HTTPProtocolType {
 		if a.plainHTTP[gw] == nil {

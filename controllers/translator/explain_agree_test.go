@@ -206,6 +206,9 @@ func loopbackEndpoints(b *snapshot.Backend, port int32) {
 func agreeRequests(s *snapshot.Snapshot) []dataplane.Request {
 	var out []dataplane.Request
 	for _, l := range s.Listeners {
+		if l.Protocol == snapshot.ProtocolTLS {
+			continue // TLSRoutes carry streams, not requests: Explain has nothing to say
+		}
 		for _, r := range l.Routes {
 			for _, host := range routeHosts(l, r) {
 				for _, rule := range r.Rules {

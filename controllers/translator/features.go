@@ -70,11 +70,17 @@ var supportedFeatures = []features.FeatureName{
 	features.SupportHTTPRouteParentRefPort,
 	// rules[].name becomes the snapshot rule name and a policy section.
 	features.SupportHTTPRouteNamedRouteRule,
+	// TLSRoute on TLS listeners (tlsroute.go, dataplane/stream.go):
+	// Passthrough by SNI, Terminate with a plaintext or re-encrypted
+	// stream to the backend, and both modes on one port.
+	features.SupportTLSRoute,
+	features.SupportTLSRouteModeTerminate,
+	features.SupportTLSRouteModeMixed,
 	// Not claimed: HTTPRouteDestinationPortMatching and
 	// HTTPRouteBackendRequestHeaderModification (no backendRef filters in
 	// the snapshot), GatewayStaticAddresses (one bound address per Gateway),
-	// GatewayInfrastructure, ListenerSet, and the mesh, GRPC, TLS, TCP and
-	// UDP route features.
+	// GatewayInfrastructure, ListenerSet, and the mesh, GRPC, TCP and UDP
+	// route features.
 }
 
 // supportedFeatureList is supportedFeatures as GatewayClass status wants

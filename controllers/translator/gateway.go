@@ -62,7 +62,7 @@ func (t *translator) translateGateway(gw *gatewayv1.Gateway, sockets socketTable
 			l.snap = len(t.snapshot.Listeners)
 			t.snapshot.Listeners = append(t.snapshot.Listeners, snapshot.Listener{
 				Name: l.name(), Gateway: gw.Namespace + "/" + gw.Name, Address: addr.value,
-				Port: port, Protocol: snapshot.Protocol(l.spec.Protocol), Hostname: l.hostname(), TLS: l.tls,
+				Port: port, Protocol: snapshot.Protocol(l.spec.Protocol), TLSMode: l.tlsMode(), Hostname: l.hostname(), TLS: l.tls,
 			})
 			if port != l.spec.Port {
 				t.snapshot.Listeners[l.snap].PublicPort = l.spec.Port
@@ -141,8 +141,9 @@ func listenerSummary(ls []*listenerState) (invalid, unresolved []string, program
 }
 
 // markConflicts marks the listeners of one Gateway that are not distinct
-// (Gateway API "Distinct Listeners"): on one port, listeners of different
-// protocols all conflict (ProtocolConflict); of one protocol, listeners
+// (Gateway API "Distinct Listeners"): on one port, listeners of
+// incompatible protocols all conflict (ProtocolConflict); HTTPS and TLS
+// are compatible, told apart by SNI. Of compatible protocols, listeners
 // with the same hostname all conflict (HostnameConflict). No listener of a
 // conflicting set wins. Listeners of unsupported protocols take no part,
 // as the spec allows for protocols an implementation does not serve.
@@ -154,7 +155,7 @@ func markConflicts(ls []*listenerState) {
 		}
 	}
 	for port, group := range byPort {
-		if slices.ContainsFunc(group, func(l *listenerState) bool { return l.spec.Protocol != group[0].spec.Protocol }) {
+		if slices.ContainsFunc(group, func(l *listenerState) bool { return !compatibleProtocols(l.spec.Protocol, group[0].spec.Protocol) }) {
 			for _, l := range group {
 				l.conflicts(gatewayv1.ListenerReasonProtocolConflict, "listeners on port %d use different protocols", port)
 			}
@@ -172,4 +173,14 @@ func markConflicts(ls []*listenerState) {
 			}
 		}
 	}
+}
+
+// compatibleProtocols reports whether listeners of protocols a and b may
+// share a port: the same protocol, or HTTPS and TLS, whose connections
+// the data plane tells apart by the SNI of their ClientHello.
+func compatibleProtocols(a, b gatewayv1.ProtocolType) bool {
+	sni := func(p gatewayv1.ProtocolType) bool {
+		return p == gatewayv1.HTTPSProtocolType || p == gatewayv1.TLSProtocolType
+	}
+	return a == b || sni(a) && sni(b)
 }

@@ -160,6 +160,9 @@ func TestGatewayClassReportsTheSupportedFeatures(t *testing.T) {
 		"HTTPRouteRetryConnectionError",
 		"HTTPRouteSchemeRedirect",
 		"ReferenceGrant",
+		"TLSRoute",
+		"TLSRouteModeMixed",
+		"TLSRouteModeTerminate",
 	}
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("supportedFeatures (-want +got):\n%s", diff)

@@ -31,7 +31,7 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 		if b == nil {
 			b = t.buildRoute(r)
 		}
-		res := t.attach(r, ref, ls)
+		res := t.attach(routeRef{kindHTTPRoute, r.Namespace, r.Spec.Hostnames}, ref, ls)
 		if res.rejected.reason == "" && b.badHostname != "" {
 			res = rejectedParent(gatewayv1.RouteReasonUnsupportedValue, b.badHostname)
 		}
@@ -39,23 +39,24 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 			res = rejectedParent(b.invalidReason, "no rule can be served: "+strings.Join(b.invalid, "; "))
 		}
 		for _, a := range res.attached {
-			t.addRoute(r, a, b, done)
+			t.addRoute(snapshot.Route{Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}, a, b, done)
 		}
-		st.Parents = append(st.Parents, t.parentStatus(r, ref, res, b))
+		st.Parents = append(st.Parents, t.parentStatus(r.Generation, ref, res, b))
 	}
 	if len(st.Parents) > 0 {
 		t.routeStatus[nameOf(r.Namespace, r.Name)] = st
 	}
 }
 
-// addRoute adds an accepted route to a listener: counted in its
+// addRoute adds an accepted route (head names it: kind, namespace, name,
+// creation time) to a listener: counted in its
 // attachedRoutes and, if the listener is served, put in the snapshot. A
 // route that reaches one listener through several parentRefs is added
 // once, with the union of its hostnames.
 //
 // Each listener gets its own copy of the rules (see listenerRules), so
 // later stages can set per-listener and per-Gateway things on them.
-func (t *translator) addRoute(r *gatewayv1.HTTPRoute, a attachment, b *routeBuild, done map[*listenerState]int) {
+func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, done map[*listenerState]int) {
 	if i, ok := done[a.l]; ok {
 		if i >= 0 {
 			route := &t.snapshot.Listeners[a.l.snap].Routes[i]
@@ -70,10 +71,8 @@ func (t *translator) addRoute(r *gatewayv1.HTTPRoute, a attachment, b *routeBuil
 	}
 	sl := &t.snapshot.Listeners[a.l.snap]
 	done[a.l] = len(sl.Routes)
-	sl.Routes = append(sl.Routes, snapshot.Route{
-		Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC(),
-		Hostnames: a.hostnames, Rules: listenerRules(b.rules),
-	})
+	head.Hostnames, head.Rules = a.hostnames, listenerRules(b.rules)
+	sl.Routes = append(sl.Routes, head)
 }
 
 // listenerRules copies a route's rules for one listener, with everything a
@@ -113,9 +112,9 @@ func unionHostnames(a, b []string) []string {
 // ResolvedRefs and, when some rules could not be served, PartiallyInvalid.
 // The parentRef is copied as written, so the status writer can match it
 // with the spec entry.
-func (t *translator) parentStatus(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
+func (t *translator) parentStatus(gen int64, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
 	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
-	gen, conds := r.Generation, &ps.Conditions
+	conds := &ps.Conditions
 	if res.rejected.reason != "" {
 		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.rejected.reason, res.rejected.message)
 	} else {

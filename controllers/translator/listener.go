@@ -69,13 +69,47 @@ func (l *listenerState) servable() bool {
 	if l.notAccepted.reason != "" || l.conflict.reason != "" || len(l.kinds) == 0 {
 		return false
 	}
-	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.tls != nil
+	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.passthrough() || l.tls != nil
+}
+
+// passthrough reports whether l is a TLS listener in mode Passthrough.
+func (l *listenerState) passthrough() bool {
+	return l.spec.Protocol == gatewayv1.TLSProtocolType && l.spec.TLS != nil && l.spec.TLS.Mode != nil && *l.spec.TLS.Mode == gatewayv1.TLSModePassthrough
+}
+
+// tlsMode is the snapshot mode of a TLS listener, empty for the others.
+func (l *listenerState) tlsMode() snapshot.TLSMode {
+	switch {
+	case l.spec.Protocol != gatewayv1.TLSProtocolType:
+		return ""
+	case l.passthrough():
+		return snapshot.TLSPassthrough
+	}
+	return snapshot.TLSTerminate
 }
 
 // supported reports whether the listener's protocol is one certgate
 // serves; listeners of other protocols take no part in conflicts.
 func (l *listenerState) supported() bool {
-	return l.spec.Protocol == gatewayv1.HTTPProtocolType || l.spec.Protocol == gatewayv1.HTTPSProtocolType
+	switch l.spec.Protocol {
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType:
+		return true
+	}
+	return false
+}
+
+// routeKind is the one route kind a listener of l's protocol serves:
+// TLSRoute on TLS listeners, HTTPRoute on the others.
+func (l *listenerState) routeKind() groupKind {
+	if l.spec.Protocol == gatewayv1.TLSProtocolType {
+		return kindTLSRoute
+	}
+	return kindHTTPRoute
+}
+
+// allows reports whether l accepts routes of kind.
+func (l *listenerState) allows(kind groupKind) bool {
+	return len(l.kinds) > 0 && l.routeKind() == kind
 }
 
 // checkBasics validates what a listener needs whatever its protocol: a
@@ -83,7 +117,7 @@ func (l *listenerState) supported() bool {
 // the route kinds it allows.
 func (l *listenerState) checkBasics() {
 	if !l.supported() {
-		l.reject(gatewayv1.ListenerReasonUnsupportedProtocol, "protocol %q is not supported: certgate serves HTTP and HTTPS", l.spec.Protocol)
+		l.reject(gatewayv1.ListenerReasonUnsupportedProtocol, "protocol %q is not supported: certgate serves HTTP, HTTPS and TLS", l.spec.Protocol)
 	}
 	if l.spec.Port < 1 || l.spec.Port > 65535 {
 		l.reject(gatewayv1.ListenerReasonPortUnavailable, "port %d is not between 1 and 65535", l.spec.Port)
@@ -94,27 +128,28 @@ func (l *listenerState) checkBasics() {
 	l.checkKinds()
 }
 
-// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute.
-// With none given, the protocol decides, and HTTP and HTTPS mean
-// HTTPRoute. Unsupported kinds are left out of supportedKinds and make
-// ResolvedRefs false (InvalidRouteKinds), as the spec requires.
+// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute on
+// HTTP and HTTPS listeners, TLSRoute on TLS ones. With none given, the
+// protocol decides. Unsupported kinds are left out of supportedKinds and
+// make ResolvedRefs false (InvalidRouteKinds), as the spec requires.
 func (l *listenerState) checkKinds() {
-	httpRoute := gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayv1.GroupName)), Kind: "HTTPRoute"}
+	kind := l.routeKind()
+	served := gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(kind.Group)), Kind: gatewayv1.Kind(kind.Kind)}
 	if !l.supported() {
 		l.kinds = []gatewayv1.RouteGroupKind{}
 		return
 	}
 	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
-		l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+		l.kinds = []gatewayv1.RouteGroupKind{served}
 		return
 	}
 	l.kinds = []gatewayv1.RouteGroupKind{}
 	for _, k := range l.spec.AllowedRoutes.Kinds {
-		if refKind(k.Group, &k.Kind, gatewayv1.GroupName, "") == kindHTTPRoute {
-			l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+		if refKind(k.Group, &k.Kind, gatewayv1.GroupName, "") == kind {
+			l.kinds = []gatewayv1.RouteGroupKind{served}
 			continue
 		}
-		l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported: certgate serves HTTPRoute", k.Kind)
+		l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported on a %s listener: certgate serves %s there", k.Kind, l.spec.Protocol, kind.Kind)
 	}
 }
 

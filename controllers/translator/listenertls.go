@@ -9,14 +9,15 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// resolveListenerTLS checks an HTTPS listener's TLS settings and resolves
-// its serving certificates. Only mode Terminate is served (Passthrough
-// belongs to TLSRoute, which certgate does not implement). Every usable
-// certificate is kept; the first problem found is the listener's
-// ResolvedRefs reason, and a listener left without any certificate is not
-// programmed.
+// resolveListenerTLS checks an HTTPS or TLS listener's TLS settings and
+// resolves its serving certificates. HTTPS listeners terminate; TLS
+// listeners terminate (TLSRoute mode Terminate, the default) or pass the
+// client's TLS through to the backend (Passthrough), which needs no
+// certificate. Every usable certificate is kept; the first problem found
+// is the listener's ResolvedRefs reason, and a terminating listener left
+// without any certificate is not programmed.
 func (t *translator) resolveListenerTLS(l *listenerState) {
-	if l.spec.Protocol != gatewayv1.HTTPSProtocolType {
+	if l.spec.Protocol != gatewayv1.HTTPSProtocolType && l.spec.Protocol != gatewayv1.TLSProtocolType {
 		if l.spec.Protocol == gatewayv1.HTTPProtocolType && l.spec.TLS != nil {
 			l.reject(gatewayv1.ListenerReasonUnsupportedValue, "tls must not be set on an HTTP listener")
 		}
@@ -24,11 +25,14 @@ func (t *translator) resolveListenerTLS(l *listenerState) {
 	}
 	cfg := l.spec.TLS
 	if cfg == nil {
-		l.reject(gatewayv1.ListenerReasonUnsupportedValue, "tls is required for protocol HTTPS")
+		l.reject(gatewayv1.ListenerReasonUnsupportedValue, "tls is required for protocol %s", l.spec.Protocol)
+		return
+	}
+	if l.passthrough() {
 		return
 	}
 	if cfg.Mode != nil && *cfg.Mode != gatewayv1.TLSModeTerminate {
-		l.reject(gatewayv1.ListenerReasonUnsupportedValue, "tls.mode %q is not supported on HTTPS listeners: certgate terminates TLS", *cfg.Mode)
+		l.reject(gatewayv1.ListenerReasonUnsupportedValue, "tls.mode %q is not supported on %s listeners: certgate terminates TLS there", *cfg.Mode, l.spec.Protocol)
 		return
 	}
 	var certs []snapshot.Certificate

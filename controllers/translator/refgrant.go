@@ -15,6 +15,7 @@ type groupKind struct {
 var (
 	kindGateway   = groupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}
 	kindHTTPRoute = groupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}
+	kindTLSRoute  = groupKind{Group: gatewayv1.GroupName, Kind: "TLSRoute"}
 	kindSecret    = groupKind{Kind: "Secret"}
 	kindConfigMap = groupKind{Kind: "ConfigMap"}
 	kindService   = groupKind{Kind: "Service"}

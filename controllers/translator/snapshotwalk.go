@@ -33,9 +33,15 @@ func (t *translator) eachRule(fn func(ls *listenerState, r *snapshot.Route, rule
 // mirror targets included. Every listener's rules, backends and mirrors
 // are its own (the route stage copies them per listener), so fn may set
 // per-Gateway things such as the backend client certificate.
+//
+// Backends of Passthrough listeners are left out: the gateway never opens
+// TLS to them (the client's TLS passes through untouched), so backend TLS
+// and the Gateway's client certificate do not apply.
 func (t *translator) eachBackend(fn func(ls *listenerState, b *snapshot.Backend)) {
 	t.eachRule(func(ls *listenerState, _ *snapshot.Route, rule *snapshot.Rule) {
-		rule.EachBackend(func(b *snapshot.Backend) { fn(ls, b) })
+		if !ls.passthrough() {
+			rule.EachBackend(func(b *snapshot.Backend) { fn(ls, b) })
+		}
 	})
 }
 

@@ -30,7 +30,7 @@ func (s socketTable) claim(l *listenerState, address string, port int32) bool {
 		use = &socketUse{protocol: l.spec.Protocol, hosts: map[string]string{}}
 		s[key] = use
 	}
-	if use.protocol != l.spec.Protocol {
+	if !compatibleProtocols(use.protocol, l.spec.Protocol) {
 		l.conflicts(gatewayv1.ListenerReasonProtocolConflict, "port %d on %s is already served over %s by another Gateway", port, addressText(address), use.protocol)
 		return false
 	}

@@ -53,6 +53,7 @@ type Status struct {
 	GatewayClasses     []GatewayClassStatus     `json:"gatewayClasses,omitempty"`
 	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
 	HTTPRoutes         []HTTPRouteStatus        `json:"httpRoutes,omitempty"`
+	TLSRoutes          []TLSRouteStatus         `json:"tlsRoutes,omitempty"`
 	BackendTLSPolicies []BackendTLSPolicyStatus `json:"backendTLSPolicies,omitempty"`
 	ClientCertPolicies []ClientCertPolicyStatus `json:"clientCertPolicies,omitempty"`
 }
@@ -74,6 +75,13 @@ type GatewayStatus struct {
 type HTTPRouteStatus struct {
 	types.NamespacedName `json:"-"`
 	Status               gatewayv1.HTTPRouteStatus `json:"status"`
+}
+
+// TLSRouteStatus is the status of one TLSRoute, for this controller's
+// parents.
+type TLSRouteStatus struct {
+	types.NamespacedName `json:"-"`
+	Status               gatewayv1.TLSRouteStatus `json:"status"`
 }
 
 // BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
@@ -101,6 +109,7 @@ type translator struct {
 	classStatus  map[string]*gatewayv1.GatewayClassStatus
 	gwStatus     map[types.NamespacedName]*gatewayv1.GatewayStatus
 	routeStatus  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus
+	tlsStatus    map[types.NamespacedName]*gatewayv1.TLSRouteStatus
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
@@ -126,6 +135,7 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		classStatus:  map[string]*gatewayv1.GatewayClassStatus{},
 		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
 		routeStatus:  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus{},
+		tlsStatus:    map[types.NamespacedName]*gatewayv1.TLSRouteStatus{},
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
@@ -145,6 +155,7 @@ var stages = []func(*translator){
 	(*translator).translateGatewayClasses,
 	(*translator).translateGateways,
 	(*translator).translateHTTPRoutes,
+	(*translator).translateTLSRoutes,
 	(*translator).translateBackendTLS,
 	(*translator).translateClientCertPolicies,
 }
@@ -161,6 +172,9 @@ func (t *translator) finish() *Result {
 	}
 	for _, nn := range sortedNames(t.routeStatus) {
 		out.Status.HTTPRoutes = append(out.Status.HTTPRoutes, HTTPRouteStatus{NamespacedName: nn, Status: *t.routeStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.tlsStatus) {
+		out.Status.TLSRoutes = append(out.Status.TLSRoutes, TLSRouteStatus{NamespacedName: nn, Status: *t.tlsStatus[nn]})
 	}
 	for _, nn := range sortedNames(t.btlsStatus) {
 		out.Status.BackendTLSPolicies = append(out.Status.BackendTLSPolicies, BackendTLSPolicyStatus{NamespacedName: nn, Status: *t.btlsStatus[nn]})

@@ -21,6 +21,34 @@ type Protocol string
 const (
 	ProtocolHTTP  Protocol = "HTTP"
 	ProtocolHTTPS Protocol = "HTTPS"
+	// ProtocolTLS carries TLSRoutes: a byte stream, routed by SNI. It may
+	// share a socket with HTTPS listeners; the ClientHello's SNI picks the
+	// listener before anything is terminated.
+	ProtocolTLS Protocol = "TLS"
+)
+
+// TLSMode is how a TLS listener treats the client's TLS.
+type TLSMode string
+
+// TLS listener modes, as Gateway API names them.
+const (
+	// TLSPassthrough routes by SNI and relays the client's TLS, untouched,
+	// to the backend, which terminates it.
+	TLSPassthrough TLSMode = "Passthrough"
+	// TLSTerminate terminates TLS with the listener's certificates and
+	// relays the plaintext stream to the backend (re-encrypted when the
+	// backend has TLS).
+	TLSTerminate TLSMode = "Terminate"
+)
+
+// RouteKind is the Gateway API kind of a route.
+type RouteKind string
+
+// Route kinds. HTTP and HTTPS listeners carry HTTPRoutes, TLS listeners
+// TLSRoutes.
+const (
+	RouteKindHTTP RouteKind = ""
+	RouteKindTLS  RouteKind = "TLSRoute"
 )
 
 // Listener is one Gateway listener.
@@ -39,12 +67,16 @@ type Listener struct {
 	// request's port uses it, so a client is never sent to a port it
 	// cannot reach.
 	PublicPort int32 `json:"publicPort,omitempty"`
-	// Protocol is HTTP or HTTPS.
+	// Protocol is HTTP, HTTPS or TLS.
 	Protocol Protocol `json:"protocol"`
+	// TLSMode is Passthrough or Terminate on a TLS listener, empty on the
+	// others.
+	TLSMode TLSMode `json:"tlsMode,omitempty"`
 	// Hostname limits the listener to one host name or a wildcard
 	// ("*.example.com"). Empty matches every host.
 	Hostname string `json:"hostname,omitempty"`
-	// TLS is required for HTTPS listeners and forbidden for HTTP ones.
+	// TLS is required for HTTPS listeners and TLS listeners in Terminate
+	// mode, and forbidden for the others.
 	TLS *ListenerTLS `json:"tls,omitempty"`
 	// Routes are the routes attached to this listener, their hostnames
 	// already intersected with the listener's.
@@ -101,16 +133,31 @@ type CACertificate struct {
 	PEM []byte `json:"pem"`
 }
 
-// Route is one HTTPRoute as attached to one listener.
+// Route is one HTTPRoute or TLSRoute as attached to one listener. A
+// TLSRoute has one rule, without matches or filters: its hostnames
+// (matched against the SNI) select it.
 type Route struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
+	// Kind is empty for an HTTPRoute.
+	Kind      RouteKind `json:"kind,omitempty"`
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
 	// CreationTimestamp orders routes whose matches tie: the oldest wins.
 	CreationTimestamp time.Time `json:"creationTimestamp"`
 	// Hostnames are the route's effective hostnames on this listener. Empty
 	// means every hostname the listener accepts.
 	Hostnames []string `json:"hostnames,omitempty"`
 	Rules     []Rule   `json:"rules"`
+}
+
+// Label is the route label of metrics and the route of access logs:
+// the name of an HTTPRoute, "TLSRoute/name" for a TLSRoute. A Kubernetes
+// name holds no "/", so a TLSRoute never shares a label with an HTTPRoute
+// of the same namespace and name.
+func (r *Route) Label() string {
+	if r.Kind == RouteKindHTTP {
+		return r.Name
+	}
+	return string(r.Kind) + "/" + r.Name
 }
 
 // Rule is one HTTPRoute rule.

@@ -66,6 +66,18 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 			other.TLS = &ListenerTLS{Certificates: []Certificate{{Name: "ns/c", CertPEM: []byte("c"), Key: PrivateKey("k")}}}
 			s.Listeners = append(s.Listeners, other)
 		}, "listeners[1] (ns/gw/https).protocol: HTTPS conflicts with HTTP on listeners[0]"},
+		{"tls listener without a mode", func(s *Snapshot) {
+			s.Listeners[0].Protocol, s.Listeners[0].Routes = ProtocolTLS, nil
+		}, `listeners[0] (ns/gw/http).tlsMode: "" is not Passthrough or Terminate`},
+		{"httproute on a tls listener", func(s *Snapshot) {
+			s.Listeners[0].Protocol, s.Listeners[0].TLSMode = ProtocolTLS, TLSPassthrough
+		}, "routes[0] (ns/r): a TLS listener takes TLSRoutes of one rule without matches or filters"},
+		{"requirement on a passthrough route", func(s *Snapshot) {
+			l := &s.Listeners[0]
+			l.Protocol, l.TLSMode = ProtocolTLS, TLSPassthrough
+			l.Routes[0].Kind, l.Routes[0].Rules[0].Matches = RouteKindTLS, nil
+			l.Routes[0].Rules[0].ClientCert = &Requirement{Policy: "ns/p"}
+		}, "rules[0].clientCert: a Passthrough listener cannot judge client certificates"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

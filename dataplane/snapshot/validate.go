@@ -27,7 +27,7 @@ func (s *Snapshot) Validate() error {
 		}
 		names[l.Name] = true
 		errs = append(errs, l.validate(at)...)
-		if first, ok := sockets[l.socket()]; ok && s.Listeners[first].Protocol != l.Protocol {
+		if first, ok := sockets[l.socket()]; ok && !shareable(s.Listeners[first].Protocol, l.Protocol) {
 			errs = append(errs, fmt.Errorf("%s.protocol: %s conflicts with %s on listeners[%d], which shares %s", at, l.Protocol, s.Listeners[first].Protocol, first, l.socket()))
 		} else if ok && s.Listeners[first].publicPort() != l.publicPort() {
 			errs = append(errs, fmt.Errorf("%s.publicPort: %d conflicts with %d on listeners[%d], which shares %s", at, l.publicPort(), s.Listeners[first].publicPort(), first, l.socket()))
@@ -36,6 +36,14 @@ func (s *Snapshot) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// shareable reports whether listeners of protocols a and b may share a
+// socket: the same protocol, or HTTPS and TLS, which the ClientHello's SNI
+// tells apart before anything is terminated.
+func shareable(a, b Protocol) bool {
+	tlsFamily := func(p Protocol) bool { return p == ProtocolHTTPS || p == ProtocolTLS }
+	return a == b || tlsFamily(a) && tlsFamily(b)
 }
 
 // publicPort is the port clients connect to.
@@ -72,12 +80,43 @@ func (l *Listener) validate(at string) []error {
 		}
 	case ProtocolHTTPS:
 		errs = append(errs, l.TLS.validate(at+".tls")...)
+	case ProtocolTLS:
+		errs = append(errs, l.validateStream(at)...)
 	default:
-		errs = append(errs, fmt.Errorf("%s.protocol: %q is not HTTP or HTTPS", at, l.Protocol))
+		errs = append(errs, fmt.Errorf("%s.protocol: %q is not HTTP, HTTPS or TLS", at, l.Protocol))
+	}
+	if l.Protocol != ProtocolTLS && l.TLSMode != "" {
+		errs = append(errs, fmt.Errorf("%s.tlsMode: must be empty for protocol %s", at, l.Protocol))
 	}
 	for i := range l.Routes {
 		r := &l.Routes[i]
 		errs = append(errs, r.validate(fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name))...)
+	}
+	return errs
+}
+
+// validateStream checks a TLS listener: its mode, TLS exactly when it
+// terminates, and TLSRoutes of one rule without matches or filters.
+func (l *Listener) validateStream(at string) []error {
+	var errs []error
+	switch l.TLSMode {
+	case TLSTerminate:
+		errs = append(errs, l.TLS.validate(at+".tls")...)
+	case TLSPassthrough:
+		if l.TLS != nil {
+			errs = append(errs, fmt.Errorf("%s.tls: must be empty in mode Passthrough", at))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s.tlsMode: %q is not Passthrough or Terminate", at, l.TLSMode))
+	}
+	for i, r := range l.Routes {
+		if r.Kind != RouteKindTLS || len(r.Rules) != 1 || len(r.Rules[0].Matches) > 0 || len(r.Rules[0].Filters) > 0 {
+			errs = append(errs, fmt.Errorf("%s.routes[%d] (%s/%s): a TLS listener takes TLSRoutes of one rule without matches or filters", at, i, r.Namespace, r.Name))
+		} else if l.TLSMode == TLSPassthrough && r.Rules[0].ClientCert != nil {
+			// Nothing is terminated, so nothing could be judged: refuse
+			// rather than serve a requirement that is silently ignored.
+			errs = append(errs, fmt.Errorf("%s.routes[%d] (%s/%s).rules[0].clientCert: a Passthrough listener cannot judge client certificates", at, i, r.Namespace, r.Name))
+		}
 	}
 	return errs
 }

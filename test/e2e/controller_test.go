@@ -43,6 +43,7 @@ func TestController(t *testing.T) {
 	t.Run("PolicyEventsOnAcceptanceChanges", w.testPolicyEventsOnAcceptanceChanges)
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
+	t.Run("TLSRouteJudgedPerConnection", w.testTLSRouteJudgedPerConnection)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("ReferencedSecretDeletedAndRecreated", w.testReferencedSecretDeletedAndRecreated)

@@ -52,7 +52,20 @@ func (w *Writer) writeHTTPRoutes(ctx context.Context, u *Update) {
 	for _, r := range u.Resources.HTTPRoutes {
 		parents := want[nn(r)]
 		obj := r.DeepCopy()
-		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status, parents, w.controller) })
+		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
+	}
+}
+
+// writeTLSRoutes is writeHTTPRoutes for TLSRoutes.
+func (w *Writer) writeTLSRoutes(ctx context.Context, u *Update) {
+	want := map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
+	for _, s := range u.Result.Status.TLSRoutes {
+		want[s.NamespacedName] = s.Status.Parents
+	}
+	for _, r := range u.Resources.TLSRoutes {
+		parents := want[nn(r)]
+		obj := r.DeepCopy()
+		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
 	}
 }
 

@@ -62,6 +62,10 @@ func EchoBasicImages(binary string) []Image {
 			switch {
 			case env["UDP_ECHO_SERVER"] != "":
 				return nil
+			case env["TCP_ECHO_SERVER"] != "" && env["TLS_SERVER_CERT"] != "":
+				// The TCP echo also serves TLS on TLS_PORT when given a
+				// certificate (the TLSRoute backends).
+				return []int32{port("TCP_PORT", 3000), port("TLS_PORT", 8443)}
 			case env["TCP_ECHO_SERVER"] != "":
 				return []int32{port("TCP_PORT", 3000)}
 			default: // HTTP (and gRPC): HTTP_PORT, default 3000
