@@ -79,6 +79,7 @@ func caddyPeer() *peer {
 		name:    "Caddy",
 		pinning: "`client_auth` (`require_and_verify`, the CA) and a `vars` matcher on `{http.request.tls.client.fingerprint}`, the SHA-256 of the certificate",
 		canPin:  true,
+		source:  "Go module github.com/caddyserver/caddy/v2 v2.11.9 (tools/caddy), built with the Go above",
 		bin:     func(env *runEnv) (string, error) { return toolBinary(env, "caddy") },
 		version: func(bin string) string { return firstLine(bin, "version") },
 		start: func(r *peerRun) (*exec.Cmd, error) {

@@ -155,6 +155,7 @@ func certgatePeer() *peer {
 		name:    "certgate",
 		pinning: "ClientCertPolicy with `trust` (the CA) and `pins` (SHA-256 of the certificate); the 10,000 pins in a `pinsFrom` ConfigMap",
 		canPin:  true,
+		source:  "`certgate standalone` built from this checkout (`make build`)",
 		bin: func(env *runEnv) (string, error) {
 			if env.certgate == "" {
 				return "", &missingError{name: "certgate", how: "make build, or pass -certgate"}

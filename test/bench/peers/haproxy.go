@@ -54,6 +54,7 @@ func haproxyPeer() *peer {
 		name:    "HAProxy",
 		pinning: "CA verification (`verify required`) and an ACL on `ssl_c_der,sha2(256)`: the SHA-256 of the certificate, the same job as certgate",
 		canPin:  true,
+		source:  "Debian package haproxy",
 		bin:     func(*runEnv) (string, error) { return lookDebian("haproxy", "haproxy") },
 		version: func(bin string) string { return firstLine(bin, "-v") },
 		start: func(r *peerRun) (*exec.Cmd, error) {

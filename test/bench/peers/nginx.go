@@ -83,6 +83,7 @@ func nginxPeer() *peer {
 		name:    "nginx",
 		pinning: "CA verification (`ssl_verify_client on`) and a `map` of `$ssl_client_fingerprint`, which is the **SHA-1** of the certificate: nginx exposes no SHA-256 of it",
 		canPin:  true,
+		source:  "Debian package nginx-light",
 		bin:     func(*runEnv) (string, error) { return lookDebian("nginx", "nginx-light") },
 		version: func(bin string) string { return firstLine(bin, "-v") },
 		start: func(r *peerRun) (*exec.Cmd, error) {

@@ -26,6 +26,8 @@ type peer struct {
 	pinning string
 	// canPin is false where /pinned and /pinned10k check the CA only.
 	canPin bool
+	// source says where the peer comes from, for the versions table.
+	source string
 	bin    func(env *runEnv) (string, error)
 	// version prints the peer's version line.
 	version func(bin string) string

@@ -42,12 +42,12 @@ func (env *runEnv) header(b *bytes.Buffer, res *results) {
 	fmt.Fprintf(b, "| kernel | %s |\n", strings.TrimSpace(cmdOut("uname", "-sr")))
 	fmt.Fprintf(b, "| Go (certgate, Caddy, Traefik, load generator, backend) | %s |\n", runtime.Version())
 	fmt.Fprintf(b, "| OpenSSL (nginx, HAProxy) | %s |\n\n", strings.TrimSpace(cmdOut("openssl", "version")))
-	fmt.Fprintf(b, "| peer | version |\n|---|---|\n")
+	fmt.Fprintf(b, "| peer | version | from |\n|---|---|---|\n")
 	for _, p := range res.peers {
-		fmt.Fprintf(b, "| %s | `%s` |\n", p.name, p.versionLine)
+		fmt.Fprintf(b, "| %s | `%s` | %s |\n", p.name, p.versionLine, p.source)
 	}
 	for _, s := range res.skipped {
-		fmt.Fprintf(b, "| %s | **not run**: %s |\n", strings.SplitN(s, ":", 2)[0], strings.TrimSpace(strings.SplitN(s, ":", 2)[1]))
+		fmt.Fprintf(b, "| %s | **not run** | %s |\n", strings.SplitN(s, ":", 2)[0], strings.TrimSpace(strings.SplitN(s, ":", 2)[1]))
 	}
 	b.WriteString("\n")
 }

@@ -51,6 +51,11 @@ func traefikPeer() *peer {
 	return &peer{
 		name:    "Traefik",
 		pinning: "CA verification only (TLS option `clientAuth`, `RequireAndVerifyClientCert`): no router rule or middleware matches the certificate's fingerprint, so its pinned rows check less than the others",
+		source: "Go module github.com/traefik/traefik/v3 v3.6.12 (tools/traefik), built with the Go above. " +
+			"v3.6.12, not the newest v3.7.13: v3.7's module cannot be fetched here (its go.mod replaces " +
+			"github.com/traefik/traefik/dynamic/ext with a folder of its repository, and the Go module proxy refuses " +
+			"several DNS-provider SDKs that lego v5 needs, such as github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.213). " +
+			"tools/traefik repeats Traefik's own replace and exclude directives",
 		bin:     func(env *runEnv) (string, error) { return toolBinary(env, "traefik") },
 		version: func(bin string) string { return firstLine(bin, "version") },
 		start: func(r *peerRun) (*exec.Cmd, error) {
