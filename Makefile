@@ -90,6 +90,8 @@ bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane a
 # reported in the document as not run, not faked.
 PEERS_BIN := .cache/peers/bin
 BENCH_PEERS_FLAGS ?=
+# BENCH_PEERS_TOOLS: the Go peers to build (Traefik is 2,500 packages).
+BENCH_PEERS_TOOLS ?= caddy traefik
 
 $(PEERS_BIN)/caddy: tools/caddy/go.mod tools/caddy/go.sum
 	cd tools/caddy && $(GO) build -o ../../$@ github.com/caddyserver/caddy/v2/cmd/caddy
@@ -100,7 +102,7 @@ $(PEERS_BIN)/traefik: tools/traefik/go.mod tools/traefik/go.sum
 bench-peers: build ## certgate side by side with nginx, HAProxy, Caddy, Traefik, per proxy CPU-second; writes docs/benchmarks-peers.md (~15 min; BENCH_PEERS_FLAGS=-quick for a check).
 	@command -v nginx >/dev/null && command -v haproxy >/dev/null || \
 		{ echo "bench-peers: needs nginx and HAProxy from Debian: apt-get install nginx-light haproxy" >&2; exit 1; }
-	-$(MAKE) -k $(PEERS_BIN)/caddy $(PEERS_BIN)/traefik
+	-$(MAKE) -k $(addprefix $(PEERS_BIN)/,$(BENCH_PEERS_TOOLS))
 	$(GO) build -o .cache/peers/bench ./test/bench/peers
 	.cache/peers/bench -certgate $(BIN)/certgate -tools-bin $(PEERS_BIN) $(BENCH_PEERS_FLAGS)
 

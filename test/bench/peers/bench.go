@@ -117,7 +117,7 @@ func (env *runEnv) resolve(res *results) {
 		}
 		bin, err := p.bin(env)
 		if err != nil {
-			res.skipped = append(res.skipped, fmt.Sprintf("%s: %v", p.name, err))
+			res.skipped = append(res.skipped, fmt.Sprintf("%s: %v. %s", p.name, err, p.source))
 			fmt.Println("skipped:", err)
 			continue
 		}

@@ -22,6 +22,8 @@ type target struct {
 	path string
 	// cert makes the client present its certificate.
 	cert bool
+	// certName is the certificate presented, "client" when empty.
+	certName string
 }
 
 // clientTLS is the client side of every TLS scenario: TLS 1.3 only, X25519
@@ -43,7 +45,11 @@ func clientTLS(m *material, t target, cache tls.ClientSessionCache) (*tls.Config
 		ClientSessionCache: cache,
 	}
 	if t.cert {
-		c, err := tls.LoadX509KeyPair(m.path("client.crt"), m.path("client.key"))
+		name := t.certName
+		if name == "" {
+			name = "client"
+		}
+		c, err := tls.LoadX509KeyPair(m.path(name+".crt"), m.path(name+".key"))
 		if err != nil {
 			return nil, err
 		}

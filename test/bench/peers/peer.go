@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"text/template"
 	"time"
 )
@@ -146,6 +147,22 @@ func (r *peerRun) waitReady() error {
 				return fmt.Errorf("%s not ready on port %d%s: %v (log: %s)", r.p.name, t.port, t.path, err, filepath.Join(r.dir, "peer.log"))
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return r.checkPins()
+}
+
+// checkPins makes sure a peer that claims to pin does: a certificate of the
+// same CA that is pinned nowhere gets 403 on both pinned routes.
+func (r *peerRun) checkPins() error {
+	if !r.p.canPin {
+		return nil
+	}
+	for _, path := range []string{"/pinned", "/pinned10k"} {
+		t := r.env.mtlsTarget(r.port.MTLS, path)
+		t.certName = "stranger"
+		if err := probe(r.env.mat, t); err == nil || !strings.Contains(err.Error(), "status 403") {
+			return fmt.Errorf("%s: an unpinned certificate on %s: want status 403, got %v", r.p.name, path, err)
 		}
 	}
 	return nil

@@ -61,6 +61,9 @@ func issueMaterial(dir string, decoys int) (*material, error) {
 		{"client", pki.Options{CommonName: "client", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}},
 		{"backend", pki.Options{CommonName: "backend", DNSNames: []string{backendHost}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}},
 		{"gateway-client", pki.Options{CommonName: "gateway", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}},
+		// stranger is issued by the same CA but pinned nowhere: the pinned
+		// routes must refuse it.
+		{"stranger", pki.Options{CommonName: "stranger", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}},
 	}
 	m := &material{dir: dir}
 	for _, l := range leaves {

@@ -82,7 +82,7 @@ func (env *runEnv) churnTable(b *bytes.Buffer, res *results) {
 		"send `GET /` without pause on the HTTP listener. Failed = transport error or a status other than 200. "+
 		"One run per peer, after the rounds. How each peer applies a change: certgate rewrites a file of its "+
 		"`--config` folder (polled every 250 ms); nginx `SIGHUP` (`nginx -s reload`); HAProxy `SIGUSR2` to the master "+
-		"(master-worker mode, as `systemctl reload haproxy`; signals that arrive while a reload runs merge into one); Caddy `POST /load` on the admin API (what `caddy reload` does); Traefik rewrites "+
+		"(master-worker mode, as `systemctl reload haproxy`; a signal that arrives while the master re-executes itself is merged or lost: see the last column); Caddy `POST /load` on the admin API (what `caddy reload` does); Traefik rewrites "+
 		"the file its file provider watches.\n\n", env.tm.changes, env.tm.changeEvery)
 	fmt.Fprintf(b, "| peer | requests | failed | change errors | time between changes | last change served after |\n|---|---|---|---|---|---|\n")
 	for _, p := range res.peers {
