@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,7 +20,9 @@ const caddyConf = `{
 	admin 127.0.0.1:{{.Admin}}
 	auto_https off
 	persist_config off
-	log { level ERROR }
+	log {
+		level ERROR
+	}
 }
 http://:{{.HTTP}} {
 	bind 127.0.0.1
@@ -38,7 +41,9 @@ http://:{{.HTTP}} {
 			}
 		}
 	}
-	handle { reverse_proxy 127.0.0.1:{{.BackendHTTP}} }
+	handle {
+		reverse_proxy 127.0.0.1:{{.BackendHTTP}}
+	}
 }
 https://{{.OpenHost}}:{{.HTTPS}} {
 	bind 127.0.0.1
@@ -67,10 +72,18 @@ https://{{.MTLSHost}}:{{.MTLS}} {
 		path /pinned*
 		vars {http.request.tls.client.fingerprint} {{.Pin}}
 	}
-	handle @ok10k { reverse_proxy 127.0.0.1:{{.BackendHTTP}} }
-	handle @p10k { respond 403 }
-	handle @ok { reverse_proxy 127.0.0.1:{{.BackendHTTP}} }
-	handle { respond 403 }
+	handle @ok10k {
+		reverse_proxy 127.0.0.1:{{.BackendHTTP}}
+	}
+	handle @p10k {
+		respond 403
+	}
+	handle @ok {
+		reverse_proxy 127.0.0.1:{{.BackendHTTP}}
+	}
+	handle {
+		respond 403
+	}
 }
 `
 
@@ -81,7 +94,7 @@ func caddyPeer() *peer {
 		canPin:  true,
 		source:  "Go module github.com/caddyserver/caddy/v2 v2.11.9 (tools/caddy), built with the Go above",
 		bin:     func(env *runEnv) (string, error) { return toolBinary(env, "caddy") },
-		version: func(bin string) string { return firstLine(bin, "version") },
+		version: func(bin string) string { return moduleVersion(bin, "github.com/caddyserver/caddy/v2") },
 		start: func(r *peerRun) (*exec.Cmd, error) {
 			if err := r.render("Caddyfile", caddyConf, 0); err != nil {
 				return nil, err
@@ -129,4 +142,19 @@ func toolBinary(env *runEnv, name string) (string, error) {
 		return "", &missingError{name: name, how: "make bench-peers builds it from tools/" + name}
 	}
 	return bin, nil
+}
+
+// moduleVersion reads the version of module mod from the build information
+// of a Go binary (what `go version -m` prints).
+func moduleVersion(bin, mod string) string {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	for _, d := range info.Deps {
+		if d.Path == mod {
+			return d.Path + " " + d.Version + ", " + info.GoVersion
+		}
+	}
+	return "unknown"
 }

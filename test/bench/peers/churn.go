@@ -12,11 +12,18 @@ import (
 	"time"
 )
 
+// churnBudget bounds the time spent making changes: a peer whose reload
+// takes a second would otherwise need a quarter of an hour for 1,000.
+const churnBudget = 40 * time.Second
+
 // churnResult is one peer's run of route changes under traffic.
 type churnResult struct {
 	requests, failed int64
-	changeErrors     int
-	firstError       string
+	// changes made: fewer than asked when applying them took longer than
+	// churnBudget.
+	changes      int
+	changeErrors int
+	firstError   string
 	// period is the measured time between changes (a change that takes
 	// longer than the interval delays the next one).
 	period time.Duration
@@ -48,7 +55,8 @@ func (env *runEnv) churnPeer(p *resolved) (churnResult, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
-	for i := 1; i <= env.tm.changes; i++ {
+	for i := 1; i <= env.tm.changes && time.Since(start) < churnBudget; i++ {
+		res.changes = i
 		time.Sleep(time.Until(start.Add(time.Duration(i-1) * env.tm.changeEvery)))
 		if err := p.change(r, i); err != nil {
 			res.changeErrors++
@@ -58,14 +66,15 @@ func (env *runEnv) churnPeer(p *resolved) (churnResult, error) {
 		}
 	}
 	last := time.Now()
-	res.period = last.Sub(start) / time.Duration(env.tm.changes)
-	res.lastServed, res.served = waitRoute(client, "http://127.0.0.1:"+strconv.Itoa(r.port.HTTP)+"/churn-"+strconv.Itoa(env.tm.changes), strconv.Itoa(env.tm.changes), last)
+	res.period = last.Sub(start) / time.Duration(res.changes)
+	mark := strconv.Itoa(res.changes)
+	res.lastServed, res.served = waitRoute(client, "http://127.0.0.1:"+strconv.Itoa(r.port.HTTP)+"/churn-"+mark, mark, last)
 	time.Sleep(time.Second)
 	cancel()
 	wg.Wait()
 	res.requests, res.failed = requests.Load(), failed.Load()
 	fmt.Printf("%-18s churn         %d changes every %v: %d requests, %d failed, %d change errors, last change served after %v\n",
-		p.name, env.tm.changes, res.period.Round(time.Microsecond), res.requests, res.failed, res.changeErrors, res.lastServed.Round(time.Millisecond))
+		p.name, res.changes, res.period.Round(time.Microsecond), res.requests, res.failed, res.changeErrors, res.lastServed.Round(time.Millisecond))
 	return res, nil
 }
 

@@ -84,7 +84,8 @@ func (env *runEnv) churnTable(b *bytes.Buffer, res *results) {
 		"`--config` folder (polled every 250 ms); nginx `SIGHUP` (`nginx -s reload`); HAProxy `SIGUSR2` to the master "+
 		"(master-worker mode, as `systemctl reload haproxy`; a signal that arrives while the master re-executes itself is merged or lost: see the last column); Caddy `POST /load` on the admin API (what `caddy reload` does); Traefik rewrites "+
 		"the file its file provider watches.\n\n", env.tm.changes, env.tm.changeEvery)
-	fmt.Fprintf(b, "| peer | requests | failed | change errors | time between changes | last change served after |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "Changes stop after %v: a peer whose change takes longer than the interval makes fewer.\n\n", churnBudget)
+	fmt.Fprintf(b, "| peer | changes made | requests | failed | change errors | time between changes | last change served after |\n|---|---|---|---|---|---|---|\n")
 	for _, p := range res.peers {
 		r, ok := res.churn[p.name]
 		if !ok {
@@ -98,7 +99,7 @@ func (env *runEnv) churnTable(b *bytes.Buffer, res *results) {
 		if r.firstError != "" {
 			errs += " (first: " + strings.ReplaceAll(r.firstError, "|", "/") + ")"
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %s | %v | %s |\n", p.name, r.requests, r.failed, errs, r.period.Round(10*time.Microsecond), served)
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %s | %v | %s |\n", p.name, r.changes, r.requests, r.failed, errs, r.period.Round(10*time.Microsecond), served)
 	}
 	b.WriteString("\n")
 }

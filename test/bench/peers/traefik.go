@@ -57,7 +57,7 @@ func traefikPeer() *peer {
 			"several DNS-provider SDKs that lego v5 needs, such as github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.213). " +
 			"tools/traefik repeats Traefik's own replace and exclude directives",
 		bin:     func(env *runEnv) (string, error) { return toolBinary(env, "traefik") },
-		version: func(bin string) string { return firstLine(bin, "version") },
+		version: func(bin string) string { return moduleVersion(bin, "github.com/traefik/traefik/v3") },
 		start: func(r *peerRun) (*exec.Cmd, error) {
 			for name, text := range map[string]string{"traefik.yaml": traefikStatic, "dynamic.yaml": traefikDynamic} {
 				if err := r.render(name, text, 0); err != nil {
