@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"debug/buildinfo"
+	"runtime/debug"
 	"fmt"
 	"net/http"
 	"os"
@@ -151,7 +152,9 @@ func moduleVersion(bin, mod string) string {
 	if err != nil {
 		return "unknown: " + err.Error()
 	}
-	for _, d := range info.Deps {
+	// Built from a tools module by package path, the peer's own module is
+	// the binary's main module.
+	for _, d := range append([]*debug.Module{&info.Main}, info.Deps...) {
 		if d.Path == mod {
 			return d.Path + " " + d.Version + ", " + info.GoVersion
 		}

@@ -40,7 +40,9 @@ func (env *runEnv) latencyTable(b *bytes.Buffer, res *results) {
 	fmt.Fprintf(b, "%d requests per second for %v over 16 keep-alive mTLS connections on the pinned route "+
 		"(the direct row: to the backend's mTLS listener), timed from each request's scheduled start so that a stall is "+
 		"charged to every request it delays; a connection's first request (its handshake) is left out. Added = peer − direct. "+
-		"Medians over rounds of each round's percentile.\n\n", env.tm.rate, env.tm.latency)
+		"Medians over rounds of each round's percentile. On a busy machine the p99 is made of scheduling stalls "+
+		"of the load generator and the backend as much as of the proxy: a negative added p99 means the direct run "+
+		"met worse stalls than the peer's.\n\n", env.tm.rate, env.tm.latency)
 	fmt.Fprintf(b, "| | p50 | p99 | added p50 | added p99 | p99 ÷ nginx's | failed |\n|---|---|---|---|---|---|---|\n")
 	direct50 := medianDur(res.lat[directName], func(l latency) time.Duration { return l.p50 })
 	direct99 := medianDur(res.lat[directName], func(l latency) time.Duration { return l.p99 })
@@ -84,7 +86,8 @@ func (env *runEnv) churnTable(b *bytes.Buffer, res *results) {
 		"`--config` folder (polled every 250 ms); nginx `SIGHUP` (`nginx -s reload`); HAProxy `SIGUSR2` to the master "+
 		"(master-worker mode, as `systemctl reload haproxy`; a signal that arrives while the master re-executes itself is merged or lost: see the last column); Caddy `POST /load` on the admin API (what `caddy reload` does); Traefik rewrites "+
 		"the file its file provider watches.\n\n", env.tm.changes, env.tm.changeEvery)
-	fmt.Fprintf(b, "Changes stop after %v: a peer whose change takes longer than the interval makes fewer.\n\n", churnBudget)
+	fmt.Fprintf(b, "Changes stop after %v: a peer whose change takes longer than the interval makes fewer. "+
+		"Every change reloads the whole configuration of the peer, the 10,000 pins included.\n\n", churnBudget)
 	fmt.Fprintf(b, "| peer | changes made | requests | failed | change errors | time between changes | last change served after |\n|---|---|---|---|---|---|---|\n")
 	for _, p := range res.peers {
 		r, ok := res.churn[p.name]
