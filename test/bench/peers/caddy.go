@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"debug/buildinfo"
-	"runtime/debug"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
