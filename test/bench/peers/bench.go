@@ -43,7 +43,7 @@ func (env *runEnv) runAll() error {
 	if env.keep {
 		fmt.Println("work folder:", work)
 	} else {
-		defer os.RemoveAll(work)
+		defer func() { _ = os.RemoveAll(work) }()
 	}
 	env.workDir = work
 	if err := env.setup(); err != nil {
