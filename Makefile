@@ -10,7 +10,7 @@ PKGS    := ./...
 # VERSION is stamped into bin/certgate (certgate version, certgate_build_info).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test unit fmt-check vet lint run bench clean generate verify-generate chart-check rules-check kube-binaries \
+.PHONY: help build test unit fmt-check vet lint run bench bench-peers clean generate verify-generate chart-check rules-check kube-binaries \
 	localcluster cluster-up cluster-down dev conformance soak
 
 help: ## List the targets.
@@ -90,6 +90,27 @@ rules-check: ## Check the alert rules and test that each fires on the series it 
 
 bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane against a plain Go reverse proxy, route programming against envtest.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+# Peers of make bench-peers: Caddy and Traefik from their tools modules,
+# nginx and HAProxy from Debian. A tools module that fails to build is
+# reported in the document as not run, not faked.
+PEERS_BIN := .cache/peers/bin
+BENCH_PEERS_FLAGS ?=
+# BENCH_PEERS_TOOLS: the Go peers to build (Traefik is 2,500 packages).
+BENCH_PEERS_TOOLS ?= caddy traefik
+
+$(PEERS_BIN)/caddy: tools/caddy/go.mod tools/caddy/go.sum
+	cd tools/caddy && $(GO) build -o ../../$@ github.com/caddyserver/caddy/v2/cmd/caddy
+
+$(PEERS_BIN)/traefik: tools/traefik/go.mod tools/traefik/go.sum
+	cd tools/traefik && $(GO) build -o ../../$@ github.com/traefik/traefik/v3/cmd/traefik
+
+bench-peers: build ## certgate side by side with nginx, HAProxy, Caddy, Traefik, per proxy CPU-second; writes docs/benchmarks-peers.md (~15 min; BENCH_PEERS_FLAGS=-quick for a check).
+	@command -v nginx >/dev/null && command -v haproxy >/dev/null || \
+		{ echo "bench-peers: needs nginx and HAProxy from Debian: apt-get install nginx-light haproxy" >&2; exit 1; }
+	-$(MAKE) -k $(addprefix $(PEERS_BIN)/,$(BENCH_PEERS_TOOLS))
+	$(GO) build -o .cache/peers/bench ./test/bench/peers
+	.cache/peers/bench -certgate $(BIN)/certgate -tools-bin $(PEERS_BIN) $(BENCH_PEERS_FLAGS)
 
 kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
 	GO=$(GO) tools/kube/build.sh

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+var runSeq int
+
+// startPeer configures and starts p on fresh ports and waits until it
+// serves every listener.
+func (env *runEnv) startPeer(p *resolved) (*peerRun, error) {
+	ps, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	runSeq++
+	dir := filepath.Join(env.workDir, fmt.Sprintf("%s-%d", strings.ToLower(p.name), runSeq))
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return nil, err
+	}
+	r := &peerRun{env: env, p: p.peer, bin: p.binPath, dir: dir,
+		port: ports{HTTP: ps[0], HTTPS: ps[1], MTLS: ps[2], Admin: ps[3], BackendHTTP: env.backendHTTP, BackendTLS: env.backendTLS}}
+	cmd, err := p.start(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: start: %w", p.name, err)
+	}
+	r.cmd = cmd
+	if err := r.waitReady(); err != nil {
+		r.stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *peerRun) stop() {
+	stopGroup(r.cmd)
+	if r.log != nil {
+		_ = r.log.Close()
+	}
+}
+
+// peerRound measures every scenario and the latency on one peer.
+func (env *runEnv) peerRound(res *results, p *resolved) error {
+	r, err := env.startPeer(p)
+	if err != nil {
+		return err
+	}
+	defer r.stop()
+	pid := r.cmd.Process.Pid
+	for _, s := range scenarios() {
+		if err := env.record(res, s, p.name, s.target(env, r.port), pid); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.name, s.id, err)
+		}
+	}
+	return env.recordLatency(res, p.name, env.mtlsTarget(r.port.MTLS, "/pinned"))
+}
+
+// directRound measures the backend alone, per backend CPU-second.
+func (env *runEnv) directRound(res *results) error {
+	pid := env.backend.Process.Pid
+	for _, s := range scenarios() {
+		if s.direct == nil {
+			continue
+		}
+		if err := env.record(res, s, directName, *s.direct(env), pid); err != nil {
+			return fmt.Errorf("direct: %s: %w", s.id, err)
+		}
+	}
+	return env.recordLatency(res, directName, *env.directTLS())
+}
+
+func (env *runEnv) record(res *results, s scenario, name string, t target, pid int) error {
+	tp, err := measure(env.mat, t, s.mode, s.workers, env.tm.warm, env.tm.measure, pid)
+	if err != nil {
+		return err
+	}
+	if tp.ok == 0 {
+		return fmt.Errorf("no request succeeded (%d failed)", tp.failed)
+	}
+	if res.tp[s.id] == nil {
+		res.tp[s.id] = map[string][]throughput{}
+	}
+	res.tp[s.id][name] = append(res.tp[s.id][name], tp)
+	fmt.Printf("%-18s %-13s %9.0f /CPU-s  %7d ok %5d failed  cpu %5.2fs  resumed %.2f\n",
+		name, s.id, tp.perCPUSecond, tp.ok, tp.failed, tp.cpu.Seconds(), tp.resumedShare)
+	return nil
+}
+
+func (env *runEnv) recordLatency(res *results, name string, t target) error {
+	p50, p99, failed, err := latencies(env.mat, t, env.tm.rate, env.tm.latency)
+	if err != nil {
+		return err
+	}
+	res.lat[name] = append(res.lat[name], latency{p50: p50, p99: p99, failed: failed})
+	fmt.Printf("%-18s latency       p50 %v  p99 %v  failed %d\n", name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), failed)
+	return nil
+}
