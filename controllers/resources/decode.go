@@ -24,6 +24,7 @@ var kinds = map[schema.GroupVersionKind]func() client.Object{
 	gvk(gatewayV1, "GatewayClass"):                       func() client.Object { return &gatewayv1.GatewayClass{} },
 	gvk(gatewayV1, "Gateway"):                            func() client.Object { return &gatewayv1.Gateway{} },
 	gvk(gatewayV1, "HTTPRoute"):                          func() client.Object { return &gatewayv1.HTTPRoute{} },
+	gvk(gatewayV1, "GRPCRoute"):                          func() client.Object { return &gatewayv1.GRPCRoute{} },
 	gvk(gatewayV1, "ReferenceGrant"):                     func() client.Object { return &gatewayv1.ReferenceGrant{} },
 	gvk(gatewayV1, "BackendTLSPolicy"):                   func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
 	gvk(gatewayV1beta1, "GatewayClass"):                  func() client.Object { return &gatewayv1.GatewayClass{} },

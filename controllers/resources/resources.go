@@ -23,6 +23,7 @@ type Resources struct {
 	GatewayClasses     []*gatewayv1.GatewayClass
 	Gateways           []*gatewayv1.Gateway
 	HTTPRoutes         []*gatewayv1.HTTPRoute
+	GRPCRoutes         []*gatewayv1.GRPCRoute
 	ReferenceGrants    []*gatewayv1.ReferenceGrant
 	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
 	ClientCertPolicies []*v1alpha1.ClientCertPolicy
@@ -43,6 +44,8 @@ func (r *Resources) Add(obj client.Object) error {
 		r.Gateways = append(r.Gateways, o)
 	case *gatewayv1.HTTPRoute:
 		r.HTTPRoutes = append(r.HTTPRoutes, o)
+	case *gatewayv1.GRPCRoute:
+		r.GRPCRoutes = append(r.GRPCRoutes, o)
 	case *gatewayv1.ReferenceGrant:
 		r.ReferenceGrants = append(r.ReferenceGrants, o)
 	case *gatewayv1.BackendTLSPolicy:
@@ -71,6 +74,7 @@ func (r *Resources) Sort() {
 	sortObjects(r.GatewayClasses)
 	sortObjects(r.Gateways)
 	sortObjects(r.HTTPRoutes)
+	sortObjects(r.GRPCRoutes)
 	sortObjects(r.ReferenceGrants)
 	sortObjects(r.BackendTLSPolicies)
 	sortObjects(r.ClientCertPolicies)

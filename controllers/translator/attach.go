@@ -49,7 +49,7 @@ func (t *translator) gatewayOf(routeNS string, ref gatewayv1.ParentReference) ([
 //     (NotAllowedByListeners);
 //  3. their hostnames must intersect the route's
 //     (NoMatchingListenerHostname).
-func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
+func (t *translator) attach(kind groupKind, r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
 	var selected, allowed []*listenerState
 	for _, l := range ls {
 		if (ref.SectionName == nil || *ref.SectionName == l.spec.Name) && (ref.Port == nil || *ref.Port == l.spec.Port) {
@@ -60,12 +60,12 @@ func (t *translator) attach(r *gatewayv1.HTTPRoute, ref gatewayv1.ParentReferenc
 		return rejectedParent(gatewayv1.RouteReasonNoMatchingParent, "no listener of the Gateway matches the parentRef's sectionName and port")
 	}
 	for _, l := range selected {
-		if len(l.kinds) > 0 && t.namespaceAllowed(l, r.Namespace) {
+		if l.allows(kind) && t.namespaceAllowed(l, r.Namespace) {
 			allowed = append(allowed, l)
 		}
 	}
 	if len(allowed) == 0 {
-		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows HTTPRoutes from namespace %s", r.Namespace))
+		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows %ss from namespace %s", kind.Kind, r.Namespace))
 	}
 	var res parentResult
 	hosts := make([]string, len(r.Spec.Hostnames))

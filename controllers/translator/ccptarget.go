@@ -2,6 +2,7 @@ package translator
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -14,7 +15,7 @@ import (
 // or a Gateway, and optionally one of its rules or listeners. Two policies
 // with the same key conflict.
 type ccpKey struct {
-	kind    string // "HTTPRoute" or "Gateway"
+	kind    string // "HTTPRoute", "GRPCRoute" or "Gateway"
 	name    types.NamespacedName
 	section string
 }
@@ -50,39 +51,33 @@ func (t *translator) resolveCCPTarget(p *v1alpha1.ClientCertPolicy, ref gatewayv
 	}
 	tgt := ccpTarget{key: key}
 	switch {
-	case ref.Group != gatewayv1.GroupName || (ref.Kind != "HTTPRoute" && ref.Kind != "Gateway"):
-		tgt.notFound = fmt.Sprintf("targetRef %s/%s %s: only HTTPRoute and Gateway of group %s can be targeted", ref.Group, ref.Kind, ref.Name, gatewayv1.GroupName)
-	case ref.Kind == "HTTPRoute":
+	case ref.Group != gatewayv1.GroupName || (!isRouteKind(key.kind) && ref.Kind != "Gateway"):
+		tgt.notFound = fmt.Sprintf("targetRef %s/%s %s: only HTTPRoute, GRPCRoute and Gateway of group %s can be targeted", ref.Group, ref.Kind, ref.Name, gatewayv1.GroupName)
+	case isRouteKind(key.kind):
 		tgt.notFound = t.findRouteTarget(key)
 	default:
 		tgt.notFound = t.findGatewayTarget(key)
 	}
 	tgt.ancestors = t.ancestorsOf(key)
-	if tgt.notFound == "" && key.kind == "HTTPRoute" && ptrEq(tgt.ancestors[0].Kind, "HTTPRoute") {
+	if tgt.notFound == "" && isRouteKind(key.kind) && ptrEq(tgt.ancestors[0].Kind, gatewayv1.Kind(key.kind)) {
 		// The route exists but no Gateway of ours serves it: the policy
 		// can govern nothing, which is what TargetNotFound tells the user.
-		tgt.notFound = fmt.Sprintf("HTTPRoute %s is not attached to any Gateway of %s", key.name, t.opts.ControllerName)
+		tgt.notFound = fmt.Sprintf("%s %s is not attached to any Gateway of %s", key.kind, key.name, t.opts.ControllerName)
 	}
 	return tgt
 }
 
-// findRouteTarget says why an HTTPRoute target does not exist, or "".
+// findRouteTarget says why an HTTPRoute or GRPCRoute target does not
+// exist, or "".
 func (t *translator) findRouteTarget(key ccpKey) string {
-	for _, r := range t.res.HTTPRoutes {
-		if r.Namespace != key.name.Namespace || r.Name != key.name.Name {
-			continue
-		}
-		if key.section == "" {
-			return ""
-		}
-		for _, rule := range r.Spec.Rules {
-			if rule.Name != nil && string(*rule.Name) == key.section {
-				return ""
-			}
-		}
-		return fmt.Sprintf("HTTPRoute %s has no rule named %q", key.name, key.section)
+	names, found := t.routeRuleNames(key.kind, key.name)
+	if !found {
+		return fmt.Sprintf("%s %s not found", key.kind, key.name)
 	}
-	return fmt.Sprintf("HTTPRoute %s not found", key.name)
+	if key.section == "" || slices.Contains(names, key.section) {
+		return ""
+	}
+	return fmt.Sprintf("%s %s has no rule named %q", key.kind, key.name, key.section)
 }
 
 // findGatewayTarget says why a Gateway target does not exist, or "". A
@@ -114,7 +109,7 @@ func (t *translator) findGatewayTarget(key ccpKey) string {
 // ancestorsOf returns the status ancestors of a target, per GEP-713 the
 // Gateways it is reached through:
 //   - a Gateway target: that Gateway, whether or not it exists;
-//   - an HTTPRoute target: the Gateways whose listeners it is attached to
+//   - a route target: the Gateways whose listeners it is attached to
 //     in the snapshot, else the accepted Gateways its parentRefs name.
 //
 // A route reached through none of them (missing, or attached only to
@@ -124,22 +119,22 @@ func (t *translator) findGatewayTarget(key ccpKey) string {
 // fought over; without it, a policy with a misspelt target would have an
 // empty status, which a user reads as "not processed yet".
 func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
-	if key.kind != "HTTPRoute" {
+	if !isRouteKind(key.kind) {
 		return []gatewayv1.ParentReference{gatewayRef(key.name)}
 	}
 	seen := map[types.NamespacedName]bool{}
 	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
 		for _, r := range l.Routes {
-			if r.Namespace == key.name.Namespace && r.Name == key.name.Name {
+			if r.Namespace == key.name.Namespace && r.Name == key.name.Name && routeKindName(r.Kind) == key.kind {
 				seen[ls.gatewayName()] = true
 			}
 		}
 	})
 	if len(seen) == 0 {
-		t.routeParentGateways(key.name, seen)
+		t.routeParentGateways(key.kind, key.name, seen)
 	}
 	if len(seen) == 0 {
-		return []gatewayv1.ParentReference{parentRef("HTTPRoute", key.name, "")}
+		return []gatewayv1.ParentReference{parentRef(key.kind, key.name, "")}
 	}
 	var out []gatewayv1.ParentReference
 	for _, nn := range sortedNames(seen) {
@@ -148,11 +143,11 @@ func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
 	return out
 }
 
-// routeParentGateways adds to seen the accepted Gateways route's
-// parentRefs name.
-func (t *translator) routeParentGateways(route types.NamespacedName, seen map[types.NamespacedName]bool) {
+// routeParentGateways adds to seen the accepted Gateways the parentRefs
+// of route, of kind, name.
+func (t *translator) routeParentGateways(kind string, route types.NamespacedName, seen map[types.NamespacedName]bool) {
 	accepted := t.acceptedGateways()
-	for _, r := range t.res.HTTPRoutes {
+	for _, r := range t.conflicts().routesOf(t, groupKind{Group: gatewayv1.GroupName, Kind: kind}) {
 		if r.Namespace != route.Namespace || r.Name != route.Name {
 			continue
 		}

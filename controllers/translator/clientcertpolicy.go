@@ -114,11 +114,11 @@ func decidingRule(winner, loser *ccpAttachment) string {
 // to the least; the first held one wins. (For an unnamed rule the first
 // candidate is the whole route, tried twice; no policy can name it.)
 func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
-	route := nameOf(r.Namespace, r.Name)
+	route, kind := nameOf(r.Namespace, r.Name), routeKindName(r.Kind)
 	gw := ls.gatewayName()
 	candidates := []ccpKey{
-		{kind: "HTTPRoute", name: route, section: rule.Name},
-		{kind: "HTTPRoute", name: route},
+		{kind: kind, name: route, section: rule.Name},
+		{kind: kind, name: route},
 		{kind: "Gateway", name: gw, section: string(ls.spec.Name)},
 		{kind: "Gateway", name: gw},
 	}

@@ -70,11 +70,15 @@ var supportedFeatures = []features.FeatureName{
 	features.SupportHTTPRouteParentRefPort,
 	// rules[].name becomes the snapshot rule name and a policy section.
 	features.SupportHTTPRouteNamedRouteRule,
+	// Core: GRPCRoute (grpcroute.go), and its rules[].name, a snapshot rule
+	// name and a policy section like an HTTPRoute's.
+	features.SupportGRPCRoute,
+	features.SupportGRPCRouteNamedRouteRule,
 	// Not claimed: HTTPRouteDestinationPortMatching and
 	// HTTPRouteBackendRequestHeaderModification (no backendRef filters in
 	// the snapshot), GatewayStaticAddresses (one bound address per Gateway),
-	// GatewayInfrastructure, ListenerSet, and the mesh, GRPC, TLS, TCP and
-	// UDP route features.
+	// GatewayInfrastructure, ListenerSet, and the mesh, TLS, TCP and UDP
+	// route features.
 }
 
 // supportedFeatureList is supportedFeatures as GatewayClass status wants

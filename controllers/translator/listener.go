@@ -94,28 +94,44 @@ func (l *listenerState) checkBasics() {
 	l.checkKinds()
 }
 
-// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute.
-// With none given, the protocol decides, and HTTP and HTTPS mean
-// HTTPRoute. Unsupported kinds are left out of supportedKinds and make
-// ResolvedRefs false (InvalidRouteKinds), as the spec requires.
+// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute
+// and GRPCRoute. With none given, the protocol decides, and HTTP and
+// HTTPS mean both. Unsupported kinds are left out of supportedKinds and
+// make ResolvedRefs false (InvalidRouteKinds), as the spec requires.
 func (l *listenerState) checkKinds() {
-	httpRoute := gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayv1.GroupName)), Kind: "HTTPRoute"}
+	l.kinds = []gatewayv1.RouteGroupKind{}
 	if !l.supported() {
-		l.kinds = []gatewayv1.RouteGroupKind{}
 		return
 	}
 	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
-		l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+		l.kinds = append(l.kinds, routeGroupKind(kindHTTPRoute), routeGroupKind(kindGRPCRoute))
 		return
 	}
-	l.kinds = []gatewayv1.RouteGroupKind{}
 	for _, k := range l.spec.AllowedRoutes.Kinds {
-		if refKind(k.Group, &k.Kind, gatewayv1.GroupName, "") == kindHTTPRoute {
-			l.kinds = []gatewayv1.RouteGroupKind{httpRoute}
+		gk := refKind(k.Group, &k.Kind, gatewayv1.GroupName, "")
+		if gk != kindHTTPRoute && gk != kindGRPCRoute {
+			l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported: certgate serves HTTPRoute and GRPCRoute", k.Kind)
 			continue
 		}
-		l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported: certgate serves HTTPRoute", k.Kind)
+		if !l.allows(gk) {
+			l.kinds = append(l.kinds, routeGroupKind(gk))
+		}
 	}
+}
+
+// allows reports whether the listener takes routes of kind gk.
+func (l *listenerState) allows(gk groupKind) bool {
+	for _, k := range l.kinds {
+		if string(k.Kind) == gk.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+// routeGroupKind is gk as listener status names it.
+func routeGroupKind(gk groupKind) gatewayv1.RouteGroupKind {
+	return gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gk.Group)), Kind: gatewayv1.Kind(gk.Kind)}
 }
 
 // writeStatus sets the listener's conditions from what was found.

@@ -15,6 +15,7 @@ type groupKind struct {
 var (
 	kindGateway   = groupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}
 	kindHTTPRoute = groupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}
+	kindGRPCRoute = groupKind{Group: gatewayv1.GroupName, Kind: "GRPCRoute"}
 	kindSecret    = groupKind{Kind: "Secret"}
 	kindConfigMap = groupKind{Kind: "ConfigMap"}
 	kindService   = groupKind{Kind: "Service"}

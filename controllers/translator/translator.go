@@ -53,6 +53,7 @@ type Status struct {
 	GatewayClasses     []GatewayClassStatus     `json:"gatewayClasses,omitempty"`
 	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
 	HTTPRoutes         []HTTPRouteStatus        `json:"httpRoutes,omitempty"`
+	GRPCRoutes         []GRPCRouteStatus        `json:"grpcRoutes,omitempty"`
 	BackendTLSPolicies []BackendTLSPolicyStatus `json:"backendTLSPolicies,omitempty"`
 	ClientCertPolicies []ClientCertPolicyStatus `json:"clientCertPolicies,omitempty"`
 }
@@ -74,6 +75,13 @@ type GatewayStatus struct {
 type HTTPRouteStatus struct {
 	types.NamespacedName `json:"-"`
 	Status               gatewayv1.HTTPRouteStatus `json:"status"`
+}
+
+// GRPCRouteStatus is the status of one GRPCRoute, for this controller's
+// parents.
+type GRPCRouteStatus struct {
+	types.NamespacedName `json:"-"`
+	Status               gatewayv1.GRPCRouteStatus `json:"status"`
 }
 
 // BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
@@ -101,6 +109,7 @@ type translator struct {
 	classStatus  map[string]*gatewayv1.GatewayClassStatus
 	gwStatus     map[types.NamespacedName]*gatewayv1.GatewayStatus
 	routeStatus  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus
+	grpcStatus   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
@@ -110,6 +119,9 @@ type translator struct {
 	// listeners are each Gateway's listeners as the gateway stage left
 	// them, in spec order; the route stage attaches routes to them.
 	listeners map[types.NamespacedName][]*listenerState
+	// kindConflicts is built on first use by the route stage
+	// (kindconflict.go).
+	kindConflicts *kindConflicts
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
@@ -126,6 +138,7 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		classStatus:  map[string]*gatewayv1.GatewayClassStatus{},
 		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
 		routeStatus:  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus{},
+		grpcStatus:   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus{},
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
@@ -145,6 +158,7 @@ var stages = []func(*translator){
 	(*translator).translateGatewayClasses,
 	(*translator).translateGateways,
 	(*translator).translateHTTPRoutes,
+	(*translator).translateGRPCRoutes,
 	(*translator).translateBackendTLS,
 	(*translator).translateClientCertPolicies,
 }
@@ -161,6 +175,9 @@ func (t *translator) finish() *Result {
 	}
 	for _, nn := range sortedNames(t.routeStatus) {
 		out.Status.HTTPRoutes = append(out.Status.HTTPRoutes, HTTPRouteStatus{NamespacedName: nn, Status: *t.routeStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.grpcStatus) {
+		out.Status.GRPCRoutes = append(out.Status.GRPCRoutes, GRPCRouteStatus{NamespacedName: nn, Status: *t.grpcStatus[nn]})
 	}
 	for _, nn := range sortedNames(t.btlsStatus) {
 		out.Status.BackendTLSPolicies = append(out.Status.BackendTLSPolicies, BackendTLSPolicyStatus{NamespacedName: nn, Status: *t.btlsStatus[nn]})

@@ -101,10 +101,12 @@ type CACertificate struct {
 	PEM []byte `json:"pem"`
 }
 
-// Route is one HTTPRoute as attached to one listener.
+// Route is one HTTPRoute or GRPCRoute as attached to one listener.
 type Route struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
+	// Kind is the route's kind; empty means HTTPRoute.
+	Kind      RouteKind `json:"kind,omitempty"`
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
 	// CreationTimestamp orders routes whose matches tie: the oldest wins.
 	CreationTimestamp time.Time `json:"creationTimestamp"`
 	// Hostnames are the route's effective hostnames on this listener. Empty

@@ -1,0 +1,154 @@
+package translator
+
+import (
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// translateGRPCRoutes attaches every GRPCRoute like an HTTPRoute: a
+// GRPCRoute rule is an HTTPRoute rule whose matches are gRPC calls (a
+// POST with a gRPC content type to /service/method, grpcmatch.go), so the
+// same attachment, snapshot rules and data plane serve both.
+func (t *translator) translateGRPCRoutes() {
+	for _, g := range t.res.GRPCRoutes {
+		parents := t.translateRoute(kindGRPCRoute, grpcRouteShell(g), func() *routeBuild { return t.buildGRPCRoute(g) })
+		if len(parents) > 0 {
+			t.grpcStatus[nameOf(g.Namespace, g.Name)] = &gatewayv1.GRPCRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
+		}
+	}
+}
+
+// grpcRouteShell is what attaching a GRPCRoute reads, in the HTTPRoute
+// form translateRoute takes: its metadata, parentRefs and hostnames. The
+// rules are left out; buildGRPCRoute converts them.
+func grpcRouteShell(g *gatewayv1.GRPCRoute) *gatewayv1.HTTPRoute {
+	return &gatewayv1.HTTPRoute{
+		ObjectMeta: g.ObjectMeta,
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: g.Spec.CommonRouteSpec,
+			Hostnames:       g.Spec.Hostnames,
+		},
+	}
+}
+
+// buildGRPCRoute converts a GRPCRoute's rules. A route without rules gets
+// one rule matching every gRPC call, with no backend (UNAVAILABLE).
+func (t *translator) buildGRPCRoute(g *gatewayv1.GRPCRoute) *routeBuild {
+	b := &routeBuild{kind: kindGRPCRoute}
+	b.checkHostnames(g.Spec.Hostnames)
+	rules := g.Spec.Rules
+	if len(rules) == 0 {
+		rules = []gatewayv1.GRPCRouteRule{{}}
+	}
+	b.total = len(rules)
+	for i := range rules {
+		t.buildGRPCRule(g.Namespace, i, &rules[i], b)
+	}
+	return b
+}
+
+// buildGRPCRule converts one GRPCRoute rule into b, with buildRule's
+// handling of what cannot be served.
+func (t *translator) buildGRPCRule(routeNS string, i int, rule *gatewayv1.GRPCRouteRule, b *routeBuild) {
+	out := snapshot.Rule{}
+	if rule.Name != nil {
+		out.Name = string(*rule.Name)
+	}
+	var err *ruleError
+	if out.Matches, err = convertGRPCMatches(rule.Matches); err == nil {
+		err = checkGRPCFilters(rule.Filters)
+	}
+	if err != nil {
+		b.dropRule(i, out.Name, err, "")
+		return
+	}
+	refs := make([]gatewayv1.HTTPBackendRef, len(rule.BackendRefs))
+	for j, ref := range rule.BackendRefs {
+		refs[j] = gatewayv1.HTTPBackendRef{BackendRef: ref.BackendRef, Filters: httpFilters(ref.Filters)}
+	}
+	t.buildActions(routeNS, i, out, httpFilters(rule.Filters), refs, b)
+}
+
+// checkGRPCFilters refuses the filter types certgate does not apply to
+// gRPC calls: ExtensionRef, and any type this API version does not know.
+func checkGRPCFilters(fs []gatewayv1.GRPCRouteFilter) *ruleError {
+	for i, f := range fs {
+		switch f.Type {
+		case gatewayv1.GRPCRouteFilterRequestHeaderModifier, gatewayv1.GRPCRouteFilterResponseHeaderModifier, gatewayv1.GRPCRouteFilterRequestMirror:
+		default:
+			return unsupported("filters[%d]: type %q is not supported", i, f.Type)
+		}
+	}
+	return nil
+}
+
+// httpFilters converts GRPCRoute filters to the HTTPRoute filters of the
+// same meaning: the header modifiers and the mirror share their types.
+func httpFilters(fs []gatewayv1.GRPCRouteFilter) []gatewayv1.HTTPRouteFilter {
+	out := make([]gatewayv1.HTTPRouteFilter, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, gatewayv1.HTTPRouteFilter{
+			Type:                   gatewayv1.HTTPRouteFilterType(f.Type),
+			RequestHeaderModifier:  f.RequestHeaderModifier,
+			ResponseHeaderModifier: f.ResponseHeaderModifier,
+			RequestMirror:          f.RequestMirror,
+			ExtensionRef:           f.ExtensionRef,
+		})
+	}
+	return out
+}
+
+// isRouteKind reports whether a ClientCertPolicy targetRef kind names a
+// route kind certgate serves.
+func isRouteKind(kind string) bool {
+	return kind == kindHTTPRoute.Kind || kind == kindGRPCRoute.Kind
+}
+
+// routeKindName is the Gateway API kind of a snapshot route.
+func routeKindName(k snapshot.RouteKind) string {
+	if k == snapshot.KindHTTPRoute {
+		return kindHTTPRoute.Kind
+	}
+	return string(k)
+}
+
+// routeRuleNames returns the rule names of the route of kind ("HTTPRoute"
+// or "GRPCRoute") called name, and whether it exists.
+func (t *translator) routeRuleNames(kind string, name types.NamespacedName) ([]string, bool) {
+	var names []string
+	collect := func(n *gatewayv1.SectionName) {
+		if n != nil {
+			names = append(names, string(*n))
+		}
+	}
+	if kind == kindGRPCRoute.Kind {
+		for _, g := range t.res.GRPCRoutes {
+			if g.Namespace == name.Namespace && g.Name == name.Name {
+				for _, rule := range g.Spec.Rules {
+					collect(rule.Name)
+				}
+				return names, true
+			}
+		}
+		return nil, false
+	}
+	for _, r := range t.res.HTTPRoutes {
+		if r.Namespace == name.Namespace && r.Name == name.Name {
+			for _, rule := range r.Spec.Rules {
+				collect(rule.Name)
+			}
+			return names, true
+		}
+	}
+	return nil, false
+}
+
+// snapshotKind is the route kind the snapshot records.
+func (b *routeBuild) snapshotKind() snapshot.RouteKind {
+	if b.kind == kindGRPCRoute {
+		return snapshot.KindGRPCRoute
+	}
+	return snapshot.KindHTTPRoute
+}
