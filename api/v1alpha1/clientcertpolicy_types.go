@@ -37,13 +37,13 @@ type ClientCertPolicy struct {
 //
 // +kubebuilder:validation:XValidation:rule="has(self.pins) || has(self.pinsFrom) || has(self.trust)",message="at least one of pins, pinsFrom or trust is required: a policy must say which certificates it accepts"
 type ClientCertPolicySpec struct {
-	// TargetRefs are the HTTPRoutes or Gateways, in the policy's namespace,
-	// this policy applies to. With sectionName, only that rule (HTTPRoute)
-	// or listener (Gateway).
+	// TargetRefs are the HTTPRoutes, GRPCRoutes or Gateways, in the
+	// policy's namespace, this policy applies to. With sectionName, only
+	// that rule (HTTPRoute, GRPCRoute) or listener (Gateway).
 	//
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:validation:XValidation:rule="self.all(r, r.group == 'gateway.networking.k8s.io' && (r.kind == 'HTTPRoute' || r.kind == 'Gateway'))",message="targetRefs must be HTTPRoutes or Gateways of group gateway.networking.k8s.io"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.group == 'gateway.networking.k8s.io' && (r.kind == 'HTTPRoute' || r.kind == 'GRPCRoute' || r.kind == 'Gateway'))",message="targetRefs must be HTTPRoutes, GRPCRoutes or Gateways of group gateway.networking.k8s.io"
 	TargetRefs []gatewayv1.LocalPolicyTargetReferenceWithSectionName `json:"targetRefs"`
 
 	// Pins are fingerprints of accepted leaf certificates; any one matches.

@@ -120,6 +120,7 @@ func (w *Writer) writeAll(ctx context.Context, u *Update) {
 	w.writeGatewayClasses(ctx, u)
 	w.writeGateways(ctx, u)
 	w.writeHTTPRoutes(ctx, u)
+	w.writeGRPCRoutes(ctx, u)
 	w.writeBackendTLSPolicies(ctx, u)
 	w.writeClientCertPolicies(ctx, u)
 }

@@ -52,7 +52,20 @@ func (w *Writer) writeHTTPRoutes(ctx context.Context, u *Update) {
 	for _, r := range u.Resources.HTTPRoutes {
 		parents := want[nn(r)]
 		obj := r.DeepCopy()
-		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status, parents, w.controller) })
+		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
+	}
+}
+
+// writeGRPCRoutes is writeHTTPRoutes for GRPCRoutes.
+func (w *Writer) writeGRPCRoutes(ctx context.Context, u *Update) {
+	want := map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
+	for _, s := range u.Result.Status.GRPCRoutes {
+		want[s.NamespacedName] = s.Status.Parents
+	}
+	for _, r := range u.Resources.GRPCRoutes {
+		parents := want[nn(r)]
+		obj := r.DeepCopy()
+		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
 	}
 }
 

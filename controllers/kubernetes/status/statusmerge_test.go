@@ -54,7 +54,7 @@ func TestRouteMergeKeepsOtherControllersEntriesInPlace(t *testing.T) {
 		parent(ours, "kept", cond("Accepted", "Accepted", time.Now())),
 		parent(ours, "new", cond("Accepted", "Accepted", time.Now())),
 	}
-	if !mergeRouteStatus(&cur, wanted, ours) {
+	if !mergeRouteStatus(&cur.RouteStatus, wanted, ours) {
 		t.Fatal("no write although a parent was added and one removed")
 	}
 	var names []string
@@ -67,7 +67,7 @@ func TestRouteMergeKeepsOtherControllersEntriesInPlace(t *testing.T) {
 	if !cur.Parents[1].Conditions[0].LastTransitionTime.Time.Equal(at) {
 		t.Error("the unchanged parent lost its transition time")
 	}
-	if mergeRouteStatus(&cur, wanted, ours) {
+	if mergeRouteStatus(&cur.RouteStatus, wanted, ours) {
 		t.Error("merging the same wanted parents again was a write")
 	}
 }
