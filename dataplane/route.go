@@ -14,7 +14,8 @@ import (
 
 // routeConfig is one compiled route on one listener.
 type routeConfig struct {
-	// id is "namespace/name", as the access log shows it.
+	// id is "namespace/name" ("namespace/GRPCRoute/name" for a GRPCRoute),
+	// as the access log shows it.
 	id       string
 	recorder *metrics.RouteRecorder
 	rules    []*ruleConfig
@@ -42,8 +43,8 @@ type ruleConfig struct {
 
 func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
 	rc := &routeConfig{
-		id:       r.Namespace + "/" + r.Name,
-		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Name),
+		id:       r.ID(),
+		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label()),
 	}
 	for i := range r.Rules {
 		rule, err := d.compileRule(l, r, i)
@@ -71,15 +72,15 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		rc.requirement = clientcert.Compile(rule.ClientCert)
 		if problem := rc.requirement.Problem(); problem != "" {
 			d.log.Warn("client certificate requirement cannot be used; its routes answer 403 until it is fixed",
-				"policy", rule.ClientCert.Policy, "route", r.Namespace+"/"+r.Name, "rule", rc.label, "problem", problem)
+				"policy", rule.ClientCert.Policy, "route", r.ID(), "rule", rc.label, "problem", problem)
 		}
 		m := d.opts.Metrics
-		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Name, rc.label)
-		rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, r.Name, rc.label)
+		rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, r.Label(), rc.label)
+		rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, r.Label(), rc.label)
 		mode := strings.ToLower(string(rc.requirement.Mode()))
 		rc.rejected = map[clientcert.Reason]prometheus.Counter{}
 		for _, reason := range clientcert.Reasons() {
-			rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, r.Name, rc.label, string(reason), mode)
+			rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, r.Label(), rc.label, string(reason), mode)
 		}
 	}
 	if rc.backends, err = d.compileBackends(rule); err != nil {
