@@ -57,10 +57,7 @@ func (t *translator) buildGRPCRule(routeNS string, i int, rule *gatewayv1.GRPCRo
 		out.Name = string(*rule.Name)
 	}
 	var err *ruleError
-	if out.Matches, err = convertGRPCMatches(rule.Matches); err == nil {
-		err = checkGRPCFilters(rule.Filters)
-	}
-	if err != nil {
+	if out.Matches, err = convertGRPCMatches(rule.Matches); err != nil {
 		b.dropRule(i, out.Name, err, "")
 		return
 	}
@@ -71,21 +68,12 @@ func (t *translator) buildGRPCRule(routeNS string, i int, rule *gatewayv1.GRPCRo
 	t.buildActions(routeNS, i, out, httpFilters(rule.Filters), refs, b)
 }
 
-// checkGRPCFilters refuses the filter types certgate does not apply to
-// gRPC calls: ExtensionRef, and any type this API version does not know.
-func checkGRPCFilters(fs []gatewayv1.GRPCRouteFilter) *ruleError {
-	for i, f := range fs {
-		switch f.Type {
-		case gatewayv1.GRPCRouteFilterRequestHeaderModifier, gatewayv1.GRPCRouteFilterResponseHeaderModifier, gatewayv1.GRPCRouteFilterRequestMirror:
-		default:
-			return unsupported("filters[%d]: type %q is not supported", i, f.Type)
-		}
-	}
-	return nil
-}
-
 // httpFilters converts GRPCRoute filters to the HTTPRoute filters of the
 // same meaning: the header modifiers and the mirror share their types.
+// Only the fields a GRPCRoute filter has are copied, so ExtensionRef and
+// any type an HTTPRoute has and a GRPCRoute has not ("URLRewrite" with
+// no urlRewrite field) are refused by convertFilters as for an HTTPRoute:
+// the rule keeps its matches and answers 500 (UNAVAILABLE).
 func httpFilters(fs []gatewayv1.GRPCRouteFilter) []gatewayv1.HTTPRouteFilter {
 	out := make([]gatewayv1.HTTPRouteFilter, 0, len(fs))
 	for _, f := range fs {
