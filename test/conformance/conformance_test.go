@@ -92,7 +92,7 @@ func TestConformance(t *testing.T) {
 
 	version := gatewayAPIVersion(t, c)
 	opts.GatewayClassName = gatewayClass
-	opts.ConformanceProfiles = []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName}
+	opts.ConformanceProfiles = []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName, suite.GatewayGRPCConformanceProfileName}
 	opts.CleanupBaseResources = true
 	implVersion := implementationVersion()
 	opts.Implementation = confv1.Implementation{
