@@ -115,7 +115,7 @@ func (t *translator) attachmentsOf(kind groupKind, r *gatewayv1.HTTPRoute) []att
 // only two routes of one name and creation second can reach).
 func routeWins(a *gatewayv1.HTTPRoute, ak groupKind, b *gatewayv1.HTTPRoute, bk groupKind) bool {
 	c := cmp.Or(
-		a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
+		a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
 		cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name),
 	)
 	return c < 0 || c == 0 && ak == kindHTTPRoute && bk != kindHTTPRoute
