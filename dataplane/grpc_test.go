@@ -40,14 +40,14 @@ type grpcBackend struct {
 	hits int
 }
 
-func newGRPCBackend(t *testing.T) *grpcBackend {
+func newGRPCBackend(t *testing.T, opts ...grpc.ServerOption) *grpcBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &grpcBackend{addr: ln.Addr().(*net.TCPAddr)}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(b.record))
+	srv := grpc.NewServer(append(opts, grpc.UnaryInterceptor(b.record))...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
@@ -190,6 +190,25 @@ func TestGRPCOverH2CListenerForwardsFiltersAndAnswersUnimplemented(t *testing.T)
 	}
 	if !strings.Contains(g.log.String(), `"path":"/grpc.health.v1.Health/List","status":404`) {
 		t.Errorf("the access log does not record the unrouted call as 404:\n%s", g.log.String())
+	}
+}
+
+// A gRPC backend behind a BackendTLSPolicy: TLS to the backend, verified
+// against its CA, with h2 by ALPN (grpc-go's server refuses anything else).
+func TestGRPCReachesATLSBackend(t *testing.T) {
+	g := newGateway(t)
+	backendCA := testpki.NewCA(t, "backend CA")
+	cert := backendCA.Issue(t, testpki.Options{CommonName: "rpc", DNSNames: []string{"rpc.internal"}})
+	be := newGRPCBackend(t, grpc.Creds(credentials.NewServerTLSFromCert(cert.TLS)))
+	port := freePort(t)
+	target := be.weighted()
+	target.TLS = &snapshot.BackendTLS{ServerName: "rpc.internal", CACertificates: []snapshot.CACertificate{{Name: "default/backend-ca", PEM: backendCA.PEM}}}
+	g.apply(httpListener("http", port, grpcRoute("health", grpcRule("check", healthCheck, nil, target))))
+	if code, _ := call(t, dialGRPC(t, port, nil), healthCheck); code != codes.OK {
+		t.Fatalf("code %v, want OK", code)
+	}
+	if hits, _ := be.calls(); hits != 1 {
+		t.Errorf("backend calls %d, want 1", hits)
 	}
 }
 

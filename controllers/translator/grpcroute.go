@@ -66,6 +66,27 @@ func (t *translator) buildGRPCRule(routeNS string, i int, rule *gatewayv1.GRPCRo
 		refs[j] = gatewayv1.HTTPBackendRef{BackendRef: ref.BackendRef, Filters: httpFilters(ref.Filters)}
 	}
 	t.buildActions(routeNS, i, out, httpFilters(rule.Filters), refs, b)
+	speakHTTP2(&b.rules[len(b.rules)-1])
+}
+
+// speakHTTP2 makes the backends of a GRPCRoute rule, mirrors included,
+// HTTP/2 backends when their Service port does not name a protocol: gRPC
+// runs over HTTP/2 only, and the HTTP/1.1 an HTTPRoute backend gets by
+// default would fail every call. They are then spoken to as
+// kubernetes.io/h2c says (upstream.protocols): HTTP/2 with prior
+// knowledge in cleartext, h2 by ALPN under a BackendTLSPolicy. A port
+// that names another protocol keeps it.
+func speakHTTP2(rule *snapshot.Rule) {
+	for i := range rule.Backends {
+		if rule.Backends[i].AppProtocol == snapshot.AppProtocolHTTP {
+			rule.Backends[i].AppProtocol = snapshot.AppProtocolH2C
+		}
+	}
+	for _, f := range rule.Filters {
+		if m := f.RequestMirror; m != nil && m.Backend.AppProtocol == snapshot.AppProtocolHTTP {
+			m.Backend.AppProtocol = snapshot.AppProtocolH2C
+		}
+	}
 }
 
 // httpFilters converts GRPCRoute filters to the HTTPRoute filters of the
