@@ -42,6 +42,7 @@ func TestController(t *testing.T) {
 	t.Run("RenewedPEMKeepsThePreviousPin", w.testRenewedPEMKeepsThePreviousPin)
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
+	t.Run("GRPCRoutePinnedPerCall", w.testGRPCRoutePinnedPerCall)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
