@@ -47,6 +47,11 @@ type Decision struct {
 	// 421, 500, a redirect, a CORS preflight's), or 0 when the request
 	// is proxied to a backend, whose status it then carries.
 	Status int `json:"status"`
+	// GRPCStatus, for a gRPC call (a gRPC Content-Type) that the gateway
+	// answers itself, is the status its client gets instead: HTTP 200
+	// with this grpc-status. Status still says what the gateway decided,
+	// as metrics and the access log count it.
+	GRPCStatus *GRPCStatus `json:"grpcStatus,omitempty"`
 	// Why says in one sentence what decided.
 	Why      string `json:"why"`
 	Gateway  string `json:"gateway,omitempty"`
@@ -110,7 +115,9 @@ func Explain(s *snapshot.Snapshot, now time.Time, req Request) (*Decision, error
 	if err != nil {
 		return nil, err
 	}
-	return d.decide(pc, r), nil
+	dec := d.decide(pc, r)
+	explainGRPC(dec, r)
+	return dec, nil
 }
 
 // portOf finds the socket configuration that serves port, by bound or

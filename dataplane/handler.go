@@ -63,7 +63,7 @@ func peerOf(r *http.Request) *clientcert.Peer {
 // record.
 func (d *Dataplane) serve(pc *portConfig, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, grpc: isGRPC(r)}
 	entry := accesslog.Begin(r)
 	r.Header.Set(accesslog.RequestIDHeader, entry.RequestID)
 	var (

@@ -49,8 +49,13 @@ func problem(code int, detail string) []byte {
 // including when there is no body to look at (a HEAD request).
 const problemJSON = "application/problem+json"
 
-// answer writes one of the gateway's own small JSON responses.
+// answer writes one of the gateway's own small JSON responses, or its gRPC
+// form to a gRPC call (answerGRPC).
 func answer(w http.ResponseWriter, code int) {
+	if sw, ok := w.(*statusWriter); ok && sw.grpc {
+		answerGRPC(sw, code)
+		return
+	}
 	body := answers[code]
 	h := w.Header()
 	h.Set("Content-Type", problemJSON)
@@ -67,6 +72,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	// grpc is set for a gRPC call: the gateway's own answers take the
+	// gRPC form.
+	grpc bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -14,7 +14,8 @@ import (
 
 // routeConfig is one compiled route on one listener.
 type routeConfig struct {
-	// id is "namespace/name", as the access log shows it.
+	// id is "namespace/name" ("namespace/GRPCRoute/name" for a GRPCRoute),
+	// as the access log shows it.
 	id       string
 	recorder *metrics.RouteRecorder
 	rules    []*ruleConfig
@@ -42,7 +43,7 @@ type ruleConfig struct {
 
 func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
 	rc := &routeConfig{
-		id:       r.Namespace + "/" + r.Label(),
+		id:       r.ID(),
 		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label()),
 	}
 	for i := range r.Rules {
@@ -92,7 +93,7 @@ func (d *Dataplane) compileRequirement(rc *ruleConfig, r *snapshot.Route, rule *
 	rc.requirement = clientcert.Compile(rule.ClientCert)
 	if problem := rc.requirement.Problem(); problem != "" {
 		d.log.Warn("client certificate requirement cannot be used; its routes reject every client until it is fixed",
-			"policy", rule.ClientCert.Policy, "route", r.Namespace+"/"+route, "rule", rc.label, "problem", problem)
+			"policy", rule.ClientCert.Policy, "route", r.ID(), "rule", rc.label, "problem", problem)
 	}
 	m := d.opts.Metrics
 	rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, route, rc.label)

@@ -76,7 +76,7 @@ func (d *Dataplane) compileStream(l *snapshot.Listener) (*streamListener, error)
 func (d *Dataplane) compileStreamRoute(l *snapshot.Listener, r *snapshot.Route) (*streamRoute, error) {
 	rule := &r.Rules[0]
 	sr := &streamRoute{
-		id:       r.Namespace + "/" + r.Label(),
+		id:       r.ID(),
 		rule:     &ruleConfig{label: rule.Label(0), source: rule},
 		weighted: upstream.NewWeighted(rule.Backends),
 	}

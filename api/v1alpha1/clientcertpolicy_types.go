@@ -37,15 +37,16 @@ type ClientCertPolicy struct {
 //
 // +kubebuilder:validation:XValidation:rule="has(self.pins) || has(self.pinsFrom) || has(self.trust)",message="at least one of pins, pinsFrom or trust is required: a policy must say which certificates it accepts"
 type ClientCertPolicySpec struct {
-	// TargetRefs are the HTTPRoutes, TLSRoutes or Gateways, in the policy's
-	// namespace, this policy applies to. With sectionName, only that rule
-	// (HTTPRoute, TLSRoute) or listener (Gateway). A TLSRoute is judged per
-	// connection, at the handshake, on listeners that terminate its TLS;
-	// on Passthrough listeners it cannot be, and the status says so.
+	// TargetRefs are the HTTPRoutes, GRPCRoutes, TLSRoutes or Gateways, in
+	// the policy's namespace, this policy applies to. With sectionName,
+	// only that rule (HTTPRoute, GRPCRoute, TLSRoute) or listener
+	// (Gateway). A TLSRoute is judged per connection, at the handshake, on
+	// listeners that terminate its TLS; on Passthrough listeners it cannot
+	// be, and the status says so.
 	//
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:validation:XValidation:rule="self.all(r, r.group == 'gateway.networking.k8s.io' && (r.kind == 'HTTPRoute' || r.kind == 'TLSRoute' || r.kind == 'Gateway'))",message="targetRefs must be HTTPRoutes, TLSRoutes or Gateways of group gateway.networking.k8s.io"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.group == 'gateway.networking.k8s.io' && (r.kind == 'HTTPRoute' || r.kind == 'GRPCRoute' || r.kind == 'TLSRoute' || r.kind == 'Gateway'))",message="targetRefs must be HTTPRoutes, GRPCRoutes, TLSRoutes or Gateways of group gateway.networking.k8s.io"
 	TargetRefs []gatewayv1.LocalPolicyTargetReferenceWithSectionName `json:"targetRefs"`
 
 	// Pins are fingerprints of accepted leaf certificates; any one matches.

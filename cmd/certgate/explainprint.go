@@ -59,6 +59,9 @@ func verdictText(d *dataplane.Decision) string {
 	if d.Status != 0 {
 		status = fmt.Sprintf("%d %s", d.Status, http.StatusText(d.Status))
 	}
+	if d.GRPCStatus != nil {
+		status += fmt.Sprintf(" (to a gRPC client: grpc-status %d %s)", d.GRPCStatus.Code, d.GRPCStatus.Name)
+	}
 	reason := ""
 	switch {
 	case d.Reason == string(clientcert.ReasonPathConfusion):

@@ -35,7 +35,7 @@ var informational = map[string]bool{
 }
 
 // Lines turns a translation's status into lines, in the order of the
-// status lists, and adds a problem line for every Gateway, HTTPRoute or
+// status lists, and adds a problem line for every Gateway, route or
 // policy of the directory that got no status at all: it reaches nothing
 // certgate serves, and the line names the field to check.
 func Lines(st *translator.Status, l *Loaded) []Line {
@@ -58,6 +58,11 @@ func Lines(st *translator.Status, l *Loaded) []Line {
 	for _, s := range st.TLSRoutes {
 		for _, p := range s.Status.Parents {
 			r.conditions(Key{"TLSRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
+		}
+	}
+	for _, s := range st.GRPCRoutes {
+		for _, p := range s.Status.Parents {
+			r.conditions(Key{"GRPCRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
 		}
 	}
 	for _, s := range st.BackendTLSPolicies {
@@ -125,6 +130,7 @@ var unservedWhy = map[string]string{
 	"Gateway":          "not served: spec.gatewayClassName names no GatewayClass of controller " + string(translator.ControllerName),
 	"HTTPRoute":        "not attached: spec.parentRefs names no Gateway certgate serves",
 	"TLSRoute":         "not attached: spec.parentRefs names no Gateway certgate serves",
+	"GRPCRoute":        "not attached: spec.parentRefs names no Gateway certgate serves",
 	"BackendTLSPolicy": "not in effect: spec.targetRefs reaches no Service used by a route certgate serves",
 	"ClientCertPolicy": "not in effect: spec.targetRefs reaches no route or Gateway certgate serves",
 }

@@ -27,6 +27,7 @@ var kinds = map[schema.GroupVersionKind]func() client.Object{
 	gvk(gatewayV1, "TLSRoute"):                           func() client.Object { return &gatewayv1.TLSRoute{} },
 	gvk(gatewayV1alpha3, "TLSRoute"):                     func() client.Object { return &gatewayv1.TLSRoute{} },
 	gvk(gatewayV1alpha2, "TLSRoute"):                     func() client.Object { return &gatewayv1.TLSRoute{} },
+	gvk(gatewayV1, "GRPCRoute"):                          func() client.Object { return &gatewayv1.GRPCRoute{} },
 	gvk(gatewayV1, "ReferenceGrant"):                     func() client.Object { return &gatewayv1.ReferenceGrant{} },
 	gvk(gatewayV1, "BackendTLSPolicy"):                   func() client.Object { return &gatewayv1.BackendTLSPolicy{} },
 	gvk(gatewayV1beta1, "GatewayClass"):                  func() client.Object { return &gatewayv1.GatewayClass{} },

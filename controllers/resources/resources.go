@@ -24,6 +24,7 @@ type Resources struct {
 	Gateways           []*gatewayv1.Gateway
 	HTTPRoutes         []*gatewayv1.HTTPRoute
 	TLSRoutes          []*gatewayv1.TLSRoute
+	GRPCRoutes         []*gatewayv1.GRPCRoute
 	ReferenceGrants    []*gatewayv1.ReferenceGrant
 	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
 	ClientCertPolicies []*v1alpha1.ClientCertPolicy
@@ -46,6 +47,8 @@ func (r *Resources) Add(obj client.Object) error {
 		r.HTTPRoutes = append(r.HTTPRoutes, o)
 	case *gatewayv1.TLSRoute:
 		r.TLSRoutes = append(r.TLSRoutes, o)
+	case *gatewayv1.GRPCRoute:
+		r.GRPCRoutes = append(r.GRPCRoutes, o)
 	case *gatewayv1.ReferenceGrant:
 		r.ReferenceGrants = append(r.ReferenceGrants, o)
 	case *gatewayv1.BackendTLSPolicy:
@@ -75,6 +78,7 @@ func (r *Resources) Sort() {
 	sortObjects(r.Gateways)
 	sortObjects(r.HTTPRoutes)
 	sortObjects(r.TLSRoutes)
+	sortObjects(r.GRPCRoutes)
 	sortObjects(r.ReferenceGrants)
 	sortObjects(r.BackendTLSPolicies)
 	sortObjects(r.ClientCertPolicies)

@@ -13,28 +13,22 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// resolveBackend turns a backendRef of a route in namespace routeNS into a
-// snapshot backend. A reference that cannot be used still yields a
+// resolveBackend turns a backendRef of a route of kind from in namespace
+// routeNS into a snapshot backend. A reference that cannot be used still yields a
 // backend, with Invalid set, so that its share of the traffic gets 500 as
 // the spec requires; the problem says why, for the route's status.
 //
 // The checks run in this order: kind, then ReferenceGrant, then
 // existence, so a route cannot learn whether a Service exists in a
 // namespace that has not granted it access.
-func (t *translator) resolveBackend(routeNS string, ref gatewayv1.BackendObjectReference) (snapshot.Backend, *refProblem) {
-	return t.resolveBackendOf(kindHTTPRoute, routeNS, ref)
-}
-
-// resolveBackendOf is resolveBackend for a route of any kind: the kind is
-// the one ReferenceGrants must name.
-func (t *translator) resolveBackendOf(kind groupKind, routeNS string, ref gatewayv1.BackendObjectReference) (snapshot.Backend, *refProblem) {
+func (t *translator) resolveBackend(from groupKind, routeNS string, ref gatewayv1.BackendObjectReference) (snapshot.Backend, *refProblem) {
 	ns := refNamespace(ref.Namespace, routeNS)
 	port := int32(0)
 	if ref.Port != nil {
 		port = *ref.Port
 	}
 	b := snapshot.Backend{Name: fmt.Sprintf("%s/%s:%d", ns, ref.Name, port), Namespace: ns, Service: string(ref.Name), Port: port}
-	p := t.backendProblem(kind, routeNS, ns, ref)
+	p := t.backendProblem(from, routeNS, ns, ref)
 	if p == nil {
 		p = t.resolveService(&b)
 	}
@@ -44,11 +38,11 @@ func (t *translator) resolveBackendOf(kind groupKind, routeNS string, ref gatewa
 	return b, p
 }
 
-func (t *translator) backendProblem(kind groupKind, routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
+func (t *translator) backendProblem(from groupKind, routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
 	if gk := refKind(ref.Group, ref.Kind, "", "Service"); gk != kindService {
 		return &refProblem{gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef %s: kind %s in group %q is not supported: use a Service", ref.Name, gk.Kind, gk.Group)}
 	}
-	if !t.refAllowed(kind, routeNS, kindService, ns, string(ref.Name)) {
+	if !t.refAllowed(from, routeNS, kindService, ns, string(ref.Name)) {
 		return &refProblem{gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("backendRef Service %s/%s is in another namespace and no ReferenceGrant allows it", ns, ref.Name)}
 	}
 	if ref.Port == nil {

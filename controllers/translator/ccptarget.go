@@ -15,7 +15,7 @@ import (
 // or a Gateway, and optionally one of its rules or listeners. Two policies
 // with the same key conflict.
 type ccpKey struct {
-	kind    string // "HTTPRoute", "TLSRoute" or "Gateway"
+	kind    string // "HTTPRoute", "GRPCRoute", "TLSRoute" or "Gateway"
 	name    types.NamespacedName
 	section string
 }
@@ -52,7 +52,7 @@ func (t *translator) resolveCCPTarget(p *v1alpha1.ClientCertPolicy, ref gatewayv
 	tgt := ccpTarget{key: key}
 	switch {
 	case ref.Group != gatewayv1.GroupName || (!isRouteKind(key.kind) && ref.Kind != "Gateway"):
-		tgt.notFound = fmt.Sprintf("targetRef %s/%s %s: only HTTPRoute, TLSRoute and Gateway of group %s can be targeted", ref.Group, ref.Kind, ref.Name, gatewayv1.GroupName)
+		tgt.notFound = fmt.Sprintf("targetRef %s/%s %s: only HTTPRoute, GRPCRoute, TLSRoute and Gateway of group %s can be targeted", ref.Group, ref.Kind, ref.Name, gatewayv1.GroupName)
 	case isRouteKind(key.kind):
 		tgt.notFound = t.findRouteTarget(key)
 	default:
@@ -68,7 +68,9 @@ func (t *translator) resolveCCPTarget(p *v1alpha1.ClientCertPolicy, ref gatewayv
 }
 
 // isRouteKind reports whether kind is a route kind a policy may target.
-func isRouteKind(kind string) bool { return kind == "HTTPRoute" || kind == "TLSRoute" }
+func isRouteKind(kind string) bool {
+	return kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute"
+}
 
 // policyRoute is what targeting a route needs to know of it, whatever its
 // kind: its rule names and its parentRefs.
@@ -79,36 +81,48 @@ type policyRoute struct {
 
 // policyRouteOf finds the route of kind named nn.
 func (t *translator) policyRouteOf(kind string, nn types.NamespacedName) (policyRoute, bool) {
-	var out policyRoute
-	name := func(n *gatewayv1.SectionName) string {
-		if n == nil {
-			return ""
-		}
-		return string(*n)
-	}
 	switch kind {
 	case "HTTPRoute":
-		for _, r := range t.res.HTTPRoutes {
-			if r.Namespace == nn.Namespace && r.Name == nn.Name {
-				for _, rule := range r.Spec.Rules {
-					out.rules = append(out.rules, name(rule.Name))
-				}
-				out.parents = r.Spec.ParentRefs
-				return out, true
-			}
-		}
+		return findPolicyRoute(t.res.HTTPRoutes, nn, func(r *gatewayv1.HTTPRoute) policyRoute {
+			return newPolicyRoute(r.Spec.Rules, func(x gatewayv1.HTTPRouteRule) *gatewayv1.SectionName { return x.Name }, r.Spec.ParentRefs)
+		})
+	case "GRPCRoute":
+		return findPolicyRoute(t.res.GRPCRoutes, nn, func(r *gatewayv1.GRPCRoute) policyRoute {
+			return newPolicyRoute(r.Spec.Rules, func(x gatewayv1.GRPCRouteRule) *gatewayv1.SectionName { return x.Name }, r.Spec.ParentRefs)
+		})
 	case "TLSRoute":
-		for _, r := range t.res.TLSRoutes {
-			if r.Namespace == nn.Namespace && r.Name == nn.Name {
-				for _, rule := range r.Spec.Rules {
-					out.rules = append(out.rules, name(rule.Name))
-				}
-				out.parents = r.Spec.ParentRefs
-				return out, true
-			}
+		return findPolicyRoute(t.res.TLSRoutes, nn, func(r *gatewayv1.TLSRoute) policyRoute {
+			return newPolicyRoute(r.Spec.Rules, func(x gatewayv1.TLSRouteRule) *gatewayv1.SectionName { return x.Name }, r.Spec.ParentRefs)
+		})
+	}
+	return policyRoute{}, false
+}
+
+// findPolicyRoute finds the route named nn among routes and describes it.
+func findPolicyRoute[R interface {
+	GetNamespace() string
+	GetName() string
+}](routes []R, nn types.NamespacedName, describe func(R) policyRoute) (policyRoute, bool) {
+	for _, r := range routes {
+		if r.GetNamespace() == nn.Namespace && r.GetName() == nn.Name {
+			return describe(r), true
 		}
 	}
-	return out, false
+	return policyRoute{}, false
+}
+
+// newPolicyRoute collects the rule names (empty for an unnamed rule) of a
+// route of any kind.
+func newPolicyRoute[Rule any](rules []Rule, name func(Rule) *gatewayv1.SectionName, parents []gatewayv1.ParentReference) policyRoute {
+	out := policyRoute{parents: parents}
+	for _, rule := range rules {
+		n := ""
+		if p := name(rule); p != nil {
+			n = string(*p)
+		}
+		out.rules = append(out.rules, n)
+	}
+	return out
 }
 
 // findRouteTarget says why a route target does not exist, or "".
@@ -168,7 +182,7 @@ func (t *translator) ancestorsOf(key ccpKey) []gatewayv1.ParentReference {
 	seen := map[types.NamespacedName]bool{}
 	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
 		for _, r := range l.Routes {
-			if r.Namespace == key.name.Namespace && r.Name == key.name.Name && ls.routeKind().Kind == key.kind {
+			if r.Namespace == key.name.Namespace && r.Name == key.name.Name && routeKindName(r.Kind) == key.kind {
 				seen[ls.gatewayName()] = true
 			}
 		}

@@ -119,10 +119,7 @@ func decidingRule(winner, loser *ccpAttachment) string {
 // to the least; the first held one wins. (For an unnamed rule the first
 // candidate is the whole route, tried twice; no policy can name it.)
 func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
-	route, kind := nameOf(r.Namespace, r.Name), "HTTPRoute"
-	if r.Kind != snapshot.RouteKindHTTP {
-		kind = string(r.Kind)
-	}
+	route, kind := nameOf(r.Namespace, r.Name), routeKindName(r.Kind)
 	gw := ls.gatewayName()
 	candidates := []ccpKey{
 		{kind: kind, name: route, section: rule.Name},

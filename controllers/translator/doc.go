@@ -14,6 +14,8 @@
 //	translateGateways            gateway.go           Gateways and their listeners: addresses, TLS, frontend validation
 //	translateHTTPRoutes          httproute.go         HTTPRoutes: attachment to listeners, rules, filters, statuses;
 //	                             backend.go           their backendRefs: Services, EndpointSlices, ReferenceGrants
+//	translateGRPCRoutes          grpcroute.go         GRPCRoutes, as HTTPRoute rules matching gRPC calls (grpcmatch.go);
+//	                             kindconflict.go      an HTTPRoute and a GRPCRoute cannot share a listener hostname
 //	translateBackendTLS          backendtls.go        BackendTLSPolicy and the Gateway's backend client certificate
 //	translateClientCertPolicies  clientcertpolicy.go  ClientCertPolicy: client certificate requirements per rule
 //

@@ -70,6 +70,10 @@ var supportedFeatures = []features.FeatureName{
 	features.SupportHTTPRouteParentRefPort,
 	// rules[].name becomes the snapshot rule name and a policy section.
 	features.SupportHTTPRouteNamedRouteRule,
+	// Core: GRPCRoute (grpcroute.go), and its rules[].name, a snapshot rule
+	// name and a policy section like an HTTPRoute's.
+	features.SupportGRPCRoute,
+	features.SupportGRPCRouteNamedRouteRule,
 	// TLSRoute on TLS listeners (tlsroute.go, dataplane/stream.go):
 	// Passthrough by SNI, Terminate with a plaintext or re-encrypted
 	// stream to the backend, and both modes on one port.
@@ -79,7 +83,7 @@ var supportedFeatures = []features.FeatureName{
 	// Not claimed: HTTPRouteDestinationPortMatching and
 	// HTTPRouteBackendRequestHeaderModification (no backendRef filters in
 	// the snapshot), GatewayStaticAddresses (one bound address per Gateway),
-	// GatewayInfrastructure, ListenerSet, and the mesh, GRPC, TCP and UDP
+	// GatewayInfrastructure, ListenerSet, and the mesh, TCP and UDP
 	// route features.
 }
 

@@ -17,7 +17,7 @@ var redirectCodes = map[int]bool{301: true, 302: true, 303: true, 307: true, 308
 // RequestRedirect: such rules are IncompatibleFilters. A RequestMirror
 // whose backend cannot be resolved is dropped, as the spec says, and
 // reported in problems.
-func (t *translator) convertFilters(routeNS string, fs []gatewayv1.HTTPRouteFilter, matches []snapshot.Match) ([]snapshot.Filter, []refProblem, *ruleError) {
+func (t *translator) convertFilters(from groupKind, routeNS string, fs []gatewayv1.HTTPRouteFilter, matches []snapshot.Match) ([]snapshot.Filter, []refProblem, *ruleError) {
 	var out []snapshot.Filter
 	var problems []refProblem
 	seen := map[gatewayv1.HTTPRouteFilterType]bool{}
@@ -27,7 +27,7 @@ func (t *translator) convertFilters(routeNS string, fs []gatewayv1.HTTPRouteFilt
 		}
 		seen[f.Type] = true
 		if f.Type == gatewayv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil {
-			m, p := t.convertMirror(routeNS, f.RequestMirror)
+			m, p := t.convertMirror(from, routeNS, f.RequestMirror)
 			if p != nil {
 				problems = append(problems, *p)
 				continue
@@ -160,8 +160,8 @@ func convertCORS(c *gatewayv1.HTTPCORSFilter) *snapshot.CORS {
 
 // convertMirror resolves a RequestMirror's backend and its share of
 // requests: percent, or fraction (denominator defaults to 100), or all.
-func (t *translator) convertMirror(routeNS string, m *gatewayv1.HTTPRequestMirrorFilter) (*snapshot.Mirror, *refProblem) {
-	b, p := t.resolveBackend(routeNS, m.BackendRef)
+func (t *translator) convertMirror(from groupKind, routeNS string, m *gatewayv1.HTTPRequestMirrorFilter) (*snapshot.Mirror, *refProblem) {
+	b, p := t.resolveBackend(from, routeNS, m.BackendRef)
 	if p != nil {
 		return nil, &refProblem{p.reason, "requestMirror: " + p.message}
 	}

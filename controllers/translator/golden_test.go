@@ -128,6 +128,8 @@ func TestGatewayClassReportsTheSupportedFeatures(t *testing.T) {
 	want := []string{
 		"BackendTLSPolicy",
 		"BackendTLSPolicySANValidation",
+		"GRPCRoute",
+		"GRPCRouteNamedRouteRule",
 		"Gateway",
 		"GatewayBackendClientCertificate",
 		"GatewayFrontendClientCertificateValidation",

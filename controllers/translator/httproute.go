@@ -15,13 +15,21 @@ import (
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
 	for _, r := range t.res.HTTPRoutes {
-		t.translateHTTPRoute(r)
+		parents := t.translateRoute(kindHTTPRoute, r, func() *routeBuild { return t.buildRoute(r) })
+		if len(parents) > 0 {
+			t.routeStatus[nameOf(r.Namespace, r.Name)] = &gatewayv1.HTTPRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
+		}
 	}
 }
 
-func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
+// translateRoute attaches a route of kind to the listeners its parentRefs
+// select and returns its parent statuses. r carries what attaching reads
+// (metadata, parentRefs, hostnames); for a GRPCRoute it is a shell built
+// from it (grpcRouteShell). build converts the rules, once, when a
+// parentRef names a Gateway of ours.
+func (t *translator) translateRoute(kind groupKind, r *gatewayv1.HTTPRoute, build func() *routeBuild) []gatewayv1.RouteParentStatus {
 	var b *routeBuild
-	st := &gatewayv1.HTTPRouteStatus{}
+	var parents []gatewayv1.RouteParentStatus
 	done := map[*listenerState]int{}
 	for _, ref := range r.Spec.ParentRefs {
 		ls, ours := t.gatewayOf(r.Namespace, ref)
@@ -29,9 +37,9 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 			continue
 		}
 		if b == nil {
-			b = t.buildRoute(r)
+			b = build()
 		}
-		res := t.attach(routeRef{kindHTTPRoute, r.Namespace, r.Spec.Hostnames}, ref, ls)
+		res := t.withoutKindConflicts(kind, r, t.attach(routeRef{kind, r.Namespace, r.Spec.Hostnames}, ref, ls))
 		if res.rejected.reason == "" && b.badHostname != "" {
 			res = rejectedParent(gatewayv1.RouteReasonUnsupportedValue, b.badHostname)
 		}
@@ -39,13 +47,11 @@ func (t *translator) translateHTTPRoute(r *gatewayv1.HTTPRoute) {
 			res = rejectedParent(b.invalidReason, "no rule can be served: "+strings.Join(b.invalid, "; "))
 		}
 		for _, a := range res.attached {
-			t.addRoute(snapshot.Route{Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}, a, b, done)
+			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}, a, b, done)
 		}
-		st.Parents = append(st.Parents, t.parentStatus(r.Generation, ref, res, b))
+		parents = append(parents, t.parentStatus(r.Generation, ref, res, b))
 	}
-	if len(st.Parents) > 0 {
-		t.routeStatus[nameOf(r.Namespace, r.Name)] = st
-	}
+	return parents
 }
 
 // addRoute adds an accepted route (head names it: kind, namespace, name,

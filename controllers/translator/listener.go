@@ -2,6 +2,8 @@ package translator
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -98,18 +100,13 @@ func (l *listenerState) supported() bool {
 	return false
 }
 
-// routeKind is the one route kind a listener of l's protocol serves:
-// TLSRoute on TLS listeners, HTTPRoute on the others.
-func (l *listenerState) routeKind() groupKind {
+// servedKinds are the route kinds a listener of l's protocol serves:
+// TLSRoute on TLS listeners, HTTPRoute and GRPCRoute on the others.
+func (l *listenerState) servedKinds() []groupKind {
 	if l.spec.Protocol == gatewayv1.TLSProtocolType {
-		return kindTLSRoute
+		return []groupKind{kindTLSRoute}
 	}
-	return kindHTTPRoute
-}
-
-// allows reports whether l accepts routes of kind.
-func (l *listenerState) allows(kind groupKind) bool {
-	return len(l.kinds) > 0 && l.routeKind() == kind
+	return []groupKind{kindHTTPRoute, kindGRPCRoute}
 }
 
 // checkBasics validates what a listener needs whatever its protocol: a
@@ -128,29 +125,57 @@ func (l *listenerState) checkBasics() {
 	l.checkKinds()
 }
 
-// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute on
-// HTTP and HTTPS listeners, TLSRoute on TLS ones. With none given, the
-// protocol decides. Unsupported kinds are left out of supportedKinds and
-// make ResolvedRefs false (InvalidRouteKinds), as the spec requires.
+// checkKinds keeps the allowed route kinds certgate serves: HTTPRoute and
+// GRPCRoute on HTTP and HTTPS listeners, TLSRoute on TLS ones. With none
+// given, the protocol decides. Unsupported kinds are left out of
+// supportedKinds and make ResolvedRefs false (InvalidRouteKinds), as the
+// spec requires.
 func (l *listenerState) checkKinds() {
-	kind := l.routeKind()
-	served := gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(kind.Group)), Kind: gatewayv1.Kind(kind.Kind)}
-	if !l.supported() {
-		l.kinds = []gatewayv1.RouteGroupKind{}
-		return
-	}
-	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
-		l.kinds = []gatewayv1.RouteGroupKind{served}
-		return
-	}
 	l.kinds = []gatewayv1.RouteGroupKind{}
+	if !l.supported() {
+		return
+	}
+	served := l.servedKinds()
+	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
+		for _, gk := range served {
+			l.kinds = append(l.kinds, routeGroupKind(gk))
+		}
+		return
+	}
 	for _, k := range l.spec.AllowedRoutes.Kinds {
-		if refKind(k.Group, &k.Kind, gatewayv1.GroupName, "") == kind {
-			l.kinds = []gatewayv1.RouteGroupKind{served}
+		gk := refKind(k.Group, &k.Kind, gatewayv1.GroupName, "")
+		if !slices.Contains(served, gk) {
+			l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported on a %s listener: certgate serves %s there", k.Kind, l.spec.Protocol, kindNames(served))
 			continue
 		}
-		l.unresolve(gatewayv1.ListenerReasonInvalidRouteKinds, "route kind %s is not supported on a %s listener: certgate serves %s there", k.Kind, l.spec.Protocol, kind.Kind)
+		if !l.allows(gk) {
+			l.kinds = append(l.kinds, routeGroupKind(gk))
+		}
 	}
+}
+
+// kindNames lists the kinds' names for a message: "HTTPRoute and GRPCRoute".
+func kindNames(kinds []groupKind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Kind
+	}
+	return strings.Join(names, " and ")
+}
+
+// allows reports whether the listener takes routes of kind gk.
+func (l *listenerState) allows(gk groupKind) bool {
+	for _, k := range l.kinds {
+		if string(k.Kind) == gk.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+// routeGroupKind is gk as listener status names it.
+func routeGroupKind(gk groupKind) gatewayv1.RouteGroupKind {
+	return gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gk.Group)), Kind: gatewayv1.Kind(gk.Kind)}
 }
 
 // writeStatus sets the listener's conditions from what was found.

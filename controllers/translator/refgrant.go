@@ -16,6 +16,7 @@ var (
 	kindGateway   = groupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}
 	kindHTTPRoute = groupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}
 	kindTLSRoute  = groupKind{Group: gatewayv1.GroupName, Kind: "TLSRoute"}
+	kindGRPCRoute = groupKind{Group: gatewayv1.GroupName, Kind: "GRPCRoute"}
 	kindSecret    = groupKind{Kind: "Secret"}
 	kindConfigMap = groupKind{Kind: "ConfigMap"}
 	kindService   = groupKind{Kind: "Service"}

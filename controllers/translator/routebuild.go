@@ -12,6 +12,8 @@ import (
 // routeBuild is what an HTTPRoute's spec becomes, whatever it attaches
 // to: its rules, and what was wrong with them.
 type routeBuild struct {
+	// kind is the route's kind: HTTPRoute or GRPCRoute.
+	kind  groupKind
 	rules []snapshot.Rule
 	// invalid lists the rules that cannot be served as written, one
 	// message each; invalidReason is the first one's Accepted reason.
@@ -33,12 +35,8 @@ func (b *routeBuild) allInvalid() bool { return len(b.invalid) == b.total }
 // buildRoute converts an HTTPRoute's rules. A route without rules gets the
 // API's default: one rule matching every path, with no backend (500).
 func (t *translator) buildRoute(r *gatewayv1.HTTPRoute) *routeBuild {
-	b := &routeBuild{}
-	for _, h := range r.Spec.Hostnames {
-		if !validHostname(string(h)) && b.badHostname == "" {
-			b.badHostname = fmt.Sprintf("hostname %q is not a lowercase DNS name or a leading-wildcard one", h)
-		}
-	}
+	b := &routeBuild{kind: kindHTTPRoute}
+	b.checkHostnames(r.Spec.Hostnames)
 	rules := r.Spec.Rules
 	if len(rules) == 0 {
 		rules = []gatewayv1.HTTPRouteRule{{}}
@@ -48,6 +46,16 @@ func (t *translator) buildRoute(r *gatewayv1.HTTPRoute) *routeBuild {
 		t.buildRule(r.Namespace, i, &rules[i], b)
 	}
 	return b
+}
+
+// checkHostnames sets badHostname for the first hostname the data plane
+// cannot take.
+func (b *routeBuild) checkHostnames(hosts []gatewayv1.Hostname) {
+	for _, h := range hosts {
+		if !validHostname(string(h)) && b.badHostname == "" {
+			b.badHostname = fmt.Sprintf("hostname %q is not a lowercase DNS name or a leading-wildcard one", h)
+		}
+	}
 }
 
 // buildRule converts one rule into b.
@@ -73,9 +81,15 @@ func (t *translator) buildRule(routeNS string, i int, rule *gatewayv1.HTTPRouteR
 		b.dropRule(i, out.Name, err, "")
 		return
 	}
-	filters, problems, err := t.convertFilters(routeNS, rule.Filters, out.Matches)
+	t.buildActions(routeNS, i, out, rule.Filters, rule.BackendRefs, b)
+}
+
+// buildActions converts a rule's filters and backendRefs into out, whose
+// name and matches are set, and adds it to b.
+func (t *translator) buildActions(routeNS string, i int, out snapshot.Rule, fs []gatewayv1.HTTPRouteFilter, refs []gatewayv1.HTTPBackendRef, b *routeBuild) {
+	filters, problems, err := t.convertFilters(b.kind, routeNS, fs, out.Matches)
 	if err == nil {
-		err = backendFilters(rule.BackendRefs)
+		err = backendFilters(refs)
 	}
 	if err != nil {
 		b.dropRule(i, out.Name, err, "; requests it matches get 500")
@@ -84,7 +98,7 @@ func (t *translator) buildRule(routeNS string, i int, rule *gatewayv1.HTTPRouteR
 	}
 	out.Filters = filters
 	b.refs = append(b.refs, problems...)
-	for _, ref := range rule.BackendRefs {
+	for _, ref := range refs {
 		out.Backends = append(out.Backends, t.weightedBackend(routeNS, ref, b))
 	}
 	b.rules = append(b.rules, out)
@@ -118,7 +132,7 @@ func backendFilters(refs []gatewayv1.HTTPBackendRef) *ruleError {
 // negative weight (only possible without the CRD's validation) makes the
 // backend invalid rather than the snapshot.
 func (t *translator) weightedBackend(routeNS string, ref gatewayv1.HTTPBackendRef, b *routeBuild) snapshot.WeightedBackend {
-	backend, p := t.resolveBackend(routeNS, ref.BackendObjectReference)
+	backend, p := t.resolveBackend(b.kind, routeNS, ref.BackendObjectReference)
 	if p != nil {
 		b.refs = append(b.refs, *p)
 	}

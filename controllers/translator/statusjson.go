@@ -29,6 +29,11 @@ func (s HTTPRouteStatus) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON prints namespace, name and status.
+func (s GRPCRouteStatus) MarshalJSON() ([]byte, error) {
+	return marshalNamed(s.NamespacedName, s.Status)
+}
+
+// MarshalJSON prints namespace, name and status.
 func (s BackendTLSPolicyStatus) MarshalJSON() ([]byte, error) {
 	return marshalNamed(s.NamespacedName, s.Status)
 }

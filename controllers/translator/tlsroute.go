@@ -75,7 +75,7 @@ func (t *translator) buildTLSRoute(r *gatewayv1.TLSRoute) *routeBuild {
 
 // tlsBackend converts one backendRef of a TLSRoute; weight defaults to 1.
 func (t *translator) tlsBackend(routeNS string, ref gatewayv1.BackendRef, b *routeBuild) snapshot.WeightedBackend {
-	backend, p := t.resolveBackendOf(kindTLSRoute, routeNS, ref.BackendObjectReference)
+	backend, p := t.resolveBackend(kindTLSRoute, routeNS, ref.BackendObjectReference)
 	if p != nil {
 		b.refs = append(b.refs, *p)
 	}

@@ -54,6 +54,7 @@ type Status struct {
 	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
 	HTTPRoutes         []HTTPRouteStatus        `json:"httpRoutes,omitempty"`
 	TLSRoutes          []TLSRouteStatus         `json:"tlsRoutes,omitempty"`
+	GRPCRoutes         []GRPCRouteStatus        `json:"grpcRoutes,omitempty"`
 	BackendTLSPolicies []BackendTLSPolicyStatus `json:"backendTLSPolicies,omitempty"`
 	ClientCertPolicies []ClientCertPolicyStatus `json:"clientCertPolicies,omitempty"`
 }
@@ -84,6 +85,13 @@ type TLSRouteStatus struct {
 	Status               gatewayv1.TLSRouteStatus `json:"status"`
 }
 
+// GRPCRouteStatus is the status of one GRPCRoute, for this controller's
+// parents.
+type GRPCRouteStatus struct {
+	types.NamespacedName `json:"-"`
+	Status               gatewayv1.GRPCRouteStatus `json:"status"`
+}
+
 // BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
 // controller's ancestors.
 type BackendTLSPolicyStatus struct {
@@ -110,6 +118,7 @@ type translator struct {
 	gwStatus     map[types.NamespacedName]*gatewayv1.GatewayStatus
 	routeStatus  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus
 	tlsStatus    map[types.NamespacedName]*gatewayv1.TLSRouteStatus
+	grpcStatus   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
@@ -119,6 +128,9 @@ type translator struct {
 	// listeners are each Gateway's listeners as the gateway stage left
 	// them, in spec order; the route stage attaches routes to them.
 	listeners map[types.NamespacedName][]*listenerState
+	// kindConflicts is built on first use by the route stage
+	// (kindconflict.go).
+	kindConflicts *kindConflicts
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
@@ -136,6 +148,7 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
 		routeStatus:  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus{},
 		tlsStatus:    map[types.NamespacedName]*gatewayv1.TLSRouteStatus{},
+		grpcStatus:   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus{},
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
@@ -156,6 +169,7 @@ var stages = []func(*translator){
 	(*translator).translateGateways,
 	(*translator).translateHTTPRoutes,
 	(*translator).translateTLSRoutes,
+	(*translator).translateGRPCRoutes,
 	(*translator).translateBackendTLS,
 	(*translator).translateClientCertPolicies,
 }
@@ -175,6 +189,9 @@ func (t *translator) finish() *Result {
 	}
 	for _, nn := range sortedNames(t.tlsStatus) {
 		out.Status.TLSRoutes = append(out.Status.TLSRoutes, TLSRouteStatus{NamespacedName: nn, Status: *t.tlsStatus[nn]})
+	}
+	for _, nn := range sortedNames(t.grpcStatus) {
+		out.Status.GRPCRoutes = append(out.Status.GRPCRoutes, GRPCRouteStatus{NamespacedName: nn, Status: *t.grpcStatus[nn]})
 	}
 	for _, nn := range sortedNames(t.btlsStatus) {
 		out.Status.BackendTLSPolicies = append(out.Status.BackendTLSPolicies, BackendTLSPolicyStatus{NamespacedName: nn, Status: *t.btlsStatus[nn]})

@@ -41,16 +41,6 @@ const (
 	TLSTerminate TLSMode = "Terminate"
 )
 
-// RouteKind is the Gateway API kind of a route.
-type RouteKind string
-
-// Route kinds. HTTP and HTTPS listeners carry HTTPRoutes, TLS listeners
-// TLSRoutes.
-const (
-	RouteKindHTTP RouteKind = ""
-	RouteKindTLS  RouteKind = "TLSRoute"
-)
-
 // Listener is one Gateway listener.
 type Listener struct {
 	// Name identifies the listener: "namespace/gateway/listener".
@@ -133,8 +123,8 @@ type CACertificate struct {
 	PEM []byte `json:"pem"`
 }
 
-// Route is one HTTPRoute or TLSRoute as attached to one listener. A
-// TLSRoute has one rule, without matches or filters: its hostnames
+// Route is one HTTPRoute, GRPCRoute or TLSRoute as attached to one
+// listener. A TLSRoute has one rule, without matches or filters: its hostnames
 // (matched against the SNI) select it.
 type Route struct {
 	// Kind is empty for an HTTPRoute.
@@ -147,17 +137,6 @@ type Route struct {
 	// means every hostname the listener accepts.
 	Hostnames []string `json:"hostnames,omitempty"`
 	Rules     []Rule   `json:"rules"`
-}
-
-// Label is the route label of metrics and the route of access logs:
-// the name of an HTTPRoute, "TLSRoute/name" for a TLSRoute. A Kubernetes
-// name holds no "/", so a TLSRoute never shares a label with an HTTPRoute
-// of the same namespace and name.
-func (r *Route) Label() string {
-	if r.Kind == RouteKindHTTP {
-		return r.Name
-	}
-	return string(r.Kind) + "/" + r.Name
 }
 
 // Rule is one HTTPRoute rule.

@@ -150,6 +150,9 @@ func (r *Route) validate(at string) []error {
 	if r.Name == "" || r.Namespace == "" {
 		errs = append(errs, fmt.Errorf("%s: namespace and name are required", at))
 	}
+	if r.Kind != RouteKindHTTP && r.Kind != RouteKindGRPC {
+		errs = append(errs, fmt.Errorf("%s.kind: %q is not HTTPRoute (empty) or GRPCRoute", at, r.Kind))
+	}
 	for i, h := range r.Hostnames {
 		if err := validateHostname(h); err != nil {
 			errs = append(errs, fmt.Errorf("%s.hostnames[%d]: %w", at, i, err))

@@ -94,6 +94,7 @@ func TestConformance(t *testing.T) {
 	opts.GatewayClassName = gatewayClass
 	opts.ConformanceProfiles = []suite.ConformanceProfileName{
 		suite.GatewayHTTPConformanceProfileName,
+		suite.GatewayGRPCConformanceProfileName,
 		suite.GatewayTLSConformanceProfileName,
 	}
 	opts.CleanupBaseResources = true

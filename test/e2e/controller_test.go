@@ -44,6 +44,7 @@ func TestController(t *testing.T) {
 	t.Run("InvalidPolicyRejectedBySchema", w.testInvalidPolicyRejectedBySchema)
 	t.Run("CrossNamespaceBackendNeedsReferenceGrant", w.testCrossNamespaceBackendNeedsReferenceGrant)
 	t.Run("TLSRouteJudgedPerConnection", w.testTLSRouteJudgedPerConnection)
+	t.Run("GRPCRoutePinnedPerCall", w.testGRPCRoutePinnedPerCall)
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("ReferencedSecretDeletedAndRecreated", w.testReferencedSecretDeletedAndRecreated)

@@ -30,7 +30,7 @@ const (
 
 // DefaultGatewayAPICRDs are the Gateway API resources certgate reads or
 // writes; Start installs them unless Options.GatewayAPICRDs says otherwise.
-var DefaultGatewayAPICRDs = []string{"gatewayclasses", "gateways", "httproutes", "tlsroutes", "referencegrants", "backendtlspolicies"}
+var DefaultGatewayAPICRDs = []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "tlsroutes", "referencegrants", "backendtlspolicies"}
 
 // Options tune Start. The zero value is what most tests want.
 type Options struct {

@@ -43,7 +43,8 @@ import (
 // fullKinds are the kinds cached whole.
 func fullKinds() []client.Object {
 	return []client.Object{
-		&gatewayv1.GatewayClass{}, &gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{}, &gatewayv1.TLSRoute{},
+		&gatewayv1.GatewayClass{}, &gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{},
+		&gatewayv1.GRPCRoute{}, &gatewayv1.TLSRoute{},
 		&gatewayv1.ReferenceGrant{}, &gatewayv1.BackendTLSPolicy{}, &v1alpha1.ClientCertPolicy{},
 		&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Namespace{},
 	}
@@ -85,7 +86,8 @@ func cacheOptions(namespaces []string) cache.Options {
 // listFull lists every fully cached kind into res.
 func listFull(ctx context.Context, r client.Reader, res *resources.Resources) error {
 	lists := []client.ObjectList{
-		&gatewayv1.GatewayClassList{}, &gatewayv1.GatewayList{}, &gatewayv1.HTTPRouteList{}, &gatewayv1.TLSRouteList{},
+		&gatewayv1.GatewayClassList{}, &gatewayv1.GatewayList{}, &gatewayv1.HTTPRouteList{},
+		&gatewayv1.GRPCRouteList{}, &gatewayv1.TLSRouteList{},
 		&gatewayv1.ReferenceGrantList{}, &gatewayv1.BackendTLSPolicyList{}, &v1alpha1.ClientCertPolicyList{},
 		&corev1.ServiceList{}, &discoveryv1.EndpointSliceList{}, &corev1.NamespaceList{},
 	}

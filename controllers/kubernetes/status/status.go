@@ -122,8 +122,7 @@ func (w *Writer) writeLatest() {
 func (w *Writer) writeAll(ctx context.Context, u *Update) {
 	w.writeGatewayClasses(ctx, u)
 	w.writeGateways(ctx, u)
-	w.writeHTTPRoutes(ctx, u)
-	w.writeTLSRoutes(ctx, u)
+	w.writeRoutes(ctx, u)
 	w.writeBackendTLSPolicies(ctx, u)
 	w.writeClientCertPolicies(ctx, u)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/translator"
 )
 
 // One writer per kind: it pairs each object the translation read with the
@@ -41,31 +44,39 @@ func (w *Writer) writeGateways(ctx context.Context, u *Update) {
 	}
 }
 
-// writeHTTPRoutes visits every route, not only those in the result: a
-// route that no longer attaches to certgate's Gateways must lose the
-// parent entries certgate wrote before.
-func (w *Writer) writeHTTPRoutes(ctx context.Context, u *Update) {
-	want := map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
-	for _, s := range u.Result.Status.HTTPRoutes {
-		want[s.NamespacedName] = s.Status.Parents
-	}
-	for _, r := range u.Resources.HTTPRoutes {
-		parents := want[nn(r)]
-		obj := r.DeepCopy()
-		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
-	}
+// writeRoutes visits every route of each kind, not only those in the
+// result: a route that no longer attaches to certgate's Gateways must lose
+// the parent entries certgate wrote before.
+func (w *Writer) writeRoutes(ctx context.Context, u *Update) {
+	st, res := u.Result.Status, u.Resources
+	writeRouteKind(ctx, w, res.HTTPRoutes, parentsByName(st.HTTPRoutes, func(s translator.HTTPRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
+		return s.NamespacedName, s.Status.Parents
+	}), func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
+	writeRouteKind(ctx, w, res.GRPCRoutes, parentsByName(st.GRPCRoutes, func(s translator.GRPCRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
+		return s.NamespacedName, s.Status.Parents
+	}), func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
+	writeRouteKind(ctx, w, res.TLSRoutes, parentsByName(st.TLSRoutes, func(s translator.TLSRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
+		return s.NamespacedName, s.Status.Parents
+	}), func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
 }
 
-// writeTLSRoutes is writeHTTPRoutes for TLSRoutes.
-func (w *Writer) writeTLSRoutes(ctx context.Context, u *Update) {
-	want := map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
-	for _, s := range u.Result.Status.TLSRoutes {
-		want[s.NamespacedName] = s.Status.Parents
+// parentsByName indexes the parent statuses the translator computed for
+// the routes of one kind.
+func parentsByName[S any](statuses []S, get func(S) (types.NamespacedName, []gatewayv1.RouteParentStatus)) map[types.NamespacedName][]gatewayv1.RouteParentStatus {
+	want := make(map[types.NamespacedName][]gatewayv1.RouteParentStatus, len(statuses))
+	for _, s := range statuses {
+		name, parents := get(s)
+		want[name] = parents
 	}
-	for _, r := range u.Resources.TLSRoutes {
+	return want
+}
+
+// writeRouteKind merges want into the status of every route of one kind.
+func writeRouteKind[R client.Object](ctx context.Context, w *Writer, routes []R, want map[types.NamespacedName][]gatewayv1.RouteParentStatus, status func(R) *gatewayv1.RouteStatus) {
+	for _, r := range routes {
 		parents := want[nn(r)]
-		obj := r.DeepCopy()
-		w.write(ctx, obj, func() bool { return mergeRouteStatus(&obj.Status.RouteStatus, parents, w.controller) })
+		obj := r.DeepCopyObject().(R)
+		w.write(ctx, obj, func() bool { return mergeRouteStatus(status(obj), parents, w.controller) })
 	}
 }
 

@@ -66,7 +66,8 @@ func mergeGatewayStatus(cur *gatewayv1.GatewayStatus, want gatewayv1.GatewayStat
 	return replace(cur, want)
 }
 
-// mergeRouteStatus replaces controller's parent entries of cur by ours.
+// mergeRouteStatus replaces controller's parent entries of cur (an
+// HTTPRoute's or a GRPCRoute's) by ours.
 func mergeRouteStatus(cur *gatewayv1.RouteStatus, ours []gatewayv1.RouteParentStatus, controller gatewayv1.GatewayController) bool {
 	merged := mergeEntries(cur.Parents, deepCopyAll(ours, (*gatewayv1.RouteParentStatus).DeepCopy),
 		func(p gatewayv1.RouteParentStatus) bool { return p.ControllerName == controller },
