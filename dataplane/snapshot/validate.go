@@ -90,7 +90,11 @@ func (l *Listener) validate(at string) []error {
 	}
 	for i := range l.Routes {
 		r := &l.Routes[i]
-		errs = append(errs, r.validate(fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name))...)
+		at := fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name)
+		if l.Protocol != ProtocolTLS && r.Kind == RouteKindTLS {
+			errs = append(errs, fmt.Errorf("%s.kind: a %s listener takes HTTPRoutes and GRPCRoutes", at, l.Protocol))
+		}
+		errs = append(errs, r.validate(at)...)
 	}
 	return errs
 }
@@ -150,8 +154,8 @@ func (r *Route) validate(at string) []error {
 	if r.Name == "" || r.Namespace == "" {
 		errs = append(errs, fmt.Errorf("%s: namespace and name are required", at))
 	}
-	if r.Kind != RouteKindHTTP && r.Kind != RouteKindGRPC {
-		errs = append(errs, fmt.Errorf("%s.kind: %q is not HTTPRoute (empty) or GRPCRoute", at, r.Kind))
+	if r.Kind != RouteKindHTTP && r.Kind != RouteKindGRPC && r.Kind != RouteKindTLS {
+		errs = append(errs, fmt.Errorf("%s.kind: %q is not HTTPRoute (empty), GRPCRoute or TLSRoute", at, r.Kind))
 	}
 	for i, h := range r.Hostnames {
 		if err := validateHostname(h); err != nil {
