@@ -85,7 +85,7 @@ rules-check: ## Check the alert rules and test that each fires on the series it 
 bench: kube-binaries ## Benchmarks (not tests): route matching, the data plane against a plain Go reverse proxy, route programming against envtest.
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
-kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
+kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-proxy, kubectl (tools/kube) into .cache/kube/bin, if stale.
 	GO=$(GO) tools/kube/build.sh
 
 LOCALCLUSTER := .cache/cluster/bin/localcluster

@@ -498,6 +498,10 @@ func (a *Agent) createSandbox(pod *corev1.Pod, st *podState) error {
 		{"netns", "add", netns},
 		{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns},
 		{"link", "set", veth, "master", a.Bridge, "up"},
+		// Hairpin, as kubelet's hairpin-veth mode: a Pod reaching itself
+		// through a Service gets its packet back through its own port
+		// when br_netfilter bridges the translated packet.
+		{"link", "set", veth, "type", "bridge_slave", "hairpin", "on"},
 		{"-n", netns, "link", "set", "lo", "up"},
 		{"-n", netns, "addr", "add", fmt.Sprintf("%s/%d", addr, ones), "dev", "eth0"},
 		{"-n", netns, "link", "set", "eth0", "up"},
