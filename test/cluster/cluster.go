@@ -106,6 +106,9 @@ type Config struct {
 	// ("standard" or "experimental", from the gateway-api module version in
 	// go.mod) and certgate's CRDs; empty installs none.
 	GatewayAPICRDs string `json:"gatewayAPICRDs"`
+	// ChartCRDs leaves certgate's CRDs to the Helm chart (its
+	// crds.enabled): Helm refuses to adopt CRDs another client created.
+	ChartCRDs bool `json:"chartCRDs"`
 	// CoreDNS also builds CoreDNS from the module pinned in
 	// test/cluster/images/coredns (first build about two minutes) and runs
 	// it for the registry.k8s.io/coredns/coredns image, which the Gateway API

@@ -418,8 +418,8 @@ func (s *supervisor) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls
 	return nil
 }
 
-// installCRDs applies certgate's CRDs and the Gateway API CRDs of the chosen
-// channel with kubectl.
+// installCRDs applies the Gateway API CRDs of the chosen channel and,
+// unless the chart installs them, certgate's CRDs with kubectl.
 func (s *supervisor) installCRDs(ctx context.Context) error {
 	c := s.c
 	gw, err := envtest.GatewayAPIModuleDir(c.RepoRoot)
@@ -430,8 +430,10 @@ func (s *supervisor) installCRDs(ctx context.Context) error {
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no Gateway API CRDs for channel %q in %s", c.GatewayAPICRDs, gw)
 	}
-	args := []string{"--kubeconfig=" + c.Kubeconfig(), "apply", "--server-side", "--force-conflicts",
-		"-f", filepath.Join(c.RepoRoot, "config", "crd", "bases")}
+	args := []string{"--kubeconfig=" + c.Kubeconfig(), "apply", "--server-side", "--force-conflicts"}
+	if !c.ChartCRDs {
+		args = append(args, "-f", filepath.Join(c.RepoRoot, "config", "crd", "bases"))
+	}
 	for _, f := range files {
 		args = append(args, "-f", f)
 	}
