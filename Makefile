@@ -44,8 +44,10 @@ test: verify-generate fmt-check vet lint chart-check rules-check unit conformanc
 
 # charts/ and charts/install render the chart with bin/helm; charts/install
 # also submits it to envtest's kube-apiserver, so it runs here, not in chart-check.
-unit: kube-binaries $(HELM) ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
+# The local cluster's tests (test/cluster) run Pods from certgate's image.
+unit: kube-binaries $(HELM) image ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
+	cd tools/image && $(GO) test -count=1 ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/certgate/certgate/test/cluster/node"
 	"github.com/certgate/certgate/test/envtest"
 )
 
@@ -87,6 +88,16 @@ type Config struct {
 	// it for the registry.k8s.io/coredns/coredns image, which the Gateway API
 	// conformance base manifests deploy.
 	CoreDNS bool `json:"coreDNS"`
+	// OCILayouts are OCI image layouts whose images Pods may run, unpacked
+	// into their own root filesystems (`make image` writes certgate's to
+	// .cache/image/certgate, the default when it exists). Up fails if one
+	// is missing.
+	OCILayouts []string `json:"ociLayouts"`
+	// DirectAPIServer gives Pods the API server's own address (NodeIP:6443)
+	// as KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT instead of the
+	// default/kubernetes Service's ClusterIP and port: for as long as the
+	// cluster runs no service proxy, so ClusterIPs do not route.
+	DirectAPIServer bool `json:"directAPIServer"`
 	// StartTimeout bounds Up; default 4 minutes.
 	StartTimeout time.Duration `json:"startTimeout"`
 }
@@ -126,6 +137,11 @@ func (c *Config) Defaults() error {
 		ip[3]++
 		c.NodeIP = ip.String()
 	}
+	if c.OCILayouts == nil {
+		if d := c.DefaultImageLayout(); fileExists(filepath.Join(d, "index.json")) {
+			c.OCILayouts = []string{d}
+		}
+	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 4 * time.Minute
 	}
@@ -134,6 +150,16 @@ func (c *Config) Defaults() error {
 		return err
 	}
 	return nil
+}
+
+// DefaultImageLayout is where `make image` writes certgate's image.
+func (c *Config) DefaultImageLayout() string {
+	return filepath.Join(c.RepoRoot, ".cache", "image", "certgate")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Paths in the state directory.
@@ -197,8 +223,11 @@ func Load(stateDir string) (*Config, error) {
 
 // Main must be the first call of the main (or TestMain) of any program that
 // calls Up: Up re-executes that program as the cluster's supervisor, and Main
-// runs the supervisor and exits when it is one.
+// runs the supervisor and exits when it is one. The node agent re-executes
+// it as the first process of each container of an OCI image, which Main
+// sets up and replaces with the container's entrypoint.
 func Main() {
+	node.ContainerInit()
 	if dir := os.Getenv(supervisorEnv); dir != "" {
 		os.Exit(supervise(dir))
 	}
@@ -222,6 +251,11 @@ func Up(ctx context.Context, c *Config) error {
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl"} {
 		if fi, err := os.Stat(filepath.Join(c.BinDir, b)); err != nil || fi.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s not found in %s: run make kube-binaries", b, c.BinDir)
+		}
+	}
+	for _, d := range c.OCILayouts {
+		if !fileExists(filepath.Join(d, "index.json")) {
+			return fmt.Errorf("no OCI image layout at %s: run make image", d)
 		}
 	}
 	if _, err := os.Stat(c.NetNSPath()); err == nil {

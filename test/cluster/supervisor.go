@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,9 +193,18 @@ func (s *supervisor) start(ctx context.Context) (<-chan struct{}, error) {
 		Bridge:      c.Bridge,
 		NetNSPrefix: c.PodNetNSPrefix(),
 		PodsDir:     c.PodsDir(),
-		APIServer:   c.NodeIP,
 		Images:      images,
 		Log:         slog.New(slog.NewTextHandler(alog, nil)),
+	}
+	if c.DirectAPIServer {
+		agent.PodAPIServer = net.JoinHostPort(c.NodeIP, "6443")
+	}
+	for _, dir := range c.OCILayouts {
+		ims, err := node.LoadOCIImages(dir, filepath.Join(c.StateDir, "images"))
+		if err != nil {
+			return nil, err
+		}
+		agent.OCIImages = append(agent.OCIImages, ims...)
 	}
 	kubeletTLS, err := s.kubeletTLS()
 	if err != nil {
@@ -404,6 +414,7 @@ func bootstrapRBAC(ctx context.Context, cs kubernetes.Interface) error {
 			{APIGroups: []string{""}, Resources: []string{"pods/status"}, Verbs: []string{"get", "update", "patch"}},
 			{APIGroups: []string{""}, Resources: []string{"pods/binding"}, Verbs: []string{"create"}},
 			{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
 			{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
 			{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		},

@@ -38,7 +38,7 @@ import (
 const crdChannel = "experimental"
 
 func TestMain(m *testing.M) {
-	os.Exit(cluster.RunTests(m, cluster.Config{GatewayAPICRDs: crdChannel, CoreDNS: true}))
+	os.Exit(cluster.RunTests(m, cluster.Config{GatewayAPICRDs: crdChannel, CoreDNS: true, DirectAPIServer: true}))
 }
 
 const gatewayClass = "certgate"

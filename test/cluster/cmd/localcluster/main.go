@@ -36,7 +36,8 @@ func main() {
 		usage()
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	c := &cluster.Config{}
+	// No service proxy yet: Pods reach the API server at its own address.
+	c := &cluster.Config{DirectAPIServer: true}
 	fs.StringVar(&c.Name, "name", cluster.DefaultName, "network namespace of the cluster")
 	fs.StringVar(&c.StateDir, "state-dir", "", "state directory (default <repo>/.cache/cluster)")
 	crds := "standard"
