@@ -48,6 +48,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/certgate/certgate/test/cluster/node"
 	"github.com/certgate/certgate/test/envtest"
 )
 
@@ -114,6 +115,11 @@ type Config struct {
 	// it for the registry.k8s.io/coredns/coredns image, which the Gateway API
 	// conformance base manifests deploy.
 	CoreDNS bool `json:"coreDNS"`
+	// OCILayouts are OCI image layouts whose images Pods may run, unpacked
+	// into their own root filesystems (`make image` writes certgate's to
+	// .cache/image/certgate, the default when it exists). Up fails if one
+	// is missing.
+	OCILayouts []string `json:"ociLayouts"`
 	// StartTimeout bounds Up; default 4 minutes.
 	StartTimeout time.Duration `json:"startTimeout"`
 }
@@ -154,6 +160,11 @@ func (c *Config) Defaults() error {
 		ip[3]++
 		c.NodeIP = ip.String()
 	}
+	if c.OCILayouts == nil {
+		if d := c.DefaultImageLayout(); fileExists(filepath.Join(d, "index.json")) {
+			c.OCILayouts = []string{d}
+		}
+	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 4 * time.Minute
 	}
@@ -162,6 +173,16 @@ func (c *Config) Defaults() error {
 		return err
 	}
 	return nil
+}
+
+// DefaultImageLayout is where `make image` writes certgate's image.
+func (c *Config) DefaultImageLayout() string {
+	return filepath.Join(c.RepoRoot, ".cache", "image", "certgate")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Paths in the state directory.
@@ -225,8 +246,11 @@ func Load(stateDir string) (*Config, error) {
 
 // Main must be the first call of the main (or TestMain) of any program that
 // calls Up: Up re-executes that program as the cluster's supervisor, and Main
-// runs the supervisor and exits when it is one.
+// runs the supervisor and exits when it is one. The node agent re-executes
+// it as the first process of each container of an OCI image, which Main
+// sets up and replaces with the container's entrypoint.
 func Main() {
+	node.ContainerInit()
 	if dir := os.Getenv(supervisorEnv); dir != "" {
 		os.Exit(supervise(dir))
 	}
@@ -253,6 +277,11 @@ func Up(ctx context.Context, c *Config) error {
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubectl"} {
 		if fi, err := os.Stat(filepath.Join(c.BinDir, b)); err != nil || fi.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s not found in %s: run make kube-binaries", b, c.BinDir)
+		}
+	}
+	for _, d := range c.OCILayouts {
+		if !fileExists(filepath.Join(d, "index.json")) {
+			return fmt.Errorf("no OCI image layout at %s: run make image", d)
 		}
 	}
 	if _, err := os.Stat(c.NetNSPath()); err == nil {

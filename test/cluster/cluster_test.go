@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,9 +34,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/certgate/certgate/test/cluster"
+	"github.com/certgate/certgate/test/envtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(cluster.RunTests(m, cluster.Config{})) }
+// The cluster installs the Gateway API CRDs for `certgate controller`, and
+// runs certgate's image from `make image`.
+func TestMain(m *testing.M) {
+	cluster.Main() // first: a container's init runs outside the checkout
+	root, err := envtest.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		os.Exit(1)
+	}
+	c := cluster.Config{GatewayAPICRDs: "standard"}
+	c.OCILayouts = []string{filepath.Join(root, ".cache", "image", "certgate")}
+	os.Exit(cluster.RunTests(m, c))
+}
 
 const echoImage = "registry.k8s.io/gateway-api/echo-basic:v1.5.1"
 

@@ -193,9 +193,15 @@ func (s *supervisor) start(ctx context.Context) (<-chan struct{}, error) {
 		Bridge:      c.Bridge,
 		NetNSPrefix: c.PodNetNSPrefix(),
 		PodsDir:     c.PodsDir(),
-		APIServer:   c.NodeIP,
 		Images:      images,
 		Log:         slog.New(slog.NewTextHandler(alog, nil)),
+	}
+	for _, dir := range c.OCILayouts {
+		ims, err := node.LoadOCIImages(dir, filepath.Join(c.StateDir, "images"))
+		if err != nil {
+			return nil, err
+		}
+		agent.OCIImages = append(agent.OCIImages, ims...)
 	}
 	kubeletTLS, err := s.kubeletTLS()
 	if err != nil {
@@ -461,6 +467,7 @@ func bootstrapRBAC(ctx context.Context, cs kubernetes.Interface) error {
 		{APIGroups: []string{""}, Resources: []string{"pods/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/binding"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
