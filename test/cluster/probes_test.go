@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/certgate/certgate/test/cluster"
 )
@@ -47,20 +48,7 @@ func TestReadinessGatesEndpointSlice(t *testing.T) {
 		t.Fatal(err)
 	}
 	endpoint := func(want bool) func() error {
-		return func() error {
-			l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=gated"})
-			if err != nil {
-				return err
-			}
-			for _, s := range l.Items {
-				for _, e := range s.Endpoints {
-					if e.TargetRef != nil && e.TargetRef.Name == "gated" && e.Conditions.Ready != nil && *e.Conditions.Ready == want {
-						return nil
-					}
-				}
-			}
-			return fmt.Errorf("no endpoint of Pod gated with ready=%v in %+v", want, l.Items)
-		}
+		return func() error { return podEndpoint(cs, ns, "gated", want) }
 	}
 	eventually(t, 2*time.Minute, "the running Pod in the EndpointSlice, not ready", endpoint(false))
 	p, err := cs.CoreV1().Pods(ns).Get(ctx, "gated", metav1.GetOptions{})
@@ -78,6 +66,24 @@ func TestReadinessGatesEndpointSlice(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, time.Minute, "the endpoint not ready again once the probe fails", endpoint(false))
+}
+
+// podEndpoint checks that the Service named like the Pod lists the Pod's
+// endpoint with the ready condition want.
+func podEndpoint(cs kubernetes.Interface, ns, name string, want bool) error {
+	l, err := cs.DiscoveryV1().EndpointSlices(ns).List(context.Background(),
+		metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	if err != nil {
+		return err
+	}
+	for _, s := range l.Items {
+		for _, e := range s.Endpoints {
+			if e.TargetRef != nil && e.TargetRef.Name == name && e.Conditions.Ready != nil && *e.Conditions.Ready == want {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no endpoint of Pod %s with ready=%v in %+v", name, want, l.Items)
 }
 
 // TestLivenessProbeRestartsContainer: a container whose liveness probe

@@ -150,6 +150,29 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		return err
 	}
 	cmd := l.cmd
+	if err := c.startLogged(cmd, st); err != nil {
+		return fmt.Errorf("starting %s: %w", l.argv[0], err)
+	}
+	probeCtx, cancelProbes := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.cmd, c.done = cmd, make(chan struct{})
+	if c.exited != nil {
+		c.restarts++
+		c.last = c.exited
+	}
+	c.exited, c.waiting, c.ready, c.started, c.killMsg = nil, nil, false, spec.StartupProbe == nil, ""
+	c.startedAt = time.Now()
+	done := c.done
+	c.mu.Unlock()
+	a.Log.Info("started", "pod", c.key, "container", c.name, "pid", cmd.Process.Pid, "argv", l.argv, "oci", l.oci)
+	go c.probe(probeCtx, pod, spec.DeepCopy(), st, l)
+	go c.wait(cmd, done, st, cancelProbes)
+	return nil
+}
+
+// startLogged starts cmd with its stdout and stderr copied, line by line,
+// into the container's log file.
+func (c *container) startLogged(cmd *exec.Cmd, st *podState) error {
 	logf, err := os.OpenFile(filepath.Join(st.dir, c.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -176,24 +199,7 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		copies.Wait()
 		_ = logf.Close()
 	}()
-	if err != nil {
-		return fmt.Errorf("starting %s: %w", l.argv[0], err)
-	}
-	probeCtx, cancelProbes := context.WithCancel(context.Background())
-	c.mu.Lock()
-	c.cmd, c.done = cmd, make(chan struct{})
-	if c.exited != nil {
-		c.restarts++
-		c.last = c.exited
-	}
-	c.exited, c.waiting, c.ready, c.started, c.killMsg = nil, nil, false, spec.StartupProbe == nil, ""
-	c.startedAt = time.Now()
-	done := c.done
-	c.mu.Unlock()
-	a.Log.Info("started", "pod", c.key, "container", c.name, "pid", cmd.Process.Pid, "argv", l.argv, "oci", l.oci)
-	go c.probe(probeCtx, pod, spec.DeepCopy(), st, l)
-	go c.wait(cmd, done, st, cancelProbes)
-	return nil
+	return err
 }
 
 // wait records the run's end and schedules the next after a back-off.

@@ -192,7 +192,7 @@ func applyLayer(dir string, l descriptor, rootfs string) error {
 	}
 	defer func() { _ = f.Close() }()
 	sum := sha256.New()
-	var r io.Reader = io.TeeReader(f, sum)
+	r := io.TeeReader(f, sum)
 	switch {
 	case strings.HasSuffix(l.MediaType, "+gzip") || strings.HasSuffix(l.MediaType, ".gzip"):
 		zr, err := gzip.NewReader(r)
