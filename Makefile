@@ -11,13 +11,31 @@ PKGS    := ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build test unit fmt-check vet lint run bench bench-peers clean generate verify-generate chart-check rules-check kube-binaries \
-	localcluster cluster-up cluster-down dev conformance soak
+	localcluster cluster-up cluster-down dev conformance soak image
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## Build bin/certgate.
 	$(GO) build -buildvcs=true -ldflags "-X github.com/certgate/certgate/internal/buildinfo.version=$(VERSION)" -o $(BIN)/certgate ./cmd/certgate
+
+# The image's reference is the chart's default (values.yaml image.repository,
+# Chart.yaml appVersion as the tag), so the chart runs it unmodified; the
+# binary inside carries VERSION like bin/certgate. Every time in it is the
+# commit's, so the same checkout gives the same digest.
+IMAGE_DIR  := .cache/image
+IMAGE_REPO := $(shell awk '/^image:/{f=1} f&&/^  repository:/{print $$2; exit}' $(CHART)/values.yaml)
+IMAGE_TAG  := $(shell awk -F'"' '/^appVersion:/{print $$2}' $(CHART)/Chart.yaml)
+GOARCH_IMAGE ?= $(shell $(GO) env GOARCH)
+
+image: ## Build certgate's OCI image (no container engine) into .cache/image/certgate (layout) and certgate.tar.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_IMAGE) $(GO) build -trimpath -buildvcs=true \
+		-ldflags "-s -w -X github.com/certgate/certgate/internal/buildinfo.version=$(VERSION)" \
+		-o $(IMAGE_DIR)/certgate-linux-$(GOARCH_IMAGE) ./cmd/certgate
+	cd tools/image && $(GO) run . -binary ../../$(IMAGE_DIR)/certgate-linux-$(GOARCH_IMAGE) \
+		-ref $(IMAGE_REPO):$(IMAGE_TAG) -layout ../../$(IMAGE_DIR)/certgate -tarball ../../$(IMAGE_DIR)/certgate.tar \
+		-arch $(GOARCH_IMAGE) -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) \
+		-created $${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 
 run: ## The quickstart: a gateway that lets only a pinned client certificate through.
 	$(GO) run ./examples/quickstart
@@ -26,8 +44,10 @@ test: verify-generate fmt-check vet lint chart-check rules-check unit conformanc
 
 # charts/ and charts/install render the chart with bin/helm; charts/install
 # also submits it to envtest's kube-apiserver, so it runs here, not in chart-check.
-unit: kube-binaries $(HELM) ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
+# The local cluster's tests (test/cluster) run Pods from certgate's image.
+unit: kube-binaries $(HELM) image ## Unit, golden, data-plane, fuzz-seed and envtest tests (the chart installed on a kube-apiserver among them), with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
+	cd tools/image && $(GO) test -count=1 ./...
 
 # SOAK_DURATION is how long make soak keeps traffic and churn going.
 SOAK_DURATION ?= 10m
@@ -112,7 +132,7 @@ bench-peers: build ## certgate side by side with nginx, HAProxy, Caddy, Traefik,
 	$(GO) build -o .cache/peers/bench ./test/bench/peers
 	.cache/peers/bench -certgate $(BIN)/certgate -tools-bin $(PEERS_BIN) $(BENCH_PEERS_FLAGS)
 
-kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl (tools/kube) into .cache/kube/bin, if stale.
+kube-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-proxy, kubectl (tools/kube) into .cache/kube/bin, if stale.
 	GO=$(GO) tools/kube/build.sh
 
 LOCALCLUSTER := .cache/cluster/bin/localcluster

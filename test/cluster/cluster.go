@@ -1,8 +1,20 @@
 // Package cluster is certgate's local Kubernetes cluster for tests (DESIGN.md
-// "Test tiers", tier 5): etcd, kube-apiserver and kube-controller-manager
-// built from pinned modules (`make kube-binaries`, tools/kube), plus a node
-// agent (package node) that plays kubelet and scheduler for this machine and
-// runs Pods as local processes, each in its own network namespace.
+// "Test tiers", tier 5): etcd, kube-apiserver, kube-controller-manager and
+// kube-proxy built from pinned modules (`make kube-binaries`, tools/kube),
+// plus a node agent (package node) that plays kubelet and scheduler for
+// this machine and runs Pods as local processes, each in its own network
+// namespace, and a load-balancer loop that gives Services of type
+// LoadBalancer an address on the bridge.
+//
+// Services work as on a real cluster: kube-proxy in nftables mode, inside
+// the cluster namespace, sends ClusterIP and LoadBalancer traffic to the
+// ready endpoints kube-controller-manager's EndpointSlice controller
+// publishes (readiness is the node agent's probes). The cluster namespace
+// forwards, since a Pod's Service packets are routed there, but it has no
+// interface but lo and the bridge and no default route. kube-proxy
+// masquerades all Service traffic (--masquerade-all): Pod-to-Pod replies
+// are bridged, not routed, so unless br_netfilter passes bridged packets
+// through the namespace's hooks they would miss the reverse translation.
 //
 // Everything runs inside one named network namespace (`ip netns add`,
 // default "certgate-cluster") holding lo, a bridge with a private subnet
@@ -36,6 +48,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/certgate/certgate/test/cluster/node"
 	"github.com/certgate/certgate/test/envtest"
 )
 
@@ -47,6 +60,11 @@ const (
 	// state directory.
 	supervisorEnv = "CERTGATE_CLUSTER_SUPERVISOR"
 	nodeAgentUser = "certgate-node-agent"
+	// kubeProxyUser is bound to system:node-proxier by the API server's
+	// bootstrap policy.
+	kubeProxyUser = "system:kube-proxy"
+	// loadBalancerUser is the load-balancer loop's identity.
+	loadBalancerUser = "certgate-load-balancer"
 	// kubeletClientUser is the API server's identity towards the node
 	// agent's kubelet API.
 	kubeletClientUser = "kube-apiserver-kubelet-client"
@@ -63,16 +81,23 @@ type Config struct {
 	// RepoRoot is the certgate checkout (for the kube binaries, the
 	// echo-basic module and CRDs).
 	RepoRoot string `json:"repoRoot"`
-	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kubectl.
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-proxy,
+	// kubectl.
 	BinDir string `json:"binDir"`
 	// Subnet is the bridge's (and the Pods') subnet; NodeIP, its first
 	// address, is on the bridge and is the Node's and API server's address.
 	Subnet string `json:"subnet"`
 	NodeIP string `json:"nodeIP"`
 	Bridge string `json:"bridge"`
-	// ServiceCIDR is kube-apiserver's --service-cluster-ip-range. There is no
-	// kube-proxy: ClusterIPs are allocated but do not route.
+	// ServiceCIDR is kube-apiserver's --service-cluster-ip-range. kube-proxy
+	// (nftables mode, in the cluster namespace) routes ClusterIPs to the
+	// Services' ready endpoints, from Pods and from the cluster namespace.
 	ServiceCIDR string `json:"serviceCIDR"`
+	// LoadBalancerPool is where Services of type LoadBalancer get their
+	// status.loadBalancer.ingress address from; each assigned address is
+	// added to the bridge, as MetalLB's layer-2 mode announces its pool on
+	// a kind cluster's network, and kube-proxy routes it to the Service.
+	LoadBalancerPool string `json:"loadBalancerPool"`
 	// GatewayPool is a CIDR routed as local inside the cluster namespace
 	// (`ip route add local … dev lo`): any address in it can be bound there
 	// without configuring it, for `certgate controller --gateway-address-pool`.
@@ -82,11 +107,19 @@ type Config struct {
 	// ("standard" or "experimental", from the gateway-api module version in
 	// go.mod) and certgate's CRDs; empty installs none.
 	GatewayAPICRDs string `json:"gatewayAPICRDs"`
+	// ChartCRDs leaves certgate's CRDs to the Helm chart (its
+	// crds.enabled): Helm refuses to adopt CRDs another client created.
+	ChartCRDs bool `json:"chartCRDs"`
 	// CoreDNS also builds CoreDNS from the module pinned in
 	// test/cluster/images/coredns (first build about two minutes) and runs
 	// it for the registry.k8s.io/coredns/coredns image, which the Gateway API
 	// conformance base manifests deploy.
 	CoreDNS bool `json:"coreDNS"`
+	// OCILayouts are OCI image layouts whose images Pods may run, unpacked
+	// into their own root filesystems (`make image` writes certgate's to
+	// .cache/image/certgate, the default when it exists). Up fails if one
+	// is missing.
+	OCILayouts []string `json:"ociLayouts"`
 	// StartTimeout bounds Up; default 4 minutes.
 	StartTimeout time.Duration `json:"startTimeout"`
 }
@@ -112,6 +145,7 @@ func (c *Config) Defaults() error {
 	set(&c.Bridge, "cg0")
 	set(&c.ServiceCIDR, "10.96.0.0/16")
 	set(&c.GatewayPool, "10.245.0.0/24")
+	set(&c.LoadBalancerPool, "10.246.0.0/24")
 	set(&c.NodeName, "certgate-node")
 	if c.NodeIP == "" {
 		_, n, err := net.ParseCIDR(c.Subnet)
@@ -126,6 +160,11 @@ func (c *Config) Defaults() error {
 		ip[3]++
 		c.NodeIP = ip.String()
 	}
+	if c.OCILayouts == nil {
+		if d := c.DefaultImageLayout(); fileExists(filepath.Join(d, "index.json")) {
+			c.OCILayouts = []string{d}
+		}
+	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 4 * time.Minute
 	}
@@ -134,6 +173,16 @@ func (c *Config) Defaults() error {
 		return err
 	}
 	return nil
+}
+
+// DefaultImageLayout is where `make image` writes certgate's image.
+func (c *Config) DefaultImageLayout() string {
+	return filepath.Join(c.RepoRoot, ".cache", "image", "certgate")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Paths in the state directory.
@@ -197,8 +246,11 @@ func Load(stateDir string) (*Config, error) {
 
 // Main must be the first call of the main (or TestMain) of any program that
 // calls Up: Up re-executes that program as the cluster's supervisor, and Main
-// runs the supervisor and exits when it is one.
+// runs the supervisor and exits when it is one. The node agent re-executes
+// it as the first process of each container of an OCI image, which Main
+// sets up and replaces with the container's entrypoint.
 func Main() {
+	node.ContainerInit()
 	if dir := os.Getenv(supervisorEnv); dir != "" {
 		os.Exit(supervise(dir))
 	}
@@ -219,9 +271,17 @@ func Up(ctx context.Context, c *Config) error {
 			return fmt.Errorf("%s not found: install iproute2 and util-linux", tool)
 		}
 	}
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl"} {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return errors.New("nft not found: kube-proxy's nftables mode needs it (Debian package nftables)")
+	}
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubectl"} {
 		if fi, err := os.Stat(filepath.Join(c.BinDir, b)); err != nil || fi.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s not found in %s: run make kube-binaries", b, c.BinDir)
+		}
+	}
+	for _, d := range c.OCILayouts {
+		if !fileExists(filepath.Join(d, "index.json")) {
+			return fmt.Errorf("no OCI image layout at %s: run make image", d)
 		}
 	}
 	if _, err := os.Stat(c.NetNSPath()); err == nil {
@@ -317,6 +377,10 @@ func createNetNS(c *Config) error {
 		{"-n", n, "addr", "add", c.NodeIP + "/" + strconv.Itoa(ones), "dev", c.Bridge},
 		{"-n", n, "link", "set", c.Bridge, "up"},
 		{"-n", n, "route", "add", "local", c.GatewayPool, "dev", "lo"},
+		// ClusterIPs need a route for the cluster namespace's own
+		// connections to reach kube-proxy's output hook; Pods send them
+		// to their default gateway, the bridge.
+		{"-n", n, "route", "add", c.ServiceCIDR, "dev", c.Bridge, "src", c.NodeIP},
 	}
 	for _, s := range steps {
 		if err := ip(s...); err != nil {

@@ -57,6 +57,8 @@ var identities = []clientIdentity{
 	{file: "admin.kubeconfig", cn: "certgate-admin", orgs: []string{"system:masters"}},
 	{file: "kube-controller-manager.kubeconfig", cn: "system:kube-controller-manager"},
 	{file: "node-agent.kubeconfig", cn: nodeAgentUser},
+	{file: "kube-proxy.kubeconfig", cn: kubeProxyUser},
+	{file: "load-balancer.kubeconfig", cn: loadBalancerUser},
 }
 
 // writePKI generates the CA, the API server's serving certificate, the

@@ -36,7 +36,8 @@ type child struct {
 }
 
 // supervise runs inside the cluster namespace: it starts etcd,
-// kube-apiserver, kube-controller-manager and the node agent, writes the
+// kube-apiserver, kube-controller-manager, the node agent, kube-proxy and
+// the load-balancer loop, writes the
 // ready (or failed) file, and on SIGTERM stops them in reverse order.
 func supervise(stateDir string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -192,9 +193,15 @@ func (s *supervisor) start(ctx context.Context) (<-chan struct{}, error) {
 		Bridge:      c.Bridge,
 		NetNSPrefix: c.PodNetNSPrefix(),
 		PodsDir:     c.PodsDir(),
-		APIServer:   c.NodeIP,
 		Images:      images,
 		Log:         slog.New(slog.NewTextHandler(alog, nil)),
+	}
+	for _, dir := range c.OCILayouts {
+		ims, err := node.LoadOCIImages(dir, filepath.Join(c.StateDir, "images"))
+		if err != nil {
+			return nil, err
+		}
+		agent.OCIImages = append(agent.OCIImages, ims...)
 	}
 	kubeletTLS, err := s.kubeletTLS()
 	if err != nil {
@@ -228,7 +235,62 @@ func (s *supervisor) start(ctx context.Context) (<-chan struct{}, error) {
 		return agentDone, fmt.Errorf("waiting for the Node and the default ServiceAccount: %w", err)
 	}
 	s.log.Info("node ready", "after", time.Since(t0).Round(time.Millisecond))
+
+	if err := s.startServiceProxy(ctx); err != nil {
+		return agentDone, err
+	}
+	s.log.Info("kube-proxy ready", "after", time.Since(t0).Round(time.Millisecond))
+	lbCS, err := clientFor(filepath.Join(c.StateDir, "load-balancer.kubeconfig"))
+	if err != nil {
+		return agentDone, err
+	}
+	lb, err := newLoadBalancer(lbCS, c.LoadBalancerPool, c.Bridge, s.log.With("component", "load-balancer"))
+	if err != nil {
+		return agentDone, err
+	}
+	go lb.run(ctx)
 	return agentDone, nil
+}
+
+// startServiceProxy makes the namespace route Pods' Service packets and
+// starts kube-proxy in nftables mode, returning once it has programmed
+// its rules.
+func (s *supervisor) startServiceProxy(ctx context.Context) error {
+	c := s.c
+	// This process runs in the cluster namespace: /proc/sys/net is its.
+	// Forwarding goes nowhere but the bridge (no other interface, no
+	// default route). No redirects: a Pod told to reach a ClusterIP's
+	// backend directly would skip the translation.
+	sysctls := map[string]string{
+		"net/ipv4/ip_forward":                           "1",
+		"net/ipv4/conf/all/send_redirects":              "0",
+		"net/ipv4/conf/default/send_redirects":          "0",
+		"net/ipv4/conf/" + c.Bridge + "/send_redirects": "0",
+	}
+	for k, v := range sysctls {
+		if err := os.WriteFile(filepath.Join("/proc/sys", k), []byte(v), 0o644); err != nil {
+			return fmt.Errorf("sysctl %s=%s in the cluster namespace: %w", k, v, err)
+		}
+	}
+	if _, err := s.spawn("kube-proxy", filepath.Join(c.BinDir, "kube-proxy"),
+		"--kubeconfig="+filepath.Join(c.StateDir, "kube-proxy.kubeconfig"),
+		"--proxy-mode=nftables",
+		"--hostname-override="+c.NodeName,
+		"--masquerade-all",
+		// Zero leaves the kernel's conntrack settings alone: most are not
+		// writable from a network namespace other than the host's.
+		"--conntrack-max-per-core=0",
+		"--conntrack-min=0",
+		"--conntrack-tcp-timeout-established=0",
+		"--conntrack-tcp-timeout-close-wait=0",
+		"--healthz-bind-address=127.0.0.1:10256",
+		"--metrics-bind-address=127.0.0.1:10249",
+		"--v=1",
+	); err != nil {
+		return err
+	}
+	// /healthz answers 200 once the first sync has written the rules.
+	return s.waitHTTP(ctx, "kube-proxy", "http://127.0.0.1:10256/healthz", nil, 2*time.Minute)
 }
 
 // spawn starts a control-plane binary with its output in logs/NAME.log.
@@ -362,8 +424,8 @@ func (s *supervisor) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls
 	return nil
 }
 
-// installCRDs applies certgate's CRDs and the Gateway API CRDs of the chosen
-// channel with kubectl.
+// installCRDs applies the Gateway API CRDs of the chosen channel and,
+// unless the chart installs them, certgate's CRDs with kubectl.
 func (s *supervisor) installCRDs(ctx context.Context) error {
 	c := s.c
 	gw, err := envtest.GatewayAPIModuleDir(c.RepoRoot)
@@ -374,8 +436,10 @@ func (s *supervisor) installCRDs(ctx context.Context) error {
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no Gateway API CRDs for channel %q in %s", c.GatewayAPICRDs, gw)
 	}
-	args := []string{"--kubeconfig=" + c.Kubeconfig(), "apply", "--server-side", "--force-conflicts",
-		"-f", filepath.Join(c.RepoRoot, "config", "crd", "bases")}
+	args := []string{"--kubeconfig=" + c.Kubeconfig(), "apply", "--server-side", "--force-conflicts"}
+	if !c.ChartCRDs {
+		args = append(args, "-f", filepath.Join(c.RepoRoot, "config", "crd", "bases"))
+	}
 	for _, f := range files {
 		args = append(args, "-f", f)
 	}
@@ -393,25 +457,37 @@ func (s *supervisor) installCRDs(ctx context.Context) error {
 
 // bootstrapRBAC gives the node agent what it uses: a kubelet's and a
 // scheduler's rights over Pods and Nodes, reading the Secrets and
-// ConfigMaps Pods mount, and service-account tokens for projected volumes.
+// ConfigMaps Pods mount, and service-account tokens for projected volumes;
+// and the load-balancer loop the Service status it writes.
 func bootstrapRBAC(ctx context.Context, cs kubernetes.Interface) error {
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "certgate:node-agent"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"nodes/status"}, Verbs: []string{"get", "update", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
-			{APIGroups: []string{""}, Resources: []string{"pods/status"}, Verbs: []string{"get", "update", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"pods/binding"}, Verbs: []string{"create"}},
-			{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get"}},
-			{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
-			{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-		},
+	agent := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"nodes/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/status"}, Verbs: []string{"get", "update", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/binding"}, Verbs: []string{"create"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
+	lb := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"services/status"}, Verbs: []string{"update", "patch"}},
+	}
+	if err := grant(ctx, cs, "certgate:node-agent", nodeAgentUser, agent); err != nil {
+		return err
+	}
+	return grant(ctx, cs, "certgate:load-balancer", loadBalancerUser, lb)
+}
+
+// grant creates a ClusterRole with rules and binds it to user.
+func grant(ctx context.Context, cs kubernetes.Interface, name, user string, rules []rbacv1.PolicyRule) error {
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "certgate:node-agent"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: nodeAgentUser}},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
 	}
 	return poll(ctx, time.Minute, func() (bool, error) {
 		// The API server's post-start hooks may still be creating the

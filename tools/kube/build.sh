@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Kubernetes test binaries (etcd, kube-apiserver,
+# Build the Kubernetes test binaries (etcd, kube-apiserver, kube-proxy,
 # kube-controller-manager, kubectl) from the Go modules pinned in this
 # directory's go.mod into .cache/kube/bin at the repository root.
 #
@@ -16,7 +16,7 @@ root="$(cd "$here/../.." && pwd)"
 out="$root/.cache/kube/bin"
 stamp="$out/.stamp"
 GO="${GO:-go}"
-bins=(etcd kube-apiserver kube-controller-manager kubectl)
+bins=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl)
 version=v1.37.2 # k8s.io/kubernetes in go.mod
 
 force=0

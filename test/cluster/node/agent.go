@@ -19,6 +19,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,10 +61,19 @@ type Agent struct {
 	NetNSPrefix string
 	// PodsDir holds a directory per Pod.
 	PodsDir string
-	// APIServer is the API server's address for KUBERNETES_SERVICE_HOST.
-	APIServer string
-	Images    []Image
-	Log       *slog.Logger
+	// PodAPIServer, if set (host:port), is what Pods get as
+	// KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT instead of the
+	// default/kubernetes Service's ClusterIP and port, as kubelet gives
+	// them: for a cluster whose ClusterIPs do not route (no service proxy).
+	PodAPIServer string
+	// Images are local programs standing in for images.
+	Images []Image
+	// OCIImages are images whose filesystems Pods run in (LoadOCIImages).
+	OCIImages []*OCIImage
+	// Executable is this program, re-executed as each OCI container's
+	// init (ContainerInit); default os.Executable().
+	Executable string
+	Log        *slog.Logger
 	// KubeletTLS, if set, serves container logs to the API server on
 	// NodeIP:KubeletPort (see ServeKubelet).
 	KubeletTLS *tls.Config
@@ -87,6 +97,7 @@ type podState struct {
 	dir        string
 	started    time.Time
 	volumes    map[string]string // volume name → directory or file
+	tokens     []*projectedToken
 	containers map[string]*container
 }
 
@@ -311,6 +322,24 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 	return err
 }
 
+// apiServerForPods is the host and port of KUBERNETES_SERVICE_HOST and
+// KUBERNETES_SERVICE_PORT.
+func (a *Agent) apiServerForPods(ctx context.Context) (host, port string, err error) {
+	if a.PodAPIServer != "" {
+		return net.SplitHostPort(a.PodAPIServer)
+	}
+	svc, err := a.Client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return "", "", fmt.Errorf("the default/kubernetes Service, for KUBERNETES_SERVICE_HOST: %w", err)
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "https" || len(svc.Spec.Ports) == 1 {
+			return svc.Spec.ClusterIP, strconv.Itoa(int(p.Port)), nil
+		}
+	}
+	return "", "", errors.New("the default/kubernetes Service has no https port")
+}
+
 func (a *Agent) image(ref string) *Image {
 	for i := range a.Images {
 		if a.Images[i].Matches(ref) {
@@ -404,10 +433,11 @@ type problem struct{ reason, message string }
 // unsupported says why a Pod cannot run here at all.
 func (a *Agent) unsupported(pod *corev1.Pod) *problem {
 	for _, c := range pod.Spec.Containers {
-		if a.image(c.Image) == nil {
+		if a.image(c.Image) == nil && a.ociImage(c.Image) == nil {
 			return &problem{"ErrImageNeverPull", fmt.Sprintf(
 				"container %q: image %q is not available on node %s: the local cluster's node agent runs no images "+
-					"but %s as local programs", c.Name, c.Image, a.NodeName, a.knownImages())}
+					"but %s (as local programs) and %s (OCI images; make image builds certgate's)",
+				c.Name, c.Image, a.NodeName, a.knownImages(), a.knownOCIImages())}
 		}
 	}
 	if len(pod.Spec.InitContainers) > 0 {
@@ -429,6 +459,17 @@ func (a *Agent) knownImages() string {
 	return strings.Join(refs, ", ")
 }
 
+func (a *Agent) knownOCIImages() string {
+	var refs []string
+	for _, im := range a.OCIImages {
+		refs = append(refs, im.Ref()+"@"+im.Digest)
+	}
+	if len(refs) == 0 {
+		return "none"
+	}
+	return strings.Join(refs, ", ")
+}
+
 // run creates the sandbox and volumes once, and starts (or restarts after
 // a back-off) the containers.
 func (a *Agent) run(ctx context.Context, pod *corev1.Pod, st *podState) error {
@@ -443,6 +484,9 @@ func (a *Agent) run(ctx context.Context, pod *corev1.Pod, st *podState) error {
 			return err
 		}
 		st.volumes = vols
+	}
+	if err := a.refreshTokens(ctx, pod, st); err != nil {
+		a.Log.Warn("refreshing service-account tokens", "pod", st.key, "err", err)
 	}
 	for i := range pod.Spec.Containers {
 		spec := &pod.Spec.Containers[i]
@@ -498,6 +542,10 @@ func (a *Agent) createSandbox(pod *corev1.Pod, st *podState) error {
 		{"netns", "add", netns},
 		{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns},
 		{"link", "set", veth, "master", a.Bridge, "up"},
+		// Hairpin, as kubelet's hairpin-veth mode: a Pod reaching itself
+		// through a Service gets its packet back through its own port
+		// when br_netfilter bridges the translated packet.
+		{"link", "set", veth, "type", "bridge_slave", "hairpin", "on"},
 		{"-n", netns, "link", "set", "lo", "up"},
 		{"-n", netns, "addr", "add", fmt.Sprintf("%s/%d", addr, ones), "dev", "eth0"},
 		{"-n", netns, "link", "set", "eth0", "up"},
@@ -592,6 +640,7 @@ func (a *Agent) runningStatus(pod *corev1.Pod, st *podState, s *corev1.PodStatus
 	for _, spec := range pod.Spec.Containers {
 		c := st.containers[spec.Name]
 		stat := c.status(spec.Image)
+		stat.ImageID = a.imageID(spec.Image)
 		cs = append(cs, stat)
 		allReady = allReady && stat.Ready
 		anyRunning = anyRunning || stat.State.Running != nil

@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // container is one container of a Pod: a local process in the Pod's
@@ -37,11 +34,13 @@ type container struct {
 	nextStart time.Time
 	waiting   *corev1.ContainerStateWaiting
 	ready     bool
+	started   bool   // the startup probe passed (or there is none)
+	killMsg   string // why the agent killed the running process, if it did
 	stopped   bool
 }
 
-// ensure starts the process if it is not running and may (re)start now,
-// and probes readiness if it runs.
+// ensure starts the process if it is not running and may (re)start now.
+// Probes run on their own while it runs (probes.go).
 func (c *container) ensure(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) {
 	c.mu.Lock()
 	running := c.cmd != nil
@@ -55,33 +54,54 @@ func (c *container) ensure(ctx context.Context, pod *corev1.Pod, spec *corev1.Co
 		}
 	}
 	c.mu.Unlock()
-
-	if canStart {
-		if err := c.start(ctx, pod, spec, st); err != nil {
-			c.mu.Lock()
-			c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
-			c.nextStart = time.Now().Add(5 * time.Second)
-			c.mu.Unlock()
-			c.agent.Log.Warn("container start", "pod", c.key, "container", c.name, "err", err)
-		}
+	if !canStart {
 		return
 	}
-	if running {
-		ok := c.agent.probe(spec, st)
+	if err := c.start(ctx, pod, spec, st); err != nil {
 		c.mu.Lock()
-		if c.cmd != nil {
-			c.ready = ok
-		}
+		c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
+		c.nextStart = time.Now().Add(5 * time.Second)
 		c.mu.Unlock()
+		c.agent.Log.Warn("container start", "pod", c.key, "container", c.name, "err", err)
 	}
 }
 
-func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) error {
-	a := c.agent
+// launch is one run of a container, prepared.
+type launch struct {
+	cmd  *exec.Cmd
+	argv []string // what the container runs, for the log
+	env  []string // the container's environment, for exec probes
+	oci  bool     // the process is chrooted into an image's filesystem
+	uid  uint32
+	gid  uint32
+}
+
+// command prepares a run: in an OCI image's filesystem, or a local program.
+func (a *Agent) command(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) (*launch, error) {
+	if img := a.ociImage(spec.Image); img != nil {
+		env, err := a.environment(ctx, pod, spec, st, imageEnv(img))
+		if err != nil {
+			return nil, err
+		}
+		cmd, s, err := a.ociCommand(pod, spec, st, img, env)
+		if err != nil {
+			return nil, err
+		}
+		return &launch{cmd: cmd, argv: s.Argv, env: s.Env, oci: true, uid: s.UID, gid: s.GID}, nil
+	}
+	return a.localCommand(ctx, pod, spec, st)
+}
+
+// localCommand runs an Image's local program in the Pod's network
+// namespace, its volumeMounts rewritten to the volumes' directories.
+func (a *Agent) localCommand(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) (*launch, error) {
 	img := a.image(spec.Image)
-	env, err := a.environment(ctx, pod, spec, st)
+	env, err := a.environment(ctx, pod, spec, st, map[string]string{
+		"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME": filepath.Join(st.dir, "root"),
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rewrite := mountRewriter(spec, st)
 	expand := func(s string) string { return rewrite(expandVars(s, env)) }
@@ -93,7 +113,7 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 			known = known || spec.Command[0] == e
 		}
 		if !known {
-			return fmt.Errorf("command %q is not available: image %s is the local program %s, whose entrypoint is %v",
+			return nil, fmt.Errorf("command %q is not available: image %s is the local program %s, whose entrypoint is %v",
 				spec.Command[0], spec.Image, img.Binary, img.Entrypoints)
 		}
 		for _, s := range spec.Command[1:] {
@@ -106,7 +126,6 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 	for k, v := range env {
 		env[k] = rewrite(v)
 	}
-
 	dir := filepath.Join(st.dir, "root")
 	if spec.WorkingDir != "" {
 		dir = rewrite(spec.WorkingDir)
@@ -115,8 +134,45 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + st.netns, "--"}, argv...)...)
+	cmd.Env = envList(env)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return &launch{cmd: cmd, argv: argv, env: cmd.Env}, nil
+}
+
+func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) error {
+	a := c.agent
+	l, err := a.command(ctx, pod, spec, st)
+	if err != nil {
 		return err
 	}
+	cmd := l.cmd
+	if err := c.startLogged(cmd, st); err != nil {
+		return fmt.Errorf("starting %s: %w", l.argv[0], err)
+	}
+	probeCtx, cancelProbes := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.cmd, c.done = cmd, make(chan struct{})
+	if c.exited != nil {
+		c.restarts++
+		c.last = c.exited
+	}
+	c.exited, c.waiting, c.ready, c.started, c.killMsg = nil, nil, false, spec.StartupProbe == nil, ""
+	c.startedAt = time.Now()
+	done := c.done
+	c.mu.Unlock()
+	a.Log.Info("started", "pod", c.key, "container", c.name, "pid", cmd.Process.Pid, "argv", l.argv, "oci", l.oci)
+	go c.probe(probeCtx, pod, spec.DeepCopy(), st, l)
+	go c.wait(cmd, done, st, cancelProbes)
+	return nil
+}
+
+// startLogged starts cmd with its stdout and stderr copied, line by line,
+// into the container's log file.
+func (c *container) startLogged(cmd *exec.Cmd, st *podState) error {
 	logf, err := os.OpenFile(filepath.Join(st.dir, c.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -134,12 +190,7 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		_ = logf.Close()
 		return err
 	}
-
-	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + st.netns, "--"}, argv...)...)
-	cmd.Env = envList(env)
-	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	// The child holds the write ends now; the copies end when it exits.
 	_ = stdout.Close()
@@ -148,64 +199,56 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		copies.Wait()
 		_ = logf.Close()
 	}()
-	if err != nil {
-		return fmt.Errorf("starting %s: %w", img.Binary, err)
-	}
-	c.mu.Lock()
-	c.cmd, c.done = cmd, make(chan struct{})
-	if c.exited != nil {
-		c.restarts++
-		c.last = c.exited
-	}
-	c.exited, c.waiting, c.ready = nil, nil, false
-	c.startedAt = time.Now()
-	done := c.done
-	c.mu.Unlock()
-	a.Log.Info("started", "pod", c.key, "container", c.name, "pid", cmd.Process.Pid, "argv", argv)
+	return err
+}
 
-	go func() {
-		err := cmd.Wait()
-		code := int32(0)
-		reason := "Completed"
-		msg := ""
-		if err != nil {
-			reason, msg = "Error", err.Error()
-			code = 1
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = int32(ee.ExitCode())
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					code = 128 + int32(ws.Signal())
-				}
+// wait records the run's end and schedules the next after a back-off.
+func (c *container) wait(cmd *exec.Cmd, done chan struct{}, st *podState, cancelProbes context.CancelFunc) {
+	a := c.agent
+	err := cmd.Wait()
+	cancelProbes()
+	code := int32(0)
+	reason := "Completed"
+	msg := ""
+	if err != nil {
+		reason, msg = "Error", err.Error()
+		code = 1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = int32(ee.ExitCode())
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int32(ws.Signal())
 			}
 		}
-		now := time.Now()
-		c.mu.Lock()
-		ran := now.Sub(c.startedAt)
-		c.exited = &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: msg,
-			StartedAt: metav1.NewTime(c.startedAt.Truncate(time.Second)), FinishedAt: metav1.NewTime(now.Truncate(time.Second)),
-			ContainerID: containerID(cmd)}
-		c.cmd, c.ready = nil, false
-		// Back-off: 1 s doubling to 30 s, reset after 30 s of running.
-		backoff := time.Second << min(c.restarts, 5)
-		if ran > 30*time.Second {
-			backoff = time.Second
-		}
-		backoff = min(backoff, 30*time.Second)
-		c.nextStart = now.Add(backoff)
-		stopped := c.stopped
-		if !stopped {
-			c.waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
-				Message: fmt.Sprintf("back-off %v restarting failed container %s; log: %s", backoff, c.name,
-					filepath.Join(st.dir, c.name+".log"))}
-		}
-		c.mu.Unlock()
-		close(done)
-		a.Log.Info("exited", "pod", c.key, "container", c.name, "code", code, "err", err)
-		if !stopped {
-			a.queue.Add(c.key)
-		}
-	}()
-	return nil
+	}
+	now := time.Now()
+	c.mu.Lock()
+	if c.killMsg != "" {
+		msg = c.killMsg
+	}
+	ran := now.Sub(c.startedAt)
+	c.exited = &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: msg,
+		StartedAt: metav1.NewTime(c.startedAt.Truncate(time.Second)), FinishedAt: metav1.NewTime(now.Truncate(time.Second)),
+		ContainerID: containerID(cmd)}
+	c.cmd, c.ready, c.started = nil, false, false
+	// Back-off: 1 s doubling to 30 s, reset after 30 s of running.
+	backoff := time.Second << min(c.restarts, 5)
+	if ran > 30*time.Second {
+		backoff = time.Second
+	}
+	backoff = min(backoff, 30*time.Second)
+	c.nextStart = now.Add(backoff)
+	stopped := c.stopped
+	if !stopped {
+		c.waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
+			Message: fmt.Sprintf("back-off %v restarting failed container %s; log: %s", backoff, c.name,
+				filepath.Join(st.dir, c.name+".log"))}
+	}
+	c.mu.Unlock()
+	close(done)
+	a.Log.Info("exited", "pod", c.key, "container", c.name, "code", code, "err", err, "message", msg)
+	if !stopped {
+		a.queue.Add(c.key)
+	}
 }
 
 func containerID(cmd *exec.Cmd) string {
@@ -237,7 +280,7 @@ func (c *container) stop(grace time.Duration) {
 func (c *container) status(image string) corev1.ContainerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := corev1.ContainerStatus{Name: c.name, Image: image, ImageID: "local://" + image, RestartCount: c.restarts, Ready: c.ready}
+	s := corev1.ContainerStatus{Name: c.name, Image: image, ImageID: "local://" + image, RestartCount: c.restarts, Ready: c.ready && c.cmd != nil}
 	if c.last != nil {
 		s.LastTerminationState.Terminated = c.last
 	}
@@ -245,7 +288,7 @@ func (c *container) status(image string) corev1.ContainerStatus {
 	case c.cmd != nil:
 		s.ContainerID = containerID(c.cmd)
 		s.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.startedAt.Truncate(time.Second))}
-		started := true
+		started := c.started
 		s.Started = &started
 	case c.waiting != nil && c.exited != nil:
 		s.State.Waiting = c.waiting
@@ -264,69 +307,6 @@ func (c *container) status(image string) corev1.ContainerStatus {
 		s.Started = &f
 	}
 	return s
-}
-
-// probe: with a readiness probe, its tcpSocket or httpGet check; otherwise
-// every declared TCP port, or the image's default ports, must accept a
-// connection on the Pod's address. A container with none is ready when it
-// runs.
-func (a *Agent) probe(spec *corev1.Container, st *podState) bool {
-	resolve := func(p intstr.IntOrString) int32 {
-		if p.Type == intstr.Int {
-			return p.IntVal
-		}
-		for _, cp := range spec.Ports {
-			if cp.Name == p.StrVal {
-				return cp.ContainerPort
-			}
-		}
-		return 0
-	}
-	dial := func(port int32) bool {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(st.ip, strconv.Itoa(int(port))), 500*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		_ = conn.Close()
-		return true
-	}
-	if p := spec.ReadinessProbe; p != nil {
-		switch {
-		case p.TCPSocket != nil:
-			return dial(resolve(p.TCPSocket.Port))
-		case p.HTTPGet != nil:
-			scheme := strings.ToLower(string(p.HTTPGet.Scheme))
-			if scheme == "" {
-				scheme = "http"
-			}
-			hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
-			resp, err := hc.Get(fmt.Sprintf("%s://%s%s", scheme, net.JoinHostPort(st.ip, strconv.Itoa(int(resolve(p.HTTPGet.Port)))), p.HTTPGet.Path))
-			if err != nil {
-				return false
-			}
-			_ = resp.Body.Close()
-			return resp.StatusCode >= 200 && resp.StatusCode < 400
-		}
-	}
-	var ports []int32
-	for _, cp := range spec.Ports {
-		if cp.Protocol == "" || cp.Protocol == corev1.ProtocolTCP {
-			ports = append(ports, cp.ContainerPort)
-		}
-	}
-	if len(ports) == 0 {
-		env := map[string]string{}
-		for _, e := range spec.Env {
-			env[e.Name] = e.Value
-		}
-		ports = a.image(spec.Image).DefaultPorts(env)
-	}
-	for _, p := range ports {
-		if !dial(p) {
-			return false
-		}
-	}
-	return true
 }
 
 // mountRewriter maps a container's volumeMount paths to the volumes'

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,15 +17,14 @@ import (
 
 // environment builds a container's environment as kubelet would: the
 // service host variables, envFrom, then env (value with $(VAR) expansion,
-// fieldRef, secretKeyRef, configMapKeyRef).
-func (a *Agent) environment(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState) (map[string]string, error) {
-	env := map[string]string{
-		"PATH":                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOSTNAME":                pod.Name,
-		"HOME":                    filepath.Join(st.dir, "root"),
-		"KUBERNETES_SERVICE_HOST": a.APIServer,
-		"KUBERNETES_SERVICE_PORT": "6443",
+// fieldRef, secretKeyRef, configMapKeyRef), over env: the image's.
+func (a *Agent) environment(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *podState, env map[string]string) (map[string]string, error) {
+	host, port, err := a.apiServerForPods(ctx)
+	if err != nil {
+		return nil, err
 	}
+	env["HOSTNAME"] = pod.Name
+	env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"], env["KUBERNETES_SERVICE_PORT_HTTPS"] = host, port, port
 	for _, ef := range spec.EnvFrom {
 		var data map[string]string
 		switch {
@@ -154,6 +154,7 @@ func (a *Agent) fieldValue(pod *corev1.Pod, st *podState, path string) (string, 
 // returns each volume's path. A hostPath volume is its host path.
 func (a *Agent) writeVolumes(ctx context.Context, pod *corev1.Pod, st *podState) (map[string]string, error) {
 	out := map[string]string{}
+	st.tokens = nil // a retry after a failure starts over
 	for _, v := range pod.Spec.Volumes {
 		dir := filepath.Join(st.dir, "volumes", v.Name)
 		files := map[string][]byte{}
@@ -185,7 +186,7 @@ func (a *Agent) writeVolumes(ctx context.Context, pod *corev1.Pod, st *podState)
 				case src.DownwardAPI != nil:
 					err = a.downwardFiles(pod, st, src.DownwardAPI.Items, files)
 				case src.ServiceAccountToken != nil:
-					err = a.tokenFile(ctx, pod, src.ServiceAccountToken, files)
+					err = a.tokenFile(ctx, pod, st, dir, src.ServiceAccountToken, files)
 				default:
 					err = fmt.Errorf("unsupported projected source (only secret, configMap, downwardAPI, serviceAccountToken)")
 				}
@@ -199,6 +200,12 @@ func (a *Agent) writeVolumes(ctx context.Context, pod *corev1.Pod, st *podState)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
+		}
+		if v.EmptyDir != nil {
+			// Any user of the Pod may write there, as kubelet makes it.
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return nil, err
+			}
 		}
 		for name, b := range files {
 			p := filepath.Join(dir, filepath.Clean("/"+name))
@@ -274,7 +281,32 @@ func (a *Agent) downwardFiles(pod *corev1.Pod, st *podState, items []corev1.Down
 	return nil
 }
 
-func (a *Agent) tokenFile(ctx context.Context, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection, files map[string][]byte) error {
+// projectedToken is a service-account token in a projected volume, which
+// the agent replaces before it expires.
+type projectedToken struct {
+	file    string
+	src     *corev1.ServiceAccountTokenProjection
+	refresh time.Time
+}
+
+// tokenFile asks the API server for a token of the Pod's ServiceAccount
+// through the TokenRequest API, as kubelet does: bound to the Pod, with
+// the projection's audience and expiry (the API server's defaults when
+// unset), and remembers it for refreshToken.
+func (a *Agent) tokenFile(ctx context.Context, pod *corev1.Pod, st *podState, dir string,
+	src *corev1.ServiceAccountTokenProjection, files map[string][]byte) error {
+	token, refresh, err := a.requestToken(ctx, pod, src)
+	if err != nil {
+		return err
+	}
+	files[src.Path] = []byte(token)
+	st.tokens = append(st.tokens, &projectedToken{file: filepath.Join(dir, filepath.Clean("/"+src.Path)), src: src, refresh: refresh})
+	return nil
+}
+
+// requestToken returns a token and when to replace it: after 80 % of its
+// lifetime, or 24 hours, whichever is first (kubelet's rule).
+func (a *Agent) requestToken(ctx context.Context, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) (string, time.Time, error) {
 	sa := pod.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
@@ -286,11 +318,37 @@ func (a *Agent) tokenFile(ctx context.Context, pod *corev1.Pod, src *corev1.Serv
 	if src.Audience != "" {
 		tr.Spec.Audiences = []string{src.Audience}
 	}
+	now := time.Now()
 	res, err := a.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("token for ServiceAccount %s/%s: %w", pod.Namespace, sa, err)
+		return "", time.Time{}, fmt.Errorf("token for ServiceAccount %s/%s: %w", pod.Namespace, sa, err)
 	}
-	files[src.Path] = []byte(res.Status.Token)
+	life := res.Status.ExpirationTimestamp.Sub(now)
+	return res.Status.Token, now.Add(min(life*8/10, 24*time.Hour)), nil
+}
+
+// refreshTokens replaces the Pod's tokens that are due. The new file is
+// renamed over the old inside the volume's directory, which containers
+// see through a bind mount of that directory.
+func (a *Agent) refreshTokens(ctx context.Context, pod *corev1.Pod, st *podState) error {
+	for _, t := range st.tokens {
+		if time.Now().Before(t.refresh) {
+			continue
+		}
+		token, refresh, err := a.requestToken(ctx, pod, t.src)
+		if err != nil {
+			return err
+		}
+		tmp := filepath.Join(filepath.Dir(t.file), ".token.tmp")
+		if err := os.WriteFile(tmp, []byte(token), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, t.file); err != nil {
+			return err
+		}
+		t.refresh = refresh
+		a.Log.Info("token refreshed", "pod", st.key, "file", t.file, "next", refresh)
+	}
 	return nil
 }
 

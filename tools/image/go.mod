@@ -1,0 +1,14 @@
+// Module image pins go-containerregistry apart from certgate's own go.mod:
+// `make image` builds certgate's OCI image with it, without a container engine.
+module github.com/certgate/certgate/tools/image
+
+go 1.26
+
+require github.com/google/go-containerregistry v0.22.1
+
+require (
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+)
