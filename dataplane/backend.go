@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -100,7 +101,7 @@ func (d *Dataplane) reverseProxy(rt http.RoundTripper, b *snapshot.Backend) *htt
 		ModifyResponse: modifyResponse,
 		ErrorHandler:   d.proxyError(b),
 		BufferPool:     &proxyBuffers,
-		ErrorLog:       d.proxyLog,
+		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 	}
 }
 
