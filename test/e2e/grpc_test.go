@@ -35,7 +35,7 @@ import (
 // UNIMPLEMENTED; the GRPCRoute, the policy and the listener say so in
 // status.
 func (w *world) testGRPCRoutePinnedPerCall(t *testing.T) {
-	const ns, port = "grpc", 18454
+	const ns, port = "grpc", 18461
 	w.grpcGateway(t, ns, port)
 	w.grpcBackend(t, ns, "rpc")
 	w.create(t, &gatewayv1.GRPCRoute{

@@ -67,7 +67,7 @@ func TestSoak(t *testing.T) {
 	p, m := w.provider(t, controllerName, nil)
 	p.Lead(t.Context())
 	w.metrics = m
-	s := &soak{w: w, ns: "soak", addr: "127.0.0.1:18460"}
+	s := &soak{w: w, ns: "soak", addr: "127.0.0.1:18464"}
 	s.setUp(t)
 
 	// One warm-up cycle per slot, then the baseline.
@@ -113,7 +113,7 @@ func (s *soak) client(cert *testpki.Cert) *http.Client {
 // stable policy, and waits until they are served.
 func (s *soak) setUp(t *testing.T) {
 	w := s.w
-	w.remove(t, w.app(t, s.ns, className, 18460, s.ns)) // the Gateway; its catch-all route goes
+	w.remove(t, w.app(t, s.ns, className, 18464, s.ns)) // the Gateway; its catch-all route goes
 	w.create(t, pathRoute(s.ns, "stable", "/stable", "echo"), pathRoute(s.ns, "pinned", "/pinned", "echo"),
 		policy(s.ns, "pinned", "pinned", v1alpha1.ClientCertPolicySpec{Pins: []v1alpha1.Pin{{SHA256: sha256Pin(w.gatewayCert)}}}))
 	s.pinned, s.stranger = s.client(w.gatewayCert), s.client(w.strangerCert)

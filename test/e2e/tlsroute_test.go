@@ -21,15 +21,15 @@ import (
 // at the handshake, and the controller writes the TLSRoute's and the
 // policy's status.
 func (w *world) testTLSRouteJudgedPerConnection(t *testing.T) {
-	const ns, addr = "tlsroute", "127.0.0.1:18460"
-	w.app(t, ns, className, 18459, ns) // the Secret, the Gateway's namespace and the echo backend
+	const ns, addr = "tlsroute", "127.0.0.1:18463"
+	w.app(t, ns, className, 18462, ns) // the Secret, the Gateway's namespace and the echo backend
 	mode := gatewayv1.TLSModeTerminate
 	w.create(t, &gatewayv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "streams"},
 		Spec: gatewayv1.GatewaySpec{
 			GatewayClassName: className,
 			Listeners: []gatewayv1.Listener{{
-				Name: "tls", Port: 18460, Protocol: gatewayv1.TLSProtocolType,
+				Name: "tls", Port: 18463, Protocol: gatewayv1.TLSProtocolType,
 				TLS: &gatewayv1.ListenerTLSConfig{Mode: &mode, CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "serving"}}},
 			}},
 		},
