@@ -101,11 +101,10 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		Log:       opts.Log,
 	}
 	if opts.GatewayService != nil {
-		svcOpts := *opts.GatewayService
-		svcOpts.Namespaces = opts.WatchNamespaces
-		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, svcOpts, opts.Log)
+		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, *opts.GatewayService, opts.Log)
 		p.status.Provision = prov.Provision
 		p.runner.Options.ServicePerGateway = true
+		p.runner.Options.ServiceNamespace = opts.GatewayService.Namespace
 	}
 	p.debouncer = pipeline.NewDebouncer(p.sync)
 	if err := p.addHealth(); err != nil {
@@ -127,11 +126,20 @@ func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
 	return manager.New(cfg, manager.Options{
 		Scheme:                 scheme,
 		Logger:                 logr.FromSlogHandler(opts.Log.Handler()),
-		Cache:                  cacheOptions(opts.WatchNamespaces),
+		Cache:                  cacheOptions(opts.WatchNamespaces, gatewayServiceNamespace(opts)),
 		LeaderElection:         false,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: opts.HealthAddress,
 	})
+}
+
+// gatewayServiceNamespace is where the Gateways' Services live, or empty
+// outside the Service-per-Gateway mode.
+func gatewayServiceNamespace(opts Options) string {
+	if opts.GatewayService == nil {
+		return ""
+	}
+	return opts.GatewayService.Namespace
 }
 
 func (p *Provider) addHealth() error {
