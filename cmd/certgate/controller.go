@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -56,6 +57,7 @@ type controllerFlags struct {
 	containerPorts                string
 	serviceNamespace              string
 	watchNamespaces               string
+	shutdownDelay                 time.Duration
 	namespaces                    []string
 	gatewayService                *gatewayservice.Options
 	log                           logFlags
@@ -79,6 +81,7 @@ func parseControllerFlags(args []string, stdout, stderr io.Writer) (f *controlle
 	fs.StringVar(&f.serviceNamespace, "gateway-service-namespace", "", "namespace of the Gateways' Services, where the Pods the selector selects run (with --gateway-service-type); default: the Pod's namespace")
 	fs.StringVar(&f.containerPorts, "gateway-container-ports", "20000-29999", "range of the container ports the Gateways' Services target (with --gateway-service-type)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "namespaces to watch, a,b,...: Gateways, routes, policies and their references elsewhere are ignored (GatewayClasses are cluster-scoped and always watched); empty watches all")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long to keep accepting and serving with /readyz failing, so load balancers and kube-proxy stop sending new connections, before the drain; 0 drains at once")
 	f.log.register(fs, "json")
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return nil, code
@@ -105,6 +108,9 @@ func (f *controllerFlags) validate() error {
 	}
 	if err := f.parseWatchNamespaces(); err != nil {
 		return err
+	}
+	if f.shutdownDelay < 0 {
+		return fmt.Errorf("--shutdown-delay %s: must not be negative", f.shutdownDelay)
 	}
 	if err := f.log.validate(); err != nil {
 		return err
@@ -239,6 +245,7 @@ func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logg
 		Dataplane:       dp,
 		HealthAddress:   f.healthAddress,
 		WatchNamespaces: f.namespaces,
+		ShutdownDelay:   f.shutdownDelay,
 		Log:             log,
 	}
 	if f.addressPool != "" {
