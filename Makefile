@@ -149,7 +149,7 @@ cluster-down: localcluster ## Stop the local cluster and remove its network name
 dev: build cluster-up ## Local cluster + certgate controller + sample Gateway, HTTPRoute, ClientCertPolicy (docs/development.md).
 	$(LOCALCLUSTER) dev --certgate $(BIN)/certgate
 
-conformance: kube-binaries ## Gateway API conformance suite (pinned, unmodified) against certgate in the local cluster; report in docs/conformance/.
+conformance: kube-binaries $(HELM) image ## Gateway API conformance suite (pinned, unmodified) against certgate in the local cluster; report in docs/conformance/.
 	$(GO) test -tags conformance -count=1 -timeout 80m -v ./test/conformance/
 
 clean:

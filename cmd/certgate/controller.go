@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +55,9 @@ type controllerFlags struct {
 	serviceType                   string
 	serviceSelector               string
 	containerPorts                string
+	serviceNamespace              string
 	watchNamespaces               string
+	shutdownDelay                 time.Duration
 	namespaces                    []string
 	gatewayService                *gatewayservice.Options
 	log                           logFlags
@@ -75,8 +78,10 @@ func parseControllerFlags(args []string, stdout, stderr io.Writer) (f *controlle
 	fs.StringVar(&f.addressPool, "gateway-address-pool", "", "CIDR to assign each Gateway its own IP from, by namespace/name (bare metal); the addresses must be local")
 	fs.StringVar(&f.serviceType, "gateway-service-type", "", "LoadBalancer, NodePort or ClusterIP: the leader provisions a Service of this type per Gateway and every replica binds the container ports recorded on it; empty disables")
 	fs.StringVar(&f.serviceSelector, "gateway-service-selector", "", "labels of the controller's Pods, key=value,...: the selector of the Gateways' Services (with --gateway-service-type)")
+	fs.StringVar(&f.serviceNamespace, "gateway-service-namespace", "", "namespace of the Gateways' Services, where the Pods the selector selects run (with --gateway-service-type); default: the Pod's namespace")
 	fs.StringVar(&f.containerPorts, "gateway-container-ports", "20000-29999", "range of the container ports the Gateways' Services target (with --gateway-service-type)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "namespaces to watch, a,b,...: Gateways, routes, policies and their references elsewhere are ignored (GatewayClasses are cluster-scoped and always watched); empty watches all")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long to keep accepting and serving with /readyz failing, so load balancers and kube-proxy stop sending new connections, before the drain; 0 drains at once")
 	f.log.register(fs, "json")
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return nil, code
@@ -104,20 +109,36 @@ func (f *controllerFlags) validate() error {
 	if err := f.parseWatchNamespaces(); err != nil {
 		return err
 	}
+	if f.shutdownDelay < 0 {
+		return fmt.Errorf("--shutdown-delay %s: must not be negative", f.shutdownDelay)
+	}
 	if err := f.log.validate(); err != nil {
 		return err
 	}
 	if !strings.Contains(f.controllerName, "/") {
 		return fmt.Errorf("--controller-name %q: must be a domain-prefixed path such as %s", f.controllerName, translator.ControllerName)
 	}
-	if f.leaderElect && f.leaseNamespace == "" {
-		ns, err := os.ReadFile(serviceAccountNamespace)
+	if f.leaderElect {
+		ns, err := podNamespace(f.leaseNamespace, "--leader-election-namespace")
 		if err != nil {
-			return errors.New("--leader-election-namespace is required outside a Pod (or pass --leader-elect=false)")
+			return fmt.Errorf("%w (or pass --leader-elect=false)", err)
 		}
-		f.leaseNamespace = strings.TrimSpace(string(ns))
+		f.leaseNamespace = ns
 	}
 	return nil
+}
+
+// podNamespace is flagValue, or, when it is empty, the namespace of the
+// Pod the process runs in.
+func podNamespace(flagValue, flagName string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	ns, err := os.ReadFile(serviceAccountNamespace)
+	if err != nil {
+		return "", fmt.Errorf("%s is required outside a Pod", flagName)
+	}
+	return strings.TrimSpace(string(ns)), nil
 }
 
 // parseWatchNamespaces splits --watch-namespaces into f.namespaces.
@@ -164,7 +185,11 @@ func (f *controllerFlags) validateGatewayService() error {
 	if f.addressPool != "" {
 		return errors.New("--gateway-service-type and --gateway-address-pool are exclusive")
 	}
-	f.gatewayService = &gatewayservice.Options{Type: corev1.ServiceType(f.serviceType), Selector: selector, ContainerPorts: ports}
+	ns, err := podNamespace(f.serviceNamespace, "--gateway-service-namespace")
+	if err != nil {
+		return err
+	}
+	f.gatewayService = &gatewayservice.Options{Type: corev1.ServiceType(f.serviceType), Selector: selector, ContainerPorts: ports, Namespace: ns}
 	return nil
 }
 
@@ -220,6 +245,7 @@ func providerOptions(f *controllerFlags, dp *dataplane.Dataplane, log *slog.Logg
 		Dataplane:       dp,
 		HealthAddress:   f.healthAddress,
 		WatchNamespaces: f.namespaces,
+		ShutdownDelay:   f.shutdownDelay,
 		Log:             log,
 	}
 	if f.addressPool != "" {

@@ -17,13 +17,14 @@ import (
 // signals that stop it, the /metrics and /status server, and the drain.
 
 // shutdownGrace bounds how long in-flight requests may take to finish
-// after SIGINT or SIGTERM; a request still running after it is cut. It is
+// once the drain starts (at SIGINT or SIGTERM, or for the controller
+// --shutdown-delay later); a request still running after it is cut. It is
 // one value for both commands so that a request gets the same chance
-// wherever certgate runs. 25 s stays under Kubernetes' default 30 s
-// terminationGracePeriodSeconds, leaving 5 s for the rest of the exit
-// before the kubelet's SIGKILL; a supervisor with a shorter stop timeout
-// (docker stop waits 10 s) must be given at least 30 s for the drain to
-// complete.
+// wherever certgate runs. A supervisor must wait the shutdown delay plus
+// 25 s plus a margin before SIGKILL: the chart's 35 s
+// terminationGracePeriodSeconds covers its 5 s delay; a supervisor with a
+// shorter stop timeout (docker stop waits 10 s) must be given more for
+// the drain to complete.
 const shutdownGrace = 25 * time.Second
 
 // statusReadHeaderTimeout bounds how long a client of the /metrics and

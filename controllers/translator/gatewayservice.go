@@ -17,8 +17,9 @@ import (
 // The Service-per-Gateway mode, as the translation sees it.
 //
 // In this mode each accepted Gateway has a Service, provisioned by the
-// Kubernetes provider's leader, that records on itself which container
-// port each listener port is mapped to (AnnotationContainerPorts). The
+// Kubernetes provider's leader in the controller's namespace (where the
+// Pods it selects are), that records on itself which container port each
+// listener port is mapped to (AnnotationContainerPorts). The
 // translation reads that Service from Resources like any other object, so
 // the snapshot is a function of its inputs alone: every replica given the
 // same Resources binds the same ports, and a golden scenario can hold the
@@ -31,6 +32,15 @@ const (
 	// AnnotationControllerName names the controller that manages the
 	// Service, so that several certgate installations keep to their own.
 	AnnotationControllerName = "certgate.dev/controller-name"
+	// AnnotationGateway names the Service's Gateway, "namespace/name".
+	AnnotationGateway = "certgate.dev/gateway"
+	// AnnotationGatewayUID is the UID of the Service's Gateway.
+	AnnotationGatewayUID = "certgate.dev/gateway-uid"
+	// LabelGatewayNamespace and LabelGatewayName name the Service's
+	// Gateway for label selectors (kubectl get svc -l ...); the name label
+	// is left out when the Gateway's name is not a valid label value.
+	LabelGatewayNamespace = "certgate.dev/gateway-namespace"
+	LabelGatewayName      = "certgate.dev/gateway-name"
 )
 
 // gatewayExposure is how a Gateway is reached through its Service.
@@ -41,27 +51,22 @@ type gatewayExposure struct {
 	addresses []gatewayv1.GatewayStatusAddress
 }
 
-// GatewayServiceName is the name of a Gateway's Service: "<gateway>-certgate"
-// when that is a valid Service name; otherwise (a name with dots, not
-// starting with a letter, or too long) a sanitized, truncated form with a
-// hash of the Gateway's name, so two Gateways never share one.
-func GatewayServiceName(gateway string) string {
-	name := gateway + "-certgate"
-	if len(validation.IsDNS1035Label(name)) == 0 {
-		return name
-	}
+// GatewayServiceName is the name of the Service of the Gateway
+// namespace/name: "certgate-<namespace>-<name>", sanitized and truncated
+// so that it is a valid Service name, then a hash of namespace/name, so two
+// Gateways never share one even when truncation or sanitizing makes their
+// readable parts equal. The Services of all Gateways live in one namespace
+// (Options.ServiceNamespace), so the name carries the Gateway's namespace.
+func GatewayServiceName(namespace, name string) string {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(gateway))
+	_, _ = h.Write([]byte(namespace + "/" + name))
 	suffix := fmt.Sprintf("-%08x", h.Sum32())
 	base := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
 			return r
 		}
 		return '-'
-	}, strings.ToLower(gateway))
-	if base == "" || base[0] < 'a' || base[0] > 'z' {
-		base = "g" + base
-	}
+	}, strings.ToLower("certgate-"+namespace+"-"+name))
 	base = strings.TrimRight(base[:min(len(base), validation.DNS1035LabelMaxLength-len(suffix))], "-")
 	return base + suffix
 }
@@ -93,16 +98,14 @@ func ParseContainerPorts(s string) (map[int32]int32, error) {
 	return out, nil
 }
 
-// GatewayOwnsService reports whether svc is owned by this very Gateway,
-// by UID: a Service left over from a deleted Gateway of the same name is
-// not its Service.
+// GatewayOwnsService reports whether svc is the Service of this very
+// Gateway: its annotations name the Gateway and its UID, so a Service left
+// over from a deleted Gateway of the same name is not its Service. The
+// Service lives in the controller's namespace, not the Gateway's, so an
+// owner reference (which cannot cross namespaces) cannot say this.
 func GatewayOwnsService(gw *gatewayv1.Gateway, svc *corev1.Service) bool {
-	for _, o := range svc.OwnerReferences {
-		if o.UID == gw.UID && o.Kind == "Gateway" && o.Name == gw.Name {
-			return true
-		}
-	}
-	return false
+	return svc.Annotations[AnnotationGateway] == gw.Namespace+"/"+gw.Name &&
+		svc.Annotations[AnnotationGatewayUID] == string(gw.UID)
 }
 
 // gatewayExposure says, in the Service-per-Gateway mode, how gw is
@@ -114,7 +117,7 @@ func (t *translator) gatewayExposure(gw *gatewayv1.Gateway, addr *gatewayAddr) (
 	if !t.opts.ServicePerGateway || !addr.ready() {
 		return gatewayExposure{}, false
 	}
-	svc := t.idx.services[nameOf(gw.Namespace, GatewayServiceName(gw.Name))]
+	svc := t.idx.services[nameOf(t.opts.ServiceNamespace, GatewayServiceName(gw.Namespace, gw.Name))]
 	if svc == nil || !GatewayOwnsService(gw, svc) || svc.Annotations[AnnotationControllerName] != string(t.opts.ControllerName) {
 		addr.notProgrammed = gatewayProblem{reason: gatewayv1.GatewayReasonPending, message: "waiting for its Service"}
 		return gatewayExposure{}, false

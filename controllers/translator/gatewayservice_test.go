@@ -35,7 +35,7 @@ func TestGatewayServiceHook(t *testing.T) {
 		}
 	}
 	res.Sort()
-	out := Translate(res, Options{Now: goldenNow, ServicePerGateway: true})
+	out := Translate(res, Options{Now: goldenNow, ServicePerGateway: true, ServiceNamespace: "certgate-system"})
 	if n := len(out.Snapshot.Listeners); n != 1 || out.Snapshot.Listeners[0].Port != 20001 || out.Snapshot.Listeners[0].PublicPort != 80 || out.Snapshot.Listeners[0].Address != "" {
 		t.Fatalf("snapshot listeners %+v, want one on :20001", out.Snapshot.Listeners)
 	}
@@ -58,12 +58,15 @@ func TestGatewayServiceHook(t *testing.T) {
 }
 
 // gatewayService is the Service the provider's leader provisions for the
-// Gateway gw: owned by it, recording ports, with a load-balancer hostname.
+// Gateway gw in the controller's namespace: naming it, recording ports,
+// with a load-balancer hostname.
 func gatewayService(gw metav1.ObjectMeta, ports, hostname string) *corev1.Service {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
-		Namespace: gw.Namespace, Name: GatewayServiceName(gw.Name),
-		Annotations:     map[string]string{AnnotationContainerPorts: ports, AnnotationControllerName: string(ControllerName)},
-		OwnerReferences: []metav1.OwnerReference{{Kind: "Gateway", Name: gw.Name, UID: gw.UID}},
+		Namespace: "certgate-system", Name: GatewayServiceName(gw.Namespace, gw.Name),
+		Annotations: map[string]string{
+			AnnotationContainerPorts: ports, AnnotationControllerName: string(ControllerName),
+			AnnotationGateway: gw.Namespace + "/" + gw.Name, AnnotationGatewayUID: string(gw.UID),
+		},
 	}}
 	svc.Spec.Type = corev1.ServiceTypeLoadBalancer
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: hostname}}

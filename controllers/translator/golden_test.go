@@ -182,7 +182,8 @@ func goldenOptions(t *testing.T, in string) Options {
 		return opts
 	}
 	var settings struct {
-		ServicePerGateway bool `json:"servicePerGateway"`
+		ServicePerGateway bool   `json:"servicePerGateway"`
+		ServiceNamespace  string `json:"serviceNamespace"`
 	}
 	if err == nil {
 		err = yaml.UnmarshalStrict(raw, &settings)
@@ -191,6 +192,7 @@ func goldenOptions(t *testing.T, in string) Options {
 		t.Fatal(err)
 	}
 	opts.ServicePerGateway = settings.ServicePerGateway
+	opts.ServiceNamespace = settings.ServiceNamespace
 	return opts
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	// programmed either. The bind address is still decided as without it,
 	// except that spec.addresses is left to the Service.
 	ServicePerGateway bool
+	// ServiceNamespace is the namespace the Gateways' Services live in,
+	// in the Service-per-Gateway mode: the controller's own, where the
+	// Pods they select are.
+	ServiceNamespace string
 }
 
 // Result is the output of a translation.

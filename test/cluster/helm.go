@@ -17,18 +17,13 @@ type ChartRelease struct {
 }
 
 // LocalChartValues are the only values the local cluster adds to the
-// chart's defaults, each with the reason it needs it. The image needs
-// none: `make image` names certgate's image as the chart's defaults do
-// (image.repository, the chart's appVersion as tag), and the node agent
-// runs it from that OCI layout.
-var LocalChartValues = []string{
-	// The chart's default binds Gateways on the Pods' own addresses, which
-	// clients outside the cluster cannot reach on a real cluster either; a
-	// LoadBalancer Service per Gateway is how they are exposed, and the
-	// cluster's load-balancer pool gives each an address, as MetalLB does
-	// on kind.
-	"--set", "gatewayService.type=LoadBalancer",
-}
+// chart's defaults, each with the reason it needs it: none. The image
+// needs none: `make image` names certgate's image as the chart's defaults
+// do (image.repository, the chart's appVersion as tag), and the node agent
+// runs it from that OCI layout. Gateways need none: the chart's default is
+// a LoadBalancer Service per Gateway, and the cluster's load-balancer pool
+// gives each an address, as MetalLB does on kind.
+var LocalChartValues = []string{}
 
 // Helm runs the Helm pinned in tools/helm (bin/helm; `make bin/helm`
 // builds it) against the cluster, from the cluster's network namespace

@@ -34,6 +34,10 @@ type loadBalancer struct {
 	// owner maps each address in use to its Service's key; only the single
 	// worker touches it.
 	owner map[netip.Addr]string
+	// last is the address handed out last: the next search starts after
+	// it, so a just-released address is not given to another Service while
+	// kube-proxy may still translate it to the old Service's endpoints.
+	last netip.Addr
 }
 
 func newLoadBalancer(cs kubernetes.Interface, pool, bridge string, log *slog.Logger) (*loadBalancer, error) {
@@ -122,7 +126,9 @@ func (l *loadBalancer) sync(ctx context.Context, key string) error {
 }
 
 // address is the Service's address: the one it already has from the pool
-// (kept across restarts of this loop), else the lowest free one.
+// (kept across restarts of this loop), else the next free one after the
+// last handed out, wrapping around, as cloud load balancers seldom give a
+// released address again at once.
 func (l *loadBalancer) address(svc *corev1.Service, key string) (netip.Addr, error) {
 	for a, k := range l.owner {
 		if k == key {
@@ -136,9 +142,21 @@ func (l *loadBalancer) address(svc *corev1.Service, key string) (netip.Addr, err
 		}
 	}
 	// The network and broadcast addresses of the pool are not handed out.
-	for a := l.pool.Addr().Next(); l.pool.Contains(a.Next()); a = a.Next() {
+	first := l.pool.Addr().Next()
+	var usable []netip.Addr
+	for a := first; l.pool.Contains(a.Next()); a = a.Next() {
+		usable = append(usable, a)
+	}
+	start := 0
+	for i, a := range usable {
+		if a == l.last {
+			start = i + 1
+		}
+	}
+	for i := range usable {
+		a := usable[(start+i)%len(usable)]
 		if l.owner[a] == "" {
-			l.owner[a] = key
+			l.owner[a], l.last = key, a
 			return a, nil
 		}
 	}

@@ -2,26 +2,27 @@
 
 // Package conformance runs the Gateway API conformance suite
 // (sigs.k8s.io/gateway-api/conformance, the version in go.mod, unmodified)
-// against `certgate controller --gateway-address-pool` in the local cluster
-// (test/cluster), and writes the suite's report to docs/conformance/.
+// against certgate installed by its Helm chart in the local cluster
+// (test/cluster): `helm install` of charts/certgate with its defaults and
+// cluster.LocalChartValues, two controller Pods from the image `make image`
+// builds, each Gateway behind a LoadBalancer Service. It writes the suite's
+// report to docs/conformance/.
 //
 //	make conformance
 //	go test -tags conformance -timeout 60m -v ./test/conformance/ -args -run-test=HTTPRouteSimpleSameNamespace -debug
 //
 // The test binary runs inside the cluster's network namespace (see
 // cluster.RunTests), so the suite's default round tripper reaches the
-// Gateways' addresses from the pool, which exist only there.
+// Gateways' load-balancer addresses, which exist only there.
 package conformance_test
 
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
@@ -38,7 +39,7 @@ import (
 const crdChannel = "experimental"
 
 func TestMain(m *testing.M) {
-	os.Exit(cluster.RunTests(m, cluster.Config{GatewayAPICRDs: crdChannel, CoreDNS: true}))
+	os.Exit(cluster.RunTests(m, cluster.Config{GatewayAPICRDs: crdChannel, ChartCRDs: true, CoreDNS: true}))
 }
 
 const gatewayClass = "certgate"
@@ -47,36 +48,14 @@ func TestConformance(t *testing.T) {
 	c := cluster.Current(t)
 	ctx := context.Background()
 
-	// certgate controller, exactly as in production but for the address
-	// pool (bare-metal mode) and a kubeconfig.
-	bin := filepath.Join(c.ToolDir(), "certgate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/certgate")
-	build.Dir = c.RepoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building certgate: %v\n%s", err, out)
-	}
-	if _, err := cluster.Start(c, "certgate", bin, "controller",
-		"--kubeconfig="+c.Kubeconfig(),
-		"--gateway-address-pool="+c.GatewayPool,
-		"--leader-elect=false",
-		"--metrics-address="+c.NodeIP+":9090",
-		"--health-address="+c.NodeIP+":9091",
-	); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("certgate controller started; log: %s", filepath.Join(c.LogDir(), "certgate.log"))
+	install(t, c)
 
 	// The suite's KUBECONFIG: the cluster's admin.
 	t.Setenv("KUBECONFIG", c.Kubeconfig())
 	opts := conformance.DefaultOptions(t)
 
-	gc := &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: gatewayClass},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: "certgate.dev/gateway-controller"},
-	}
-	if err := opts.Client.Create(ctx, gc); err != nil {
-		t.Fatal(err)
-	}
+	// The chart's GatewayClass (gatewayClass.create).
+	gc := &gatewayv1.GatewayClass{}
 	// The suite reads the supported features from the GatewayClass status.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -84,8 +63,8 @@ func TestConformance(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GatewayClass %s has no status.supportedFeatures after a minute; certgate's log: %s",
-				gatewayClass, filepath.Join(c.LogDir(), "certgate.log"))
+			t.Fatalf("GatewayClass %s has no status.supportedFeatures after a minute; the Pods' logs are in %s",
+				gatewayClass, c.PodsDir())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

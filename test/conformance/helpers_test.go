@@ -3,10 +3,13 @@
 package conformance_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -49,4 +52,27 @@ func gitDescribe(c *cluster.Config) string {
 		return "dev"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// release is certgate's Helm release, installed once for every test of
+// the package (the conformance suite, the mission, the faults).
+var (
+	release     = cluster.ChartRelease{Name: "certgate", Namespace: "certgate-system"}
+	installOnce sync.Once
+	installErr  error
+)
+
+// install runs `helm install` of charts/certgate once (see
+// cluster.InstallChart) and fails the test if it failed.
+func install(t *testing.T, c *cluster.Config) {
+	t.Helper()
+	installOnce.Do(func() {
+		start := time.Now()
+		installErr = cluster.InstallChart(context.Background(), c, release)
+		t.Logf("helm install %s (namespace %s): %v (err: %v)", release.Name, release.Namespace,
+			time.Since(start).Round(100*time.Millisecond), installErr)
+	})
+	if installErr != nil {
+		t.Fatalf("installing the chart: %v; the Pods' logs are in %s", installErr, c.PodsDir())
+	}
 }

@@ -52,6 +52,7 @@ func TestController(t *testing.T) {
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
 	t.Run("WatchNamespacesUnderTheChartsScopedRBAC", w.testWatchNamespacesUnderTheChartsScopedRBAC)
 	t.Run("ServicePerGateway", w.testServicePerGateway)
+	t.Run("ShutdownDelayServesWhileNotReady", w.testShutdownDelayServesWhileNotReady)
 }
 
 func policy(ns, name, route string, spec v1alpha1.ClientCertPolicySpec) *v1alpha1.ClientCertPolicy {

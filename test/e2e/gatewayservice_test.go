@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/controllers/kubernetes/gatewayservice"
@@ -26,19 +25,21 @@ import (
 // testServicePerGateway runs two replicas in the Service-per-Gateway mode:
 // a follower, which never writes, and a leader running as config/rbac's
 // ServiceAccount, which provisions the Services. Each binds its own
-// address, as two Pods would have their own. There is no
-// kube-controller-manager here: garbage collection is checked as the
-// ownerReference it relies on, and the test plays the load-balancer
-// controller.
+// address, as two Pods would have their own. The Gateways live in their
+// own namespace and their Services in the controller's (certgate-system),
+// where its Pods are; the test plays the load-balancer controller.
 func (w *world) testServicePerGateway(t *testing.T) {
 	const (
 		ns, class, controller = "per-gateway", "certgate-svc", "certgate.dev/service-test"
 		followerAddress       = "127.0.0.4"
+		svcNS                 = "certgate-system"
 	)
+	gwSvc, gw2Svc := translator.GatewayServiceName(ns, "gw"), translator.GatewayServiceName(ns, "gw2")
 	leaderAddress := envtest.TestAddress()
 	selector := map[string]string{"app.kubernetes.io/name": "certgate"}
 	mode := &gatewayservice.Options{
 		Type: corev1.ServiceTypeLoadBalancer, Selector: selector, ContainerPorts: gatewayservice.PortRange{First: 21000, Last: 21099},
+		Namespace: svcNS,
 	}
 	start := func(cfg *rest.Config, address string) *provider.Provider {
 		p, _ := w.providerWith(t, cfg, provider.Options{
@@ -57,7 +58,8 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		return gatewayPending(follower.Last(), ns, "gw")
 	})
 	time.Sleep(time.Second)
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: "gw-certgate"}, &corev1.Service{}); !apierrors.IsNotFound(err) {
+	w.namespace(t, svcNS)
+	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: svcNS, Name: gwSvc}, &corev1.Service{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("a Service exists without a leader (get: %v)", err)
 	}
 
@@ -72,15 +74,12 @@ func (w *world) testServicePerGateway(t *testing.T) {
 	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: "gw"}, gw); err != nil {
 		t.Fatal(err)
 	}
-	svc := w.waitService(t, ns, "gw-certgate", "443=21000")
+	svc := w.waitService(t, svcNS, gwSvc, "443=21000")
 	if !reflect.DeepEqual(svc.Spec.Selector, selector) || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		t.Errorf("Service type %s selector %v, want LoadBalancer %v", svc.Spec.Type, svc.Spec.Selector, selector)
 	}
 	checkPorts(t, svc, map[int32]int32{443: 21000})
-	if len(svc.OwnerReferences) != 1 || svc.OwnerReferences[0].UID != gw.UID || svc.OwnerReferences[0].Kind != "Gateway" ||
-		!ptr.Deref(svc.OwnerReferences[0].Controller, false) {
-		t.Errorf("ownerReferences %+v, want the Gateway %s (controller)", svc.OwnerReferences, gw.UID)
-	}
+	checkNamesGateway(t, svc, gw)
 
 	// Both replicas serve on the allocated container port.
 	wantStatus(t, "the leader on the container port", w.client(nil, hostPort(leaderAddress, 21000)), http.StatusOK)
@@ -102,7 +101,7 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		}}},
 	}
 	w.create(t, gw2)
-	svc2 := w.waitService(t, ns, "gw2-certgate", "443=21001")
+	svc2 := w.waitService(t, svcNS, gw2Svc, "443=21001")
 	checkPorts(t, svc2, map[int32]int32{443: 21001})
 
 	// A listener added: a port added, the existing allocation kept.
@@ -113,9 +112,9 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		gw.Spec.Listeners = append(gw.Spec.Listeners, gatewayv1.Listener{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType})
 		return w.c.Update(ctx(t), gw)
 	})
-	svc = w.waitService(t, ns, "gw-certgate", "80=21002,443=21000")
+	svc = w.waitService(t, svcNS, gwSvc, "80=21002,443=21000")
 	checkPorts(t, svc, map[int32]int32{80: 21002, 443: 21000})
-	w.waitService(t, ns, "gw2-certgate", "443=21001")
+	w.waitService(t, svcNS, gw2Svc, "443=21001")
 	wantStatus(t, "the leader on the first container port, after the change", w.client(nil, hostPort(leaderAddress, 21000)), http.StatusOK)
 	eventually(t, "the follower binds the added port", func() error {
 		resp, err := http.Get("http://" + hostPort(followerAddress, 21002) + "/")
@@ -126,11 +125,11 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		return nil
 	})
 
-	// A Gateway deleted: its Service goes (here by the leader; in a
-	// cluster the garbage collector would also do it).
+	// A Gateway deleted: the leader deletes its Service (no owner
+	// reference can cross namespaces, so no garbage collector would).
 	w.remove(t, gw2)
 	eventually(t, "the deleted Gateway's Service is deleted", func() error {
-		err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: "gw2-certgate"}, &corev1.Service{})
+		err := w.c.Get(ctx(t), types.NamespacedName{Namespace: svcNS, Name: gw2Svc}, &corev1.Service{})
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("get: %v", err)
 		}
@@ -154,6 +153,21 @@ func gatewayPending(r *translator.Result, ns, name string) error {
 		}
 	}
 	return fmt.Errorf("no status of %s/%s", ns, name)
+}
+
+// checkNamesGateway checks svc names gw in its labels and annotations,
+// with no owner reference (which could not cross namespaces).
+func checkNamesGateway(t *testing.T, svc *corev1.Service, gw *gatewayv1.Gateway) {
+	t.Helper()
+	if svc.Labels[translator.LabelGatewayNamespace] != gw.Namespace || svc.Labels[translator.LabelGatewayName] != gw.Name {
+		t.Errorf("Service labels %v, want the Gateway %s/%s", svc.Labels, gw.Namespace, gw.Name)
+	}
+	if svc.Annotations[translator.AnnotationGateway] != gw.Namespace+"/"+gw.Name || svc.Annotations[translator.AnnotationGatewayUID] != string(gw.UID) {
+		t.Errorf("Service annotations %v, want the Gateway %s/%s %s", svc.Annotations, gw.Namespace, gw.Name, gw.UID)
+	}
+	if len(svc.OwnerReferences) != 0 {
+		t.Errorf("ownerReferences %+v, want none", svc.OwnerReferences)
+	}
 }
 
 // waitService waits until the Service records the allocation.

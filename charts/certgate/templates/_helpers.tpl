@@ -93,7 +93,8 @@ that order. That file is a copy of config/rbac/role.yaml, refreshed by
 stays the one source of the controller's permissions (the envtest suite
 runs the controller under it). It holds certgate-controller (the
 cluster-scoped resources), certgate-controller-namespaced (the namespaced
-ones) and certgate-leader-election (the Lease).
+ones) and certgate-leader-election (the Lease, and the Gateways' Services
+of the Service-per-Gateway mode, in the release namespace).
 */}}
 {{- define "certgate.rbacRules" -}}
 {{- $rules := list }}

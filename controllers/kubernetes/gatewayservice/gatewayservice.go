@@ -15,11 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -30,8 +28,13 @@ import (
 // The Service-per-Gateway mode.
 //
 // The leader gives each accepted Gateway of certgate's classes a Service
-// in the Gateway's namespace, owned by the Gateway (so deleting the Gateway
-// garbage-collects it), selecting the controller's own Pods. Each distinct
+// in the controller's own namespace (Options.Namespace), selecting the
+// controller's own Pods: a Service selects Pods of its own namespace only,
+// so a Service in the Gateway's namespace would have no endpoints. The
+// Service is named after the Gateway (translator.GatewayServiceName) and
+// names it in its labels and annotations; an owner reference cannot cross
+// namespaces, so the leader itself deletes the Services whose Gateway is
+// gone, replaced (another UID) or no longer accepted. Each distinct
 // listener port becomes a ServicePort whose targetPort is a container port
 // allocated for that Gateway and port from a range; the allocation is
 // recorded on the Service (translator.AnnotationContainerPorts). Every
@@ -56,9 +59,9 @@ type Options struct {
 	Selector map[string]string
 	// ContainerPorts is the range container ports are allocated from.
 	ContainerPorts PortRange
-	// Namespaces, when not empty, are the only namespaces whose Services
-	// are listed (a namespace-scoped install may not list the others).
-	Namespaces []string
+	// Namespace is where the Services are created: the controller's own,
+	// where the Pods Selector selects run.
+	Namespace string
 }
 
 // PortRange is an inclusive range of ports.
@@ -163,22 +166,10 @@ type Provisioner struct {
 	log        *slog.Logger
 }
 
-// listManaged lists the Services certgate manages, in every namespace or
-// in each of Options.Namespaces.
+// listManaged lists the Services certgate manages in Options.Namespace.
 func (s *Provisioner) listManaged(ctx context.Context) (*corev1.ServiceList, error) {
-	selector := client.MatchingLabels{labelManagedBy: labelManagedByValue}
-	all := &corev1.ServiceList{}
-	if len(s.opts.Namespaces) == 0 {
-		return all, s.api.List(ctx, all, selector)
-	}
-	for _, ns := range s.opts.Namespaces {
-		list := &corev1.ServiceList{}
-		if err := s.api.List(ctx, list, selector, client.InNamespace(ns)); err != nil {
-			return nil, err
-		}
-		all.Items = append(all.Items, list.Items...)
-	}
-	return all, nil
+	list := &corev1.ServiceList{}
+	return list, s.api.List(ctx, list, client.InNamespace(s.opts.Namespace), client.MatchingLabels{labelManagedBy: labelManagedByValue})
 }
 
 // NewProvisioner returns a provisioner that writes Services through c and
@@ -200,7 +191,7 @@ func (s *Provisioner) Provision(ctx context.Context, res *resources.Resources, r
 	gateways := acceptedGateways(res, result)
 	byService := make(map[types.NamespacedName]*gatewayv1.Gateway, len(gateways))
 	for _, gw := range gateways {
-		byService[types.NamespacedName{Namespace: gw.Namespace, Name: translator.GatewayServiceName(gw.Name)}] = gw
+		byService[types.NamespacedName{Namespace: s.opts.Namespace, Name: translator.GatewayServiceName(gw.Namespace, gw.Name)}] = gw
 	}
 	current := map[types.NamespacedName]*corev1.Service{}
 	existing := map[types.NamespacedName]map[int32]int32{}
@@ -272,13 +263,16 @@ func (s *Provisioner) desired(gw *gatewayv1.Gateway, cur *corev1.Service, ports 
 	if cur != nil {
 		svc = cur.DeepCopy()
 	}
-	svc.Namespace, svc.Name = gw.Namespace, translator.GatewayServiceName(gw.Name)
+	svc.Namespace, svc.Name = s.opts.Namespace, translator.GatewayServiceName(gw.Namespace, gw.Name)
 	svc.Labels = withEntry(svc.Labels, labelManagedBy, labelManagedByValue)
+	svc.Labels[translator.LabelGatewayNamespace] = gw.Namespace
+	if len(validation.IsValidLabelValue(gw.Name)) == 0 {
+		svc.Labels[translator.LabelGatewayName] = gw.Name
+	}
 	svc.Annotations = withEntry(svc.Annotations, translator.AnnotationControllerName, string(s.controller))
 	svc.Annotations[translator.AnnotationContainerPorts] = translator.FormatContainerPorts(ports)
-	svc.OwnerReferences = []metav1.OwnerReference{{
-		APIVersion: gatewayv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID, Controller: ptr.To(true),
-	}}
+	svc.Annotations[translator.AnnotationGateway] = gw.Namespace + "/" + gw.Name
+	svc.Annotations[translator.AnnotationGatewayUID] = string(gw.UID)
 	svc.Spec.Type = s.opts.Type
 	svc.Spec.Selector = maps.Clone(s.opts.Selector)
 	nodePorts := map[int32]int32{}
@@ -303,8 +297,9 @@ func serviceMatches(cur, want *corev1.Service) bool {
 	return cur.Spec.Type == want.Spec.Type &&
 		reflect.DeepEqual(cur.Spec.Selector, want.Spec.Selector) &&
 		reflect.DeepEqual(cur.Spec.Ports, want.Spec.Ports) &&
-		reflect.DeepEqual(cur.OwnerReferences, want.OwnerReferences) &&
 		cur.Labels[labelManagedBy] == want.Labels[labelManagedBy] &&
+		cur.Labels[translator.LabelGatewayNamespace] == want.Labels[translator.LabelGatewayNamespace] &&
+		cur.Labels[translator.LabelGatewayName] == want.Labels[translator.LabelGatewayName] &&
 		cur.Annotations[translator.AnnotationContainerPorts] == want.Annotations[translator.AnnotationContainerPorts]
 }
 

@@ -80,20 +80,27 @@ func TestContainerPortsAnnotationRoundTrips(t *testing.T) {
 	}
 }
 
+// Every Gateway's Service name is a valid Service name, readable, and
+// distinct even where sanitizing or truncating makes the readable parts
+// equal.
 func TestGatewayServiceName(t *testing.T) {
-	if got := translator.GatewayServiceName("web"); got != "web-certgate" {
-		t.Errorf("web: %q", got)
+	if got := translator.GatewayServiceName("apps", "web"); !strings.HasPrefix(got, "certgate-apps-web-") {
+		t.Errorf("apps/web: %q", got)
 	}
 	seen := map[string]string{}
-	for _, gw := range []string{"web", "a.b", "a-b", "1st", strings.Repeat("x", 60), strings.Repeat("x", 61), strings.Repeat("y.", 100)} {
-		name := translator.GatewayServiceName(gw)
+	for _, gw := range [][2]string{
+		{"apps", "web"}, {"apps", "a.b"}, {"apps", "a-b"}, {"apps-a", "b"}, {"apps", "1st"},
+		{"apps", strings.Repeat("x", 60)}, {"apps", strings.Repeat("x", 61)}, {strings.Repeat("n", 63), "web"},
+		{"apps", strings.Repeat("y.", 100)},
+	} {
+		name := translator.GatewayServiceName(gw[0], gw[1])
 		if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
-			t.Errorf("%q: %q is not a Service name: %v", gw, name, errs)
+			t.Errorf("%v: %q is not a Service name: %v", gw, name, errs)
 		}
 		if other, dup := seen[name]; dup {
-			t.Errorf("%q and %q share the Service name %q", gw, other, name)
+			t.Errorf("%v and %v share the Service name %q", gw, other, name)
 		}
-		seen[name] = gw
+		seen[name] = gw[0] + "/" + gw[1]
 	}
 }
 

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -68,17 +70,25 @@ func metadataOf(kind string) *metav1.PartialObjectMetadata {
 // With namespaces, the cache holds namespaced objects of those namespaces
 // only, so a ServiceAccount whose RBAC grants no more than Roles in them
 // can list and watch; cluster-scoped kinds (GatewayClass, Namespace) are
-// cached whole as before.
-func cacheOptions(namespaces []string) cache.Options {
+// cached whole as before. Services are also cached in serviceNamespace
+// (the Gateways' Services' namespace, empty when there is none), which
+// the list may not hold.
+func cacheOptions(namespaces []string, serviceNamespace string) cache.Options {
 	o := cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ReaderFailOnMissingInformer: true,
 	}
-	if len(namespaces) > 0 {
-		o.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range namespaces {
-			o.DefaultNamespaces[ns] = cache.Config{}
-		}
+	if len(namespaces) == 0 {
+		return o
+	}
+	o.DefaultNamespaces = map[string]cache.Config{}
+	for _, ns := range namespaces {
+		o.DefaultNamespaces[ns] = cache.Config{}
+	}
+	if serviceNamespace != "" && !slices.Contains(namespaces, serviceNamespace) {
+		services := maps.Clone(o.DefaultNamespaces)
+		services[serviceNamespace] = cache.Config{}
+		o.ByObject = map[client.Object]cache.ByObject{&corev1.Service{}: {Namespaces: services}}
 	}
 	return o
 }

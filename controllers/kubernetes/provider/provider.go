@@ -54,6 +54,11 @@ type Options struct {
 	// HealthAddress serves /healthz and /readyz (ready once the first
 	// snapshot is applied); empty disables them.
 	HealthAddress string
+	// ShutdownDelay is how long Start keeps running, not ready, after its
+	// context ends: a Service's endpoints drop a terminating Pod only
+	// after its readiness fails and kube-proxy catches up, and until then
+	// new connections still arrive. Zero stops at once.
+	ShutdownDelay time.Duration
 	// WatchNamespaces, when not empty, limits the namespaced kinds to these
 	// namespaces: their objects are the only ones cached, translated and
 	// given status. GatewayClasses and Namespaces are cluster-scoped and
@@ -85,6 +90,8 @@ type Provider struct {
 	// then; runs wait for synced instead of listing a half-filled cache.
 	synced atomic.Bool
 	ready  atomic.Bool
+	// stopping is set when Start's context ends: /readyz fails from then.
+	stopping atomic.Bool
 }
 
 // New builds a provider for the cluster cfg points at. Nothing runs until
@@ -113,11 +120,10 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		Log:       opts.Log,
 	}
 	if opts.GatewayService != nil {
-		svcOpts := *opts.GatewayService
-		svcOpts.Namespaces = opts.WatchNamespaces
-		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, svcOpts, opts.Log)
+		prov := gatewayservice.NewProvisioner(mgr.GetClient(), mgr.GetAPIReader(), opts.ControllerName, *opts.GatewayService, opts.Log)
 		p.status.Provision = prov.Provision
 		p.runner.Options.ServicePerGateway = true
+		p.runner.Options.ServiceNamespace = opts.GatewayService.Namespace
 	}
 	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
 	if err := p.addHealth(); err != nil {
@@ -139,11 +145,20 @@ func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
 	return manager.New(cfg, manager.Options{
 		Scheme:                 scheme,
 		Logger:                 logr.FromSlogHandler(opts.Log.Handler()),
-		Cache:                  cacheOptions(opts.WatchNamespaces),
+		Cache:                  cacheOptions(opts.WatchNamespaces, gatewayServiceNamespace(opts)),
 		LeaderElection:         false,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: opts.HealthAddress,
 	})
+}
+
+// gatewayServiceNamespace is where the Gateways' Services live, or empty
+// outside the Service-per-Gateway mode.
+func gatewayServiceNamespace(opts Options) string {
+	if opts.GatewayService == nil {
+		return ""
+	}
+	return opts.GatewayService.Namespace
 }
 
 func (p *Provider) addHealth() error {
@@ -151,6 +166,9 @@ func (p *Provider) addHealth() error {
 		return err
 	}
 	return p.mgr.AddReadyzCheck("snapshot", func(*http.Request) error {
+		if p.stopping.Load() {
+			return errors.New("shutting down")
+		}
 		if !p.ready.Load() {
 			return errors.New("no snapshot applied yet")
 		}
@@ -158,10 +176,12 @@ func (p *Provider) addHealth() error {
 	})
 }
 
-// Start runs the provider until ctx ends: it starts the informers, waits
-// for every cache to sync (a translation of a half-filled cache would
-// withdraw routes that exist), then translates on every change.
+// Start runs the provider until Options.ShutdownDelay after ctx ends: it
+// starts the informers, waits for every cache to sync (a translation of a
+// half-filled cache would withdraw routes that exist), then translates on
+// every change.
 func (p *Provider) Start(ctx context.Context) error {
+	ctx = p.afterShutdownDelay(ctx)
 	p.ctx.Store(&ctx)
 	if err := p.watch(ctx, p.mgr.GetCache()); err != nil {
 		return err
@@ -170,6 +190,25 @@ func (p *Provider) Start(ctx context.Context) error {
 		return err
 	}
 	return p.mgr.Start(ctx)
+}
+
+// afterShutdownDelay returns a context that ends Options.ShutdownDelay
+// after ctx does; from the moment ctx ends, /readyz fails. Until the
+// returned context ends the provider keeps running, so the health
+// endpoints answer and snapshots still apply, while the process's caller
+// keeps its data plane serving.
+func (p *Provider) afterShutdownDelay(ctx context.Context) context.Context {
+	delayed, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		<-ctx.Done()
+		p.stopping.Store(true)
+		if p.opts.ShutdownDelay > 0 {
+			p.log.Info("shutting down: not ready, still serving for the shutdown delay", "delay", p.opts.ShutdownDelay)
+			time.Sleep(p.opts.ShutdownDelay)
+		}
+		cancel()
+	}()
+	return delayed
 }
 
 // run is the manager runnable: the first snapshot after the caches sync,

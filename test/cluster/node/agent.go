@@ -372,11 +372,7 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 	}
 	if pod.DeletionTimestamp != nil {
 		if st != nil {
-			grace := 5 * time.Second
-			if g := pod.DeletionGracePeriodSeconds; g != nil && time.Duration(*g)*time.Second < grace {
-				grace = time.Duration(*g) * time.Second
-			}
-			a.teardown(st, grace)
+			a.teardown(st, terminationGrace(pod))
 		}
 		uid := pod.UID
 		err := a.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
@@ -565,6 +561,19 @@ func (a *Agent) createSandbox(pod *corev1.Pod, st *podState) error {
 	st.netns, st.veth, st.ip = netns, veth, addr
 	a.Log.Info("sandbox", "pod", st.key, "netns", netns, "ip", addr)
 	return nil
+}
+
+// terminationGrace is how long a deleted Pod's containers get between
+// SIGTERM and SIGKILL, as a kubelet decides it: the deletion's grace
+// period, else the Pod's terminationGracePeriodSeconds, else 30 s.
+func terminationGrace(pod *corev1.Pod) time.Duration {
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
 }
 
 // teardown stops the Pod's containers (SIGTERM to each process group, then
