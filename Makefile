@@ -52,8 +52,11 @@ unit: kube-binaries $(HELM) image ## Unit, golden, data-plane, fuzz-seed and env
 # SOAK_DURATION is how long make soak keeps traffic and churn going.
 SOAK_DURATION ?= 10m
 
-soak: kube-binaries ## Not in make test: SOAK_DURATION (10m) of traffic with route and policy churn on envtest; zero unexpected answers, goroutines and RSS back to baseline.
-	CERTGATE_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 2h -v -run '^TestSoak$$' ./test/e2e/
+# The API server outage test is here too: its traffic holds (0 failed), but
+# after the outage the controller's shutdown at the end sometimes overruns
+# controller-runtime's 30 s grace under CI load, an open bug.
+soak: kube-binaries ## Not in make test: SOAK_DURATION (10m) of traffic with route and policy churn, and a 60 s API server outage, on envtest; zero unexpected answers, goroutines and RSS back to baseline.
+	CERTGATE_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 2h -v -run '^(TestSoak|TestAPIServerStoppedForAMinute)$$' ./test/e2e/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

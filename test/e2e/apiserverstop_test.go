@@ -1,3 +1,5 @@
+//go:build soak
+
 package e2e_test
 
 import (
@@ -152,4 +154,21 @@ func waitGone(t *testing.T, pid int) {
 		}
 	}
 	t.Fatalf("kube-apiserver %d did not stop", pid)
+}
+
+// waitBody polls path until it answers 200 with body in its body, and
+// returns how long that took.
+func waitBody(t *testing.T, what string, c *http.Client, path, body string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		code, got, err := getBody(c, path)
+		if code == http.StatusOK && strings.Contains(got, body) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s: %s answers %d %q (%v) after %s, want 200 with %q", what, path, code, got, err, within, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

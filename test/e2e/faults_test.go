@@ -123,23 +123,6 @@ func getBody(c *http.Client, path string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-// waitBody polls path until it answers 200 with body in its body, and
-// returns how long that took.
-func waitBody(t *testing.T, what string, c *http.Client, path, body string, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		code, got, err := getBody(c, path)
-		if code == http.StatusOK && strings.Contains(got, body) {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("%s: %s answers %d %q (%v) after %s, want 200 with %q", what, path, code, got, err, within, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitCode polls path until it answers code and returns how long that took.
 func waitCode(t *testing.T, what string, c *http.Client, path string, code int, within time.Duration) time.Duration {
 	t.Helper()
