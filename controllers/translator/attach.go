@@ -29,12 +29,26 @@ func rejectedParent(reason gatewayv1.RouteConditionReason, message string) paren
 	return parentResult{rejected: problem[gatewayv1.RouteConditionReason]{reason: reason, message: message}}
 }
 
-// routeRef is what attaching a route needs to know of it, whatever its
-// kind.
-type routeRef struct {
+// routeHead is what attaching a route reads of it, whatever its kind:
+// the kind, the metadata, the parentRefs and the hostnames. The rules are
+// each kind's own (routeBuild).
+type routeHead struct {
 	kind      groupKind
-	namespace string
+	meta      *metav1.ObjectMeta
+	parents   []gatewayv1.ParentReference
 	hostnames []gatewayv1.Hostname
+}
+
+func httpRouteHead(r *gatewayv1.HTTPRoute) routeHead {
+	return routeHead{kindHTTPRoute, &r.ObjectMeta, r.Spec.ParentRefs, r.Spec.Hostnames}
+}
+
+func grpcRouteHead(r *gatewayv1.GRPCRoute) routeHead {
+	return routeHead{kindGRPCRoute, &r.ObjectMeta, r.Spec.ParentRefs, r.Spec.Hostnames}
+}
+
+func tlsRouteHead(r *gatewayv1.TLSRoute) routeHead {
+	return routeHead{kindTLSRoute, &r.ObjectMeta, r.Spec.ParentRefs, r.Spec.Hostnames}
 }
 
 // gatewayOf returns the listeners of the Gateway a parentRef names, when
@@ -57,7 +71,7 @@ func (t *translator) gatewayOf(routeNS string, ref gatewayv1.ParentReference) ([
 //     (NotAllowedByListeners);
 //  3. their hostnames must intersect the route's
 //     (NoMatchingListenerHostname).
-func (t *translator) attach(r routeRef, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
+func (t *translator) attach(r routeHead, ref gatewayv1.ParentReference, ls []*listenerState) parentResult {
 	var selected, allowed []*listenerState
 	for _, l := range ls {
 		if (ref.SectionName == nil || *ref.SectionName == l.spec.Name) && (ref.Port == nil || *ref.Port == l.spec.Port) {
@@ -68,12 +82,12 @@ func (t *translator) attach(r routeRef, ref gatewayv1.ParentReference, ls []*lis
 		return rejectedParent(gatewayv1.RouteReasonNoMatchingParent, "no listener of the Gateway matches the parentRef's sectionName and port")
 	}
 	for _, l := range selected {
-		if l.allows(r.kind) && t.namespaceAllowed(l, r.namespace) {
+		if l.allows(r.kind) && t.namespaceAllowed(l, r.meta.Namespace) {
 			allowed = append(allowed, l)
 		}
 	}
 	if len(allowed) == 0 {
-		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows %ss from namespace %s", r.kind.Kind, r.namespace))
+		return rejectedParent(gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no selected listener allows %ss from namespace %s", r.kind.Kind, r.meta.Namespace))
 	}
 	var res parentResult
 	hosts := make([]string, len(r.hostnames))

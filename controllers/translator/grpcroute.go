@@ -12,40 +12,19 @@ import (
 // same attachment, snapshot rules and data plane serve both.
 func (t *translator) translateGRPCRoutes() {
 	for _, g := range t.res.GRPCRoutes {
-		parents := t.translateRoute(kindGRPCRoute, grpcRouteShell(g), func() *routeBuild { return t.buildGRPCRoute(g) })
+		parents := t.translateRoute(grpcRouteHead(g), func() *routeBuild { return t.buildGRPCRoute(g) })
 		if len(parents) > 0 {
 			t.grpcStatus[nameOf(g.Namespace, g.Name)] = &gatewayv1.GRPCRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
 		}
 	}
 }
 
-// grpcRouteShell is what attaching a GRPCRoute reads, in the HTTPRoute
-// form translateRoute takes: its metadata, parentRefs and hostnames. The
-// rules are left out; buildGRPCRoute converts them.
-func grpcRouteShell(g *gatewayv1.GRPCRoute) *gatewayv1.HTTPRoute {
-	return &gatewayv1.HTTPRoute{
-		ObjectMeta: g.ObjectMeta,
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: g.Spec.CommonRouteSpec,
-			Hostnames:       g.Spec.Hostnames,
-		},
-	}
-}
-
 // buildGRPCRoute converts a GRPCRoute's rules. A route without rules gets
 // one rule matching every gRPC call, with no backend (UNAVAILABLE).
 func (t *translator) buildGRPCRoute(g *gatewayv1.GRPCRoute) *routeBuild {
-	b := &routeBuild{kind: kindGRPCRoute}
-	b.checkHostnames(g.Spec.Hostnames)
-	rules := g.Spec.Rules
-	if len(rules) == 0 {
-		rules = []gatewayv1.GRPCRouteRule{{}}
-	}
-	b.total = len(rules)
-	for i := range rules {
-		t.buildGRPCRule(g.Namespace, i, &rules[i], b)
-	}
-	return b
+	return buildRules(kindGRPCRoute, g.Spec.Hostnames, g.Spec.Rules, func(i int, rule *gatewayv1.GRPCRouteRule, b *routeBuild) {
+		t.buildGRPCRule(g.Namespace, i, rule, b)
+	})
 }
 
 // buildGRPCRule converts one GRPCRoute rule into b, with buildRule's
@@ -106,20 +85,4 @@ func httpFilters(fs []gatewayv1.GRPCRouteFilter) []gatewayv1.HTTPRouteFilter {
 		})
 	}
 	return out
-}
-
-// routeKindName is the Gateway API kind of a snapshot route.
-func routeKindName(k snapshot.RouteKind) string {
-	if k == snapshot.RouteKindHTTP {
-		return kindHTTPRoute.Kind
-	}
-	return string(k)
-}
-
-// snapshotKind is the route kind the snapshot records.
-func (b *routeBuild) snapshotKind() snapshot.RouteKind {
-	if b.kind == kindGRPCRoute {
-		return snapshot.RouteKindGRPC
-	}
-	return snapshot.RouteKindHTTP
 }

@@ -15,31 +15,29 @@ import (
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
 	for _, r := range t.res.HTTPRoutes {
-		parents := t.translateRoute(kindHTTPRoute, r, func() *routeBuild { return t.buildRoute(r) })
+		parents := t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildRoute(r) })
 		if len(parents) > 0 {
 			t.routeStatus[nameOf(r.Namespace, r.Name)] = &gatewayv1.HTTPRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
 		}
 	}
 }
 
-// translateRoute attaches a route of kind to the listeners its parentRefs
-// select and returns its parent statuses. r carries what attaching reads
-// (metadata, parentRefs, hostnames); for a GRPCRoute it is a shell built
-// from it (grpcRouteShell). build converts the rules, once, when a
-// parentRef names a Gateway of ours.
-func (t *translator) translateRoute(kind groupKind, r *gatewayv1.HTTPRoute, build func() *routeBuild) []gatewayv1.RouteParentStatus {
+// translateRoute attaches a route of any kind to the listeners its
+// parentRefs select and returns its parent statuses. build converts the
+// rules, once, when a parentRef names a Gateway of ours.
+func (t *translator) translateRoute(h routeHead, build func() *routeBuild) []gatewayv1.RouteParentStatus {
 	var b *routeBuild
 	var parents []gatewayv1.RouteParentStatus
 	done := map[*listenerState]int{}
-	for _, ref := range r.Spec.ParentRefs {
-		ls, ours := t.gatewayOf(r.Namespace, ref)
+	for _, ref := range h.parents {
+		ls, ours := t.gatewayOf(h.meta.Namespace, ref)
 		if !ours {
 			continue
 		}
 		if b == nil {
 			b = build()
 		}
-		res := t.withoutKindConflicts(kind, r, t.attach(routeRef{kind, r.Namespace, r.Spec.Hostnames}, ref, ls))
+		res := t.withoutKindConflicts(h, t.attach(h, ref, ls))
 		if res.rejected.reason == "" && b.badHostname != "" {
 			res = rejectedParent(gatewayv1.RouteReasonUnsupportedValue, b.badHostname)
 		}
@@ -47,9 +45,9 @@ func (t *translator) translateRoute(kind groupKind, r *gatewayv1.HTTPRoute, buil
 			res = rejectedParent(b.invalidReason, "no rule can be served: "+strings.Join(b.invalid, "; "))
 		}
 		for _, a := range res.attached {
-			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}, a, b, done)
+			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: h.meta.Namespace, Name: h.meta.Name, CreationTimestamp: h.meta.CreationTimestamp.UTC()}, a, b, done)
 		}
-		parents = append(parents, t.parentStatus(r.Generation, ref, res, b))
+		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
 	}
 	return parents
 }

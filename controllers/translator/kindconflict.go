@@ -12,7 +12,7 @@ import (
 // GRPCRoute conflict check reads: each kind's routes in the form attach
 // takes, and each route's attachments, computed once.
 type kindConflicts struct {
-	routes   map[groupKind][]*gatewayv1.HTTPRoute
+	routes   map[groupKind][]routeHead
 	attached map[kindName][]attachment
 }
 
@@ -28,14 +28,14 @@ type kindName struct {
 // exactly one of two such routes: the older, then the first by
 // "namespace/name". A parentRef left with no listener is not accepted
 // (NotAllowedByListeners, naming the winner).
-func (t *translator) withoutKindConflicts(kind groupKind, r *gatewayv1.HTTPRoute, res parentResult) parentResult {
-	if res.rejected.reason != "" || len(t.res.GRPCRoutes) == 0 || len(t.res.HTTPRoutes) == 0 {
+func (t *translator) withoutKindConflicts(r routeHead, res parentResult) parentResult {
+	if r.kind == kindTLSRoute || res.rejected.reason != "" || len(t.res.GRPCRoutes) == 0 || len(t.res.HTTPRoutes) == 0 {
 		return res
 	}
 	var kept []attachment
 	winner := ""
 	for _, a := range res.attached {
-		if w := t.kindWinner(kind, r, a); w != "" {
+		if w := t.kindWinner(r, a); w != "" {
 			winner = w
 			continue
 		}
@@ -51,18 +51,18 @@ func (t *translator) withoutKindConflicts(kind groupKind, r *gatewayv1.HTTPRoute
 
 // kindWinner names the route of the other kind that takes a's listener
 // and some of its hostnames from r, or returns "".
-func (t *translator) kindWinner(kind groupKind, r *gatewayv1.HTTPRoute, a attachment) string {
+func (t *translator) kindWinner(r routeHead, a attachment) string {
 	other := kindGRPCRoute
-	if kind == kindGRPCRoute {
+	if r.kind == kindGRPCRoute {
 		other = kindHTTPRoute
 	}
 	for _, o := range t.conflicts().routesOf(t, other) {
-		if !routeWins(o, other, r, kind) {
+		if !routeWins(o, r) {
 			continue
 		}
-		for _, oa := range t.attachmentsOf(other, o) {
+		for _, oa := range t.attachmentsOf(o) {
 			if oa.l == a.l && hostnamesOverlap(oa.hostnames, a.hostnames) {
-				return fmt.Sprintf("%s %s/%s", other.Kind, o.Namespace, o.Name)
+				return fmt.Sprintf("%s %s/%s", other.Kind, o.meta.Namespace, o.meta.Name)
 			}
 		}
 	}
@@ -71,54 +71,58 @@ func (t *translator) kindWinner(kind groupKind, r *gatewayv1.HTTPRoute, a attach
 
 func (t *translator) conflicts() *kindConflicts {
 	if t.kindConflicts == nil {
-		t.kindConflicts = &kindConflicts{routes: map[groupKind][]*gatewayv1.HTTPRoute{}, attached: map[kindName][]attachment{}}
+		t.kindConflicts = &kindConflicts{routes: map[groupKind][]routeHead{}, attached: map[kindName][]attachment{}}
 	}
 	return t.kindConflicts
 }
 
-// routesOf returns the routes of kind, GRPCRoutes as their shells.
-func (c *kindConflicts) routesOf(t *translator, kind groupKind) []*gatewayv1.HTTPRoute {
+// routesOf returns the heads of the routes of kind (HTTPRoute or
+// GRPCRoute).
+func (c *kindConflicts) routesOf(t *translator, kind groupKind) []routeHead {
 	if rs, ok := c.routes[kind]; ok {
 		return rs
 	}
-	rs := t.res.HTTPRoutes
+	var rs []routeHead
 	if kind == kindGRPCRoute {
-		rs = make([]*gatewayv1.HTTPRoute, len(t.res.GRPCRoutes))
-		for i, g := range t.res.GRPCRoutes {
-			rs[i] = grpcRouteShell(g)
+		for _, g := range t.res.GRPCRoutes {
+			rs = append(rs, grpcRouteHead(g))
+		}
+	} else {
+		for _, r := range t.res.HTTPRoutes {
+			rs = append(rs, httpRouteHead(r))
 		}
 	}
 	c.routes[kind] = rs
 	return rs
 }
 
-// attachmentsOf is every listener route r of kind attaches to, through
-// any of its parentRefs.
-func (t *translator) attachmentsOf(kind groupKind, r *gatewayv1.HTTPRoute) []attachment {
+// attachmentsOf is every listener route r attaches to, through any of its
+// parentRefs.
+func (t *translator) attachmentsOf(r routeHead) []attachment {
 	c := t.conflicts()
-	key := kindName{kind, nameOf(r.Namespace, r.Name)}
+	key := kindName{r.kind, nameOf(r.meta.Namespace, r.meta.Name)}
 	if as, ok := c.attached[key]; ok {
 		return as
 	}
 	as := []attachment{}
-	for _, ref := range r.Spec.ParentRefs {
-		if ls, ours := t.gatewayOf(r.Namespace, ref); ours {
-			as = append(as, t.attach(routeRef{kind, r.Namespace, r.Spec.Hostnames}, ref, ls).attached...)
+	for _, ref := range r.parents {
+		if ls, ours := t.gatewayOf(r.meta.Namespace, ref); ours {
+			as = append(as, t.attach(r, ref, ls).attached...)
 		}
 	}
 	c.attached[key] = as
 	return as
 }
 
-// routeWins reports whether route a of kind ak is kept over route b of
-// kind bk: older first, then by "namespace/name", then HTTPRoute (a tie
-// only two routes of one name and creation second can reach).
-func routeWins(a *gatewayv1.HTTPRoute, ak groupKind, b *gatewayv1.HTTPRoute, bk groupKind) bool {
+// routeWins reports whether route a is kept over route b of the other
+// kind: older first, then by "namespace/name", then HTTPRoute (a tie only
+// two routes of one name and creation second can reach).
+func routeWins(a, b routeHead) bool {
 	c := cmp.Or(
-		a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
-		cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name),
+		a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
+		cmp.Compare(a.meta.Namespace+"/"+a.meta.Name, b.meta.Namespace+"/"+b.meta.Name),
 	)
-	return c < 0 || c == 0 && ak == kindHTTPRoute && bk != kindHTTPRoute
+	return c < 0 || c == 0 && a.kind == kindHTTPRoute && b.kind != kindHTTPRoute
 }
 
 // hostnamesOverlap reports whether two routes' hostnames on one listener

@@ -35,15 +35,22 @@ func (b *routeBuild) allInvalid() bool { return len(b.invalid) == b.total }
 // buildRoute converts an HTTPRoute's rules. A route without rules gets the
 // API's default: one rule matching every path, with no backend (500).
 func (t *translator) buildRoute(r *gatewayv1.HTTPRoute) *routeBuild {
-	b := &routeBuild{kind: kindHTTPRoute}
-	b.checkHostnames(r.Spec.Hostnames)
-	rules := r.Spec.Rules
+	return buildRules(kindHTTPRoute, r.Spec.Hostnames, r.Spec.Rules, func(i int, rule *gatewayv1.HTTPRouteRule, b *routeBuild) {
+		t.buildRule(r.Namespace, i, rule, b)
+	})
+}
+
+// buildRules checks a route's hostnames and converts each of its rules
+// with build; a route without rules gets one zero rule, the default.
+func buildRules[Rule any](kind groupKind, hosts []gatewayv1.Hostname, rules []Rule, build func(int, *Rule, *routeBuild)) *routeBuild {
+	b := &routeBuild{kind: kind}
+	b.checkHostnames(hosts)
 	if len(rules) == 0 {
-		rules = []gatewayv1.HTTPRouteRule{{}}
+		rules = make([]Rule, 1)
 	}
 	b.total = len(rules)
 	for i := range rules {
-		t.buildRule(r.Namespace, i, &rules[i], b)
+		build(i, &rules[i], b)
 	}
 	return b
 }
@@ -99,7 +106,7 @@ func (t *translator) buildActions(routeNS string, i int, out snapshot.Rule, fs [
 	out.Filters = filters
 	b.refs = append(b.refs, problems...)
 	for _, ref := range refs {
-		out.Backends = append(out.Backends, t.weightedBackend(routeNS, ref, b))
+		out.Backends = append(out.Backends, t.weightedBackend(routeNS, ref.BackendRef, b))
 	}
 	b.rules = append(b.rules, out)
 }
@@ -131,7 +138,7 @@ func backendFilters(refs []gatewayv1.HTTPBackendRef) *ruleError {
 // weightedBackend converts one backendRef; weight defaults to 1. A
 // negative weight (only possible without the CRD's validation) makes the
 // backend invalid rather than the snapshot.
-func (t *translator) weightedBackend(routeNS string, ref gatewayv1.HTTPBackendRef, b *routeBuild) snapshot.WeightedBackend {
+func (t *translator) weightedBackend(routeNS string, ref gatewayv1.BackendRef, b *routeBuild) snapshot.WeightedBackend {
 	backend, p := t.resolveBackend(b.kind, routeNS, ref.BackendObjectReference)
 	if p != nil {
 		b.refs = append(b.refs, *p)
@@ -147,4 +154,23 @@ func (t *translator) weightedBackend(routeNS string, ref gatewayv1.HTTPBackendRe
 // "Dropped Rule" prefix.
 func (b *routeBuild) partialMessage() string {
 	return "Dropped Rule(s): " + strings.Join(b.invalid, "; ")
+}
+
+// snapshotKind is the route kind the snapshot records.
+func (b *routeBuild) snapshotKind() snapshot.RouteKind {
+	switch b.kind {
+	case kindGRPCRoute:
+		return snapshot.RouteKindGRPC
+	case kindTLSRoute:
+		return snapshot.RouteKindTLS
+	}
+	return snapshot.RouteKindHTTP
+}
+
+// routeKindName is the Gateway API kind of a snapshot route.
+func routeKindName(k snapshot.RouteKind) string {
+	if k == snapshot.RouteKindHTTP {
+		return kindHTTPRoute.Kind
+	}
+	return string(k)
 }
