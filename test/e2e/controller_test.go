@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/api/v1alpha1"
@@ -110,13 +111,19 @@ func (w *world) gatewayReady(t *testing.T, ns, address string) error {
 }
 
 // routeCondition checks Accepted=True and the given condition on the
-// route's parent entry of controller.
+// HTTPRoute's parent entry of controller.
 func (w *world) routeCondition(t *testing.T, ns, name, controller, typ string, status metav1.ConditionStatus, reason string) error {
-	r := &gatewayv1.HTTPRoute{}
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, r); err != nil {
+	return w.parentCondition(t, &gatewayv1.HTTPRoute{}, ns, name, controller, typ, status, reason)
+}
+
+// parentCondition is routeCondition for a route of any kind: route is an
+// empty HTTPRoute, GRPCRoute or TLSRoute to read it into.
+func (w *world) parentCondition(t *testing.T, route client.Object, ns, name, controller, typ string, status metav1.ConditionStatus, reason string) error {
+	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, route); err != nil {
 		return err
 	}
-	for _, p := range r.Status.Parents {
+	parents := routeParents(route)
+	for _, p := range parents {
 		if string(p.ControllerName) != controller {
 			continue
 		}
@@ -126,7 +133,20 @@ func (w *world) routeCondition(t *testing.T, ns, name, controller, typ string, s
 		_, err := condition(p.Conditions, typ, status, reason)
 		return err
 	}
-	return fmt.Errorf("no parent status of %s in %+v", controller, r.Status.Parents)
+	return fmt.Errorf("no parent status of %s in %+v", controller, parents)
+}
+
+// routeParents is the status.parents of a route of any kind.
+func routeParents(route client.Object) []gatewayv1.RouteParentStatus {
+	switch r := route.(type) {
+	case *gatewayv1.HTTPRoute:
+		return r.Status.Parents
+	case *gatewayv1.GRPCRoute:
+		return r.Status.Parents
+	case *gatewayv1.TLSRoute:
+		return r.Status.Parents
+	}
+	return nil
 }
 
 // policyCondition finds typ in any ancestor entry of the policy.

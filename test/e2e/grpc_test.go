@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -67,7 +66,9 @@ func (w *world) testGRPCRoutePinnedPerCall(t *testing.T) {
 	wantCode(t, "a client without a certificate", w.grpcConn(t, nil, addr), "/grpc.health.v1.Health/Check", codes.PermissionDenied)
 	wantCode(t, "an unrouted method", w.grpcConn(t, w.gatewayCert, addr), "/grpc.health.v1.Health/List", codes.Unimplemented)
 
-	eventually(t, "GRPCRoute Accepted and ResolvedRefs", func() error { return w.grpcRouteResolved(t, ns, "rpc") })
+	eventually(t, "GRPCRoute Accepted and ResolvedRefs", func() error {
+		return w.parentCondition(t, &gatewayv1.GRPCRoute{}, ns, "rpc", controllerName, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
+	})
 	eventually(t, "ClientCertPolicy Accepted", func() error {
 		_, err := w.policyCondition(t, ns, "rpc-pinned", "Accepted", metav1.ConditionTrue, "Accepted")
 		return err
@@ -109,26 +110,6 @@ func (w *world) grpcGateway(t *testing.T, ns string, port int32) {
 
 // grpcHost is the GRPCRoute's hostname.
 const grpcHost = "rpc.example.test"
-
-// grpcRouteResolved checks Accepted and ResolvedRefs on the GRPCRoute's
-// parent entry of certgate.
-func (w *world) grpcRouteResolved(t *testing.T, ns, name string) error {
-	r := &gatewayv1.GRPCRoute{}
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, r); err != nil {
-		return err
-	}
-	for _, p := range r.Status.Parents {
-		if string(p.ControllerName) != controllerName {
-			continue
-		}
-		if _, err := condition(p.Conditions, "Accepted", metav1.ConditionTrue, "Accepted"); err != nil {
-			return err
-		}
-		_, err := condition(p.Conditions, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
-		return err
-	}
-	return errors.New("no parent status of certgate yet")
-}
 
 // grpcBackend serves the gRPC health service in cleartext HTTP/2 on the
 // namespace's test address, published as Service ns/name port 9000

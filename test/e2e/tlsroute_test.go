@@ -1,13 +1,11 @@
 package e2e_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -53,29 +51,11 @@ func (w *world) testTLSRouteJudgedPerConnection(t *testing.T) {
 			t.Errorf("%s: status %d, error %v; want the handshake refused with a certificate alert", who, code, err)
 		}
 	}
-	eventually(t, "TLSRoute Accepted and ResolvedRefs", func() error { return w.tlsRouteResolved(t, ns, "api") })
+	eventually(t, "TLSRoute Accepted and ResolvedRefs", func() error {
+		return w.parentCondition(t, &gatewayv1.TLSRoute{}, ns, "api", controllerName, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
+	})
 	eventually(t, "ClientCertPolicy Accepted", func() error {
 		_, err := w.policyCondition(t, ns, "only-the-gateway", "Accepted", metav1.ConditionTrue, "Accepted")
 		return err
 	})
-}
-
-// tlsRouteResolved checks Accepted=True and ResolvedRefs=True on the
-// TLSRoute's parent entry of this controller.
-func (w *world) tlsRouteResolved(t *testing.T, ns, name string) error {
-	r := &gatewayv1.TLSRoute{}
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, r); err != nil {
-		return err
-	}
-	for _, p := range r.Status.Parents {
-		if string(p.ControllerName) != controllerName {
-			continue
-		}
-		if _, err := condition(p.Conditions, "Accepted", metav1.ConditionTrue, "Accepted"); err != nil {
-			return err
-		}
-		_, err := condition(p.Conditions, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
-		return err
-	}
-	return fmt.Errorf("no parent status of %s in %+v", controllerName, r.Status.Parents)
 }
