@@ -206,16 +206,10 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 	if fp, ok := peer.Fingerprints(); ok && d.opts.AccessLog != nil {
 		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
 	}
-	verdict := req.Judge(peer, d.opts.Now())
-	reason := verdict.Reason
+	reason := rule.judge(peer, d.opts.Now())
 	if reason == "" {
-		rule.verified.Inc()
-		if verdict.Retiring {
-			rule.retiring.Inc()
-		}
 		return peer, true
 	}
-	rule.rejected[reason].Inc()
 	entry.Rejection = string(reason)
 	if req.Mode() == snapshot.ModeAudit {
 		// Passes, but without forwarded certificate headers: a backend
@@ -271,12 +265,13 @@ func (d *Dataplane) watch(ctx context.Context, st *requestState, w http.Response
 	if !websocket {
 		return ctx, func() { st.body.finish(); cancel() }
 	}
-	t := &tunnel{
-		sock: r.Context().Value(socketKey{}).(*socket), request: *st.match, tls: r.TLS, peer: peerOf(r),
-		route: st.route.id, rule: st.rule.label, close: cancel,
-	}
+	sock, upgrade, peer := r.Context().Value(socketKey{}).(*socket), *st.match, peerOf(r)
 	// The route table reads the tunnel's headers while the request goes on.
-	t.request.Header = r.Header.Clone()
+	upgrade.Header = r.Header.Clone()
+	route, rule, state := st.route.id, st.rule.label, r.TLS
+	t := &tunnel{sock: sock, close: cancel, admit: func() bool {
+		return d.admitsUpgrade(sock, &upgrade, state, peer, route, rule)
+	}}
 	d.addTunnel(t)
 	return ctx, func() { d.removeTunnel(t); cancel() }
 }

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -103,4 +104,27 @@ func (d *Dataplane) compileRequirement(rc *ruleConfig, r *snapshot.Route, rule *
 	for _, reason := range clientcert.Reasons() {
 		rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, route, rc.label, string(reason), mode)
 	}
+}
+
+// judge judges peer against the rule's requirement, which must be set,
+// and counts the verdict: verified (a pass on a retiring pin counted too)
+// or rejected with its reason. It returns the reason, "" for a pass.
+func (rc *ruleConfig) judge(peer *clientcert.Peer, now time.Time) clientcert.Reason {
+	verdict := rc.requirement.Judge(peer, now)
+	if verdict.Reason == "" {
+		rc.verified.Inc()
+		if verdict.Retiring {
+			rc.retiring.Inc()
+		}
+		return ""
+	}
+	rc.rejected[verdict.Reason].Inc()
+	return verdict.Reason
+}
+
+// admits reports whether the rule lets peer through now, without
+// counting: an open tunnel judged again. Audit mode lets everyone through.
+func (rc *ruleConfig) admits(peer *clientcert.Peer, now time.Time) bool {
+	req := rc.requirement
+	return req == nil || req.Mode() == snapshot.ModeAudit || req.Check(peer, now) == ""
 }

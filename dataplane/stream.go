@@ -165,26 +165,11 @@ func (r *streamRoute) judge(peer *clientcert.Peer, now time.Time) error {
 	if req == nil {
 		return nil
 	}
-	verdict := req.Judge(peer, now)
-	if verdict.Reason == "" {
-		r.rule.verified.Inc()
-		if verdict.Retiring {
-			r.rule.retiring.Inc()
-		}
+	reason := r.rule.judge(peer, now)
+	if reason == "" || req.Mode() == snapshot.ModeAudit {
 		return nil
 	}
-	r.rule.rejected[verdict.Reason].Inc()
-	if req.Mode() == snapshot.ModeAudit {
-		return nil
-	}
-	return fmt.Errorf("%w by TLSRoute %s: %s", errRefused, r.id, verdict.Reason)
-}
-
-// admits reports whether the route would admit peer now, without
-// counting: the re-judgement of an open connection.
-func (r *streamRoute) admits(peer *clientcert.Peer, now time.Time) bool {
-	req := r.rule.requirement
-	return req == nil || req.Mode() == snapshot.ModeAudit || req.Check(peer, now) == ""
+	return fmt.Errorf("%w by TLSRoute %s: %s", errRefused, r.id, reason)
 }
 
 // dialRoute connects to a backend of r picked by weight.
@@ -306,5 +291,5 @@ func (d *Dataplane) admitsStream(s *socket, sni string, mode snapshot.TLSMode, i
 		return false
 	}
 	route, ok := lc.stream.route(sni)
-	return ok && route.id == id && route.admits(peer, d.opts.Now())
+	return ok && route.id == id && route.rule.admits(peer, d.opts.Now())
 }

@@ -7,25 +7,20 @@ import (
 
 	"github.com/certgate/certgate/dataplane/clientcert"
 	"github.com/certgate/certgate/dataplane/router"
-	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// tunnel is one WebSocket upgrade, from its request until its connection
-// closes, with what admitted it. Keep-alive requests are judged one by one
-// against the snapshot in force; a tunnel carries no more requests to
-// judge, so it is judged again as a whole after every Apply.
+// tunnel is a connection that carries no more requests to judge: a
+// WebSocket upgrade, from its request until its connection closes, or a
+// TLSRoute connection (stream.go), from its handshake on. Keep-alive
+// requests are judged one by one against the snapshot in force; a tunnel
+// is judged again as a whole after every Apply.
 type tunnel struct {
-	sock    *socket
-	request router.Request
-	tls     *tls.ConnectionState
-	peer    *clientcert.Peer
-	// route and rule are the identities of what the upgrade matched.
-	route, rule string
-	// close ends the upgrade request, which makes httputil.ReverseProxy
-	// close both sides of the tunnel.
+	sock *socket
+	// close ends the tunnel: for an upgrade it ends the request, which
+	// makes httputil.ReverseProxy close both sides.
 	close context.CancelFunc
-	// admit, when set, replaces the WebSocket judgement: a TLSRoute
-	// connection (stream.go) is one tunnel from its handshake on.
+	// admit reports whether what opened the tunnel, made again now, would
+	// reach the same route and rule and pass its requirement.
 	admit func() bool
 }
 
@@ -68,30 +63,25 @@ func (d *Dataplane) judgeTunnels() {
 	}
 }
 
-// admitsTunnel reports whether t's upgrade request, made again now, would
-// match the same route and rule and pass its client certificate
-// requirement. A tunnel whose socket was removed is not admitted.
+// admitsTunnel reports whether t is still admitted. A tunnel whose socket
+// was removed is not.
 func (d *Dataplane) admitsTunnel(t *tunnel) bool {
-	if t.sock.retired.Load() {
+	return !t.sock.retired.Load() && t.admit()
+}
+
+// admitsUpgrade reports whether a WebSocket upgrade, matched as upgrade on
+// a connection with TLS state and peer, would match the same route and
+// rule now and pass its client certificate requirement.
+func (d *Dataplane) admitsUpgrade(sock *socket, upgrade *router.Request, state *tls.ConnectionState, peer *clientcert.Peer, route, rule string) bool {
+	lc, status := sock.config.Load().selectListener(upgrade.Host, state)
+	if status != 0 {
 		return false
 	}
-	if t.admit != nil {
-		return t.admit()
-	}
-	pc := t.sock.config.Load()
-	lc, ok := pc.listeners.Lookup(t.request.Host)
-	if !ok || lc.stream != nil || t.tls != nil && pc.listenerFor(t.tls.ServerName).tlsProfile != lc.tlsProfile {
-		return false
-	}
-	m, ok := lc.table.Match(&t.request)
+	m, ok := lc.table.Match(upgrade)
 	if !ok {
 		return false
 	}
-	route := lc.routes[m.RouteIndex]
-	rule := route.rules[m.RuleIndex]
-	if route.id != t.route || rule.label != t.rule {
-		return false
-	}
-	req := rule.requirement
-	return req == nil || req.Mode() == snapshot.ModeAudit || req.Check(t.peer, d.opts.Now()) == ""
+	rc := lc.routes[m.RouteIndex]
+	rl := rc.rules[m.RuleIndex]
+	return rc.id == route && rl.label == rule && rl.admits(peer, d.opts.Now())
 }
