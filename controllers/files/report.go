@@ -50,19 +50,14 @@ func Lines(st *translator.Status, l *Loaded) []Line {
 			r.conditions(k, "listener "+string(ls.Name), ls.Conditions)
 		}
 	}
-	for _, s := range st.HTTPRoutes {
-		for _, p := range s.Status.Parents {
-			r.conditions(Key{"HTTPRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
-		}
-	}
-	for _, s := range st.TLSRoutes {
-		for _, p := range s.Status.Parents {
-			r.conditions(Key{"TLSRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
-		}
-	}
-	for _, s := range st.GRPCRoutes {
-		for _, p := range s.Status.Parents {
-			r.conditions(Key{"GRPCRoute", s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
+	for _, kind := range []struct {
+		name   string
+		routes []translator.RouteStatus
+	}{{"HTTPRoute", st.HTTPRoutes}, {"TLSRoute", st.TLSRoutes}, {"GRPCRoute", st.GRPCRoutes}} {
+		for _, s := range kind.routes {
+			for _, p := range s.Status.Parents {
+				r.conditions(Key{kind.name, s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
+			}
 		}
 	}
 	for _, s := range st.BackendTLSPolicies {

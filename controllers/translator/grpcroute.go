@@ -12,10 +12,7 @@ import (
 // same attachment, snapshot rules and data plane serve both.
 func (t *translator) translateGRPCRoutes() {
 	for _, g := range t.res.GRPCRoutes {
-		parents := t.translateRoute(grpcRouteHead(g), func() *routeBuild { return t.buildGRPCRoute(g) })
-		if len(parents) > 0 {
-			t.grpcStatus[nameOf(g.Namespace, g.Name)] = &gatewayv1.GRPCRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
-		}
+		t.translateRoute(grpcRouteHead(g), func() *routeBuild { return t.buildGRPCRoute(g) })
 	}
 }
 

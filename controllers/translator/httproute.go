@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -15,17 +16,14 @@ import (
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
 	for _, r := range t.res.HTTPRoutes {
-		parents := t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildRoute(r) })
-		if len(parents) > 0 {
-			t.routeStatus[nameOf(r.Namespace, r.Name)] = &gatewayv1.HTTPRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
-		}
+		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildRoute(r) })
 	}
 }
 
 // translateRoute attaches a route of any kind to the listeners its
-// parentRefs select and returns its parent statuses. build converts the
-// rules, once, when a parentRef names a Gateway of ours.
-func (t *translator) translateRoute(h routeHead, build func() *routeBuild) []gatewayv1.RouteParentStatus {
+// parentRefs select and records its status for the parentRefs naming a
+// Gateway of ours. build converts the rules, once, when there is one.
+func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 	var b *routeBuild
 	var parents []gatewayv1.RouteParentStatus
 	done := map[*listenerState]int{}
@@ -49,7 +47,12 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) []gat
 		}
 		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
 	}
-	return parents
+	if len(parents) > 0 {
+		if t.routeStatus[h.kind] == nil {
+			t.routeStatus[h.kind] = map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
+		}
+		t.routeStatus[h.kind][nameOf(h.meta.Namespace, h.meta.Name)] = parents
+	}
 }
 
 // addRoute adds an accepted route (head names it: kind, namespace, name,

@@ -24,14 +24,7 @@ func marshalNamed(nn types.NamespacedName, status any) ([]byte, error) {
 func (s GatewayStatus) MarshalJSON() ([]byte, error) { return marshalNamed(s.NamespacedName, s.Status) }
 
 // MarshalJSON prints namespace, name and status.
-func (s HTTPRouteStatus) MarshalJSON() ([]byte, error) {
-	return marshalNamed(s.NamespacedName, s.Status)
-}
-
-// MarshalJSON prints namespace, name and status.
-func (s GRPCRouteStatus) MarshalJSON() ([]byte, error) {
-	return marshalNamed(s.NamespacedName, s.Status)
-}
+func (s RouteStatus) MarshalJSON() ([]byte, error) { return marshalNamed(s.NamespacedName, s.Status) }
 
 // MarshalJSON prints namespace, name and status.
 func (s BackendTLSPolicyStatus) MarshalJSON() ([]byte, error) {

@@ -11,10 +11,7 @@ import (
 // against its hostnames is all that selects it.
 func (t *translator) translateTLSRoutes() {
 	for _, r := range t.res.TLSRoutes {
-		parents := t.translateRoute(tlsRouteHead(r), func() *routeBuild { return t.buildTLSRoute(r) })
-		if len(parents) > 0 {
-			t.tlsStatus[nameOf(r.Namespace, r.Name)] = &gatewayv1.TLSRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: parents}}
-		}
+		t.translateRoute(tlsRouteHead(r), func() *routeBuild { return t.buildTLSRoute(r) })
 	}
 }
 

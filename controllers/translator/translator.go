@@ -56,9 +56,9 @@ type Result struct {
 type Status struct {
 	GatewayClasses     []GatewayClassStatus     `json:"gatewayClasses,omitempty"`
 	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
-	HTTPRoutes         []HTTPRouteStatus        `json:"httpRoutes,omitempty"`
-	TLSRoutes          []TLSRouteStatus         `json:"tlsRoutes,omitempty"`
-	GRPCRoutes         []GRPCRouteStatus        `json:"grpcRoutes,omitempty"`
+	HTTPRoutes         []RouteStatus            `json:"httpRoutes,omitempty"`
+	TLSRoutes          []RouteStatus            `json:"tlsRoutes,omitempty"`
+	GRPCRoutes         []RouteStatus            `json:"grpcRoutes,omitempty"`
 	BackendTLSPolicies []BackendTLSPolicyStatus `json:"backendTLSPolicies,omitempty"`
 	ClientCertPolicies []ClientCertPolicyStatus `json:"clientCertPolicies,omitempty"`
 }
@@ -75,25 +75,11 @@ type GatewayStatus struct {
 	Status               gatewayv1.GatewayStatus `json:"status"`
 }
 
-// HTTPRouteStatus is the status of one HTTPRoute, for this controller's
-// parents.
-type HTTPRouteStatus struct {
+// RouteStatus is the status of one route (HTTPRoute, GRPCRoute or
+// TLSRoute: their statuses are the same), for this controller's parents.
+type RouteStatus struct {
 	types.NamespacedName `json:"-"`
-	Status               gatewayv1.HTTPRouteStatus `json:"status"`
-}
-
-// TLSRouteStatus is the status of one TLSRoute, for this controller's
-// parents.
-type TLSRouteStatus struct {
-	types.NamespacedName `json:"-"`
-	Status               gatewayv1.TLSRouteStatus `json:"status"`
-}
-
-// GRPCRouteStatus is the status of one GRPCRoute, for this controller's
-// parents.
-type GRPCRouteStatus struct {
-	types.NamespacedName `json:"-"`
-	Status               gatewayv1.GRPCRouteStatus `json:"status"`
+	Status               gatewayv1.RouteStatus `json:"status"`
 }
 
 // BackendTLSPolicyStatus is the status of one BackendTLSPolicy, for this
@@ -118,11 +104,10 @@ type translator struct {
 	snapshot snapshot.Snapshot
 
 	// Statuses being built, by object. finish sorts them into a Status.
-	classStatus  map[string]*gatewayv1.GatewayClassStatus
-	gwStatus     map[types.NamespacedName]*gatewayv1.GatewayStatus
-	routeStatus  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus
-	tlsStatus    map[types.NamespacedName]*gatewayv1.TLSRouteStatus
-	grpcStatus   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus
+	classStatus map[string]*gatewayv1.GatewayClassStatus
+	gwStatus    map[types.NamespacedName]*gatewayv1.GatewayStatus
+	// routeStatus holds the parent statuses of the routes of each kind.
+	routeStatus  map[groupKind]map[types.NamespacedName][]gatewayv1.RouteParentStatus
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
@@ -150,9 +135,7 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		idx:          newIndex(res),
 		classStatus:  map[string]*gatewayv1.GatewayClassStatus{},
 		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
-		routeStatus:  map[types.NamespacedName]*gatewayv1.HTTPRouteStatus{},
-		tlsStatus:    map[types.NamespacedName]*gatewayv1.TLSRouteStatus{},
-		grpcStatus:   map[types.NamespacedName]*gatewayv1.GRPCRouteStatus{},
+		routeStatus:  map[groupKind]map[types.NamespacedName][]gatewayv1.RouteParentStatus{},
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
@@ -188,15 +171,9 @@ func (t *translator) finish() *Result {
 	for _, nn := range sortedNames(t.gwStatus) {
 		out.Status.Gateways = append(out.Status.Gateways, GatewayStatus{NamespacedName: nn, Status: *t.gwStatus[nn]})
 	}
-	for _, nn := range sortedNames(t.routeStatus) {
-		out.Status.HTTPRoutes = append(out.Status.HTTPRoutes, HTTPRouteStatus{NamespacedName: nn, Status: *t.routeStatus[nn]})
-	}
-	for _, nn := range sortedNames(t.tlsStatus) {
-		out.Status.TLSRoutes = append(out.Status.TLSRoutes, TLSRouteStatus{NamespacedName: nn, Status: *t.tlsStatus[nn]})
-	}
-	for _, nn := range sortedNames(t.grpcStatus) {
-		out.Status.GRPCRoutes = append(out.Status.GRPCRoutes, GRPCRouteStatus{NamespacedName: nn, Status: *t.grpcStatus[nn]})
-	}
+	out.Status.HTTPRoutes = t.routeStatusList(kindHTTPRoute)
+	out.Status.TLSRoutes = t.routeStatusList(kindTLSRoute)
+	out.Status.GRPCRoutes = t.routeStatusList(kindGRPCRoute)
 	for _, nn := range sortedNames(t.btlsStatus) {
 		out.Status.BackendTLSPolicies = append(out.Status.BackendTLSPolicies, BackendTLSPolicyStatus{NamespacedName: nn, Status: *t.btlsStatus[nn]})
 	}
@@ -213,6 +190,16 @@ func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
 	}
 	slices.SortFunc(keys, compare)
 	return keys
+}
+
+// routeStatusList is the status of the routes of kind, sorted by name.
+func (t *translator) routeStatusList(kind groupKind) []RouteStatus {
+	byName := t.routeStatus[kind]
+	var out []RouteStatus
+	for _, nn := range sortedNames(byName) {
+		out = append(out, RouteStatus{NamespacedName: nn, Status: gatewayv1.RouteStatus{Parents: byName[nn]}})
+	}
+	return out
 }
 
 func sortedNames[V any](m map[types.NamespacedName]V) []types.NamespacedName {

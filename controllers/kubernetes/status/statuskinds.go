@@ -49,24 +49,17 @@ func (w *Writer) writeGateways(ctx context.Context, u *Update) {
 // the parent entries certgate wrote before.
 func (w *Writer) writeRoutes(ctx context.Context, u *Update) {
 	st, res := u.Result.Status, u.Resources
-	writeRouteKind(ctx, w, res.HTTPRoutes, parentsByName(st.HTTPRoutes, func(s translator.HTTPRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
-		return s.NamespacedName, s.Status.Parents
-	}), func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
-	writeRouteKind(ctx, w, res.GRPCRoutes, parentsByName(st.GRPCRoutes, func(s translator.GRPCRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
-		return s.NamespacedName, s.Status.Parents
-	}), func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
-	writeRouteKind(ctx, w, res.TLSRoutes, parentsByName(st.TLSRoutes, func(s translator.TLSRouteStatus) (types.NamespacedName, []gatewayv1.RouteParentStatus) {
-		return s.NamespacedName, s.Status.Parents
-	}), func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
+	writeRouteKind(ctx, w, res.HTTPRoutes, parentsByName(st.HTTPRoutes), func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
+	writeRouteKind(ctx, w, res.GRPCRoutes, parentsByName(st.GRPCRoutes), func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
+	writeRouteKind(ctx, w, res.TLSRoutes, parentsByName(st.TLSRoutes), func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus })
 }
 
 // parentsByName indexes the parent statuses the translator computed for
 // the routes of one kind.
-func parentsByName[S any](statuses []S, get func(S) (types.NamespacedName, []gatewayv1.RouteParentStatus)) map[types.NamespacedName][]gatewayv1.RouteParentStatus {
+func parentsByName(statuses []translator.RouteStatus) map[types.NamespacedName][]gatewayv1.RouteParentStatus {
 	want := make(map[types.NamespacedName][]gatewayv1.RouteParentStatus, len(statuses))
 	for _, s := range statuses {
-		name, parents := get(s)
-		want[name] = parents
+		want[s.NamespacedName] = s.Status.Parents
 	}
 	return want
 }
