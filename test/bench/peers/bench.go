@@ -111,6 +111,9 @@ func (env *runEnv) setup() error {
 // document with how to install it, not silently dropped.
 func (env *runEnv) resolve(res *results) {
 	all := []*peer{certgatePeer(), nginxPeer(), haproxyPeer(), caddyPeer(), traefikPeer()}
+	if env.baseline != "" {
+		all = append(all, baselinePeer())
+	}
 	for _, p := range all {
 		if env.only != "" && !containsFold(strings.Split(env.only, ","), p.name) {
 			continue

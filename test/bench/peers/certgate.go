@@ -151,16 +151,27 @@ spec:
 `
 
 func certgatePeer() *peer {
+	return standalonePeer("certgate", "`certgate standalone` built from this checkout (`make build`)", func(env *runEnv) string { return env.certgate })
+}
+
+// baselinePeer is certgate built from another commit (-baseline): its
+// column is a before/after comparison measured in the same rounds.
+func baselinePeer() *peer {
+	return standalonePeer("certgate-baseline", "`certgate standalone` built from another commit (`-baseline`)", func(env *runEnv) string { return env.baseline })
+}
+
+// standalonePeer is a certgate binary in standalone mode.
+func standalonePeer(name, source string, binary func(*runEnv) string) *peer {
 	return &peer{
-		name:    "certgate",
+		name:    name,
 		pinning: "ClientCertPolicy with `trust` (the CA) and `pins` (SHA-256 of the certificate); the 10,000 pins in a `pinsFrom` ConfigMap",
 		canPin:  true,
-		source:  "`certgate standalone` built from this checkout (`make build`)",
+		source:  source,
 		bin: func(env *runEnv) (string, error) {
-			if env.certgate == "" {
-				return "", &missingError{name: "certgate", how: "make build, or pass -certgate"}
+			if bin := binary(env); bin != "" {
+				return bin, nil
 			}
-			return env.certgate, nil
+			return "", &missingError{name: name, how: "make build, or pass -certgate"}
 		},
 		version: func(bin string) string { return firstLine(bin, "version") },
 		start: func(r *peerRun) (*exec.Cmd, error) {

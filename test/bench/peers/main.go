@@ -25,14 +25,14 @@ const pinnedEnv = "CERTGATE_BENCH_PEERS_PINNED"
 
 // runEnv is what every round shares: flags, key material, the backend.
 type runEnv struct {
-	out, certgate, toolsBin, workDir string
-	rounds                           int
-	quick, keep                      bool
-	only                             string
-	tm                               timing
-	mat                              *material
-	backendHTTP, backendTLS          int
-	backend                          *exec.Cmd
+	out, certgate, baseline, toolsBin, workDir string
+	rounds                                     int
+	quick, keep                                bool
+	only                                       string
+	tm                                         timing
+	mat                                        *material
+	backendHTTP, backendTLS                    int
+	backend                                    *exec.Cmd
 }
 
 func main() {
@@ -53,6 +53,7 @@ func run() error {
 	env := &runEnv{}
 	flag.StringVar(&env.out, "out", "docs/benchmarks-peers.md", "the document to write")
 	flag.StringVar(&env.certgate, "certgate", "bin/certgate", "the certgate binary under test")
+	flag.StringVar(&env.baseline, "baseline", "", "a certgate binary built from another commit, measured as the peer certgate-baseline")
 	flag.StringVar(&env.toolsBin, "tools-bin", ".cache/peers/bin", "where make bench-peers builds Caddy and Traefik")
 	flag.IntVar(&env.rounds, "rounds", 3, "interleaved rounds; the figures are medians over them")
 	flag.BoolVar(&env.quick, "quick", false, "one round, short measurements, 100 route changes: for development, not for the document")
