@@ -1,7 +1,6 @@
 package dataplane_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"github.com/certgate/certgate/dataplane/accesslog"
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/testlog"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -26,12 +26,12 @@ type gateway struct {
 	t       testing.TB
 	dp      *dataplane.Dataplane
 	metrics *metrics.Metrics
-	log     *syncBuffer
+	log     *testlog.Buffer
 }
 
 func newGateway(t testing.TB) *gateway {
 	t.Helper()
-	g := &gateway{t: t, metrics: metrics.New(), log: &syncBuffer{}}
+	g := &gateway{t: t, metrics: metrics.New(), log: &testlog.Buffer{}}
 	g.dp = dataplane.New(dataplane.Options{Metrics: g.metrics, AccessLog: accesslog.New(g.log)})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -259,22 +259,4 @@ func (r response) echo(t *testing.T) echo {
 		t.Fatalf("status %d, body %q is not an echo: %v", r.StatusCode, r.body, err)
 	}
 	return e
-}
-
-// syncBuffer is a bytes.Buffer safe for the access log's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

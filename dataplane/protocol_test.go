@@ -20,6 +20,7 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/pin"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/testlog"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -420,7 +421,7 @@ func (b *bodyBackend) end(t *testing.T) error {
 }
 
 func newGatewayWith(t *testing.T, opts dataplane.Options) *gateway {
-	g := &gateway{t: t, metrics: metrics.New(), log: &syncBuffer{}}
+	g := &gateway{t: t, metrics: metrics.New(), log: &testlog.Buffer{}}
 	opts.Metrics, opts.AccessLog = g.metrics, accesslog.New(g.log)
 	g.dp = dataplane.New(opts)
 	t.Cleanup(func() {

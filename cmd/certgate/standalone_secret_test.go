@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/testlog"
 )
 
 // canaryPolicyYAML pins the route "api" to a pin list and a CA bundle read
@@ -83,9 +85,9 @@ func TestStandaloneNeverShowsSecretContent(t *testing.T) {
 
 // startStandaloneWithLog is startStandalone with the log and the access
 // log kept too, and the /status URL of the metrics server.
-func startStandaloneWithLog(t *testing.T, dir string, port int) (base, statusURL string, out, logs *syncBuffer) {
+func startStandaloneWithLog(t *testing.T, dir string, port int) (base, statusURL string, out, logs *testlog.Buffer) {
 	t.Helper()
-	out, logs = &syncBuffer{}, &syncBuffer{}
+	out, logs = &testlog.Buffer{}, &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {

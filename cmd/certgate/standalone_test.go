@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,28 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // gatewayYAML is a Gateway with a plain HTTP listener on 127.0.0.1:port
 // and a Service whose one endpoint is 127.0.0.1:backendPort.
@@ -110,9 +92,9 @@ func writeConfigFile(t *testing.T, dir, name, content string) {
 
 // startStandalone serves dir in-process and returns the listener port's
 // base URL and the output; the server stops at the end of the test.
-func startStandalone(t *testing.T, dir string, port int) (string, *syncBuffer) {
+func startStandalone(t *testing.T, dir string, port int) (string, *testlog.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {

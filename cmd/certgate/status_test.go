@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/testlog"
 )
 
 // documentedStatus mirrors the /status document of docs/standalone.md,
@@ -63,7 +65,7 @@ func TestStatusHasTheDocumentedShape(t *testing.T) {
 
 // getStatus fetches /status from the address standalone printed and
 // decodes it strictly; a zero value while it is not serving yet.
-func getStatus(t *testing.T, out *syncBuffer) documentedStatus {
+func getStatus(t *testing.T, out *testlog.Buffer) documentedStatus {
 	t.Helper()
 	var st documentedStatus
 	m := statusAddress.FindStringSubmatch(out.String())

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/certgate/certgate/dataplane/accesslog"
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/testlog"
 )
 
 // TestExplainAgreesWithTheServingDataPlane translates every golden
@@ -63,7 +63,7 @@ var seen map[string]int
 // agreeScenario serves s on loopback and compares every generated request.
 func agreeScenario(t *testing.T, s *snapshot.Snapshot, p *goldenPKI, backend int32) int {
 	ports := toLoopback(t, s, backend)
-	log := &lockedBuffer{}
+	log := &testlog.Buffer{}
 	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), AccessLog: accesslog.New(log), Now: func() time.Time { return goldenNow }})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -95,14 +95,14 @@ func agreeScenario(t *testing.T, s *snapshot.Snapshot, p *goldenPKI, backend int
 // agreeOne sends req to the data plane and compares with Explain. It
 // reports false for a request the TLS handshake refused, which Explain
 // does not model: only a listener with AllowValidOnly validation may.
-func agreeOne(t *testing.T, dp *dataplane.Dataplane, s *snapshot.Snapshot, req dataplane.Request, client *tls.Certificate, cert string, ports map[int32]bool, log *lockedBuffer) bool {
+func agreeOne(t *testing.T, dp *dataplane.Dataplane, s *snapshot.Snapshot, req dataplane.Request, client *tls.Certificate, cert string, ports map[int32]bool, log *testlog.Buffer) bool {
 	t.Helper()
 	what := fmt.Sprintf("%s %s %s port %d tls=%v cert=%q", req.Method, req.Host, req.Target, req.Port, req.TLS, cert)
 	want, err := dataplane.Explain(s, goldenNow, req)
 	if err != nil {
 		t.Fatalf("%s: Explain: %v", what, err)
 	}
-	before := log.lines()
+	before := log.Lines()
 	if err := send(req, client); err != nil {
 		if !ports[req.Port] {
 			t.Errorf("%s: %v; Explain said %+v", what, err, *want)
@@ -110,7 +110,7 @@ func agreeOne(t *testing.T, dp *dataplane.Dataplane, s *snapshot.Snapshot, req d
 		seen["handshake refused"]++
 		return false
 	}
-	got := log.waitLine(t, before)
+	got := waitLine(t, log, before)
 	statusAgrees := got.Status == want.Status
 	if want.Status == 0 {
 		statusAgrees = proxiedStatuses(want)[got.Status]
@@ -349,24 +349,6 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// lockedBuffer is the data plane's access log.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Split(strings.TrimSuffix(b.buf.String(), "\n"), "\n")
-}
-
 // logLine is what the comparison reads of an access log line.
 type logLine struct {
 	Status    int    `json:"status"`
@@ -378,11 +360,11 @@ type logLine struct {
 
 // waitLine waits for the line after before: the log is written once the
 // answer is sent, so it may lag the client by a moment.
-func (b *lockedBuffer) waitLine(t *testing.T, before []string) logLine {
+func waitLine(t *testing.T, log *testlog.Buffer, before []string) logLine {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		now := b.lines()
+		now := log.Lines()
 		if len(now) > len(before) || len(before) == 1 && before[0] == "" && now[0] != "" {
 			var l logLine
 			if err := json.Unmarshal([]byte(now[len(now)-1]), &l); err != nil {

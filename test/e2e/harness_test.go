@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/certgate/certgate/controllers/kubernetes/provider"
 	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/metrics"
+	"github.com/certgate/certgate/internal/testlog"
 	"github.com/certgate/certgate/internal/testpki"
 	"github.com/certgate/certgate/test/envtest"
 )
@@ -48,25 +47,7 @@ type world struct {
 	metrics *metrics.Metrics
 	// logs holds every provider's log at every level, for tests that
 	// check what certgate logs (and never logs).
-	logs *logBuffer
-}
-
-// logBuffer is a bytes.Buffer safe for the providers' goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *testlog.Buffer
 }
 
 func newWorld(t testing.TB) *world {
@@ -77,7 +58,7 @@ func newWorld(t testing.TB) *world {
 		serving:      ca.Issue(t, testpki.Options{CommonName: host, DNSNames: []string{host}}),
 		gatewayCert:  ca.Issue(t, testpki.Options{CommonName: "api-gateway"}),
 		strangerCert: ca.Issue(t, testpki.Options{CommonName: "stranger"}),
-		logs:         &logBuffer{},
+		logs:         &testlog.Buffer{},
 	}
 }
 

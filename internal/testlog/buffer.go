@@ -1,0 +1,35 @@
+// Package testlog holds what tests use to read the logs and output of the
+// servers they start.
+package testlog
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// Buffer is a bytes.Buffer that the server's goroutines may write to while
+// the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Lines is everything written so far, one element per line.
+func (b *Buffer) Lines() []string {
+	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+}
