@@ -17,7 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -152,7 +151,7 @@ func (r *routeBench) sample(b *testing.B) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	path := fmt.Sprintf("/m-%05d", r.measured)
-	route := benchRoute(fmt.Sprintf("m-%05d", r.measured), path)
+	route := pathRoute(benchNS, fmt.Sprintf("m-%05d", r.measured), path, "echo")
 	r.measured++
 
 	b.StartTimer()
@@ -195,7 +194,7 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range names {
-				if err := r.w.c.Create(ctx, benchRoute(bgName(i), bgPath(i))); err != nil {
+				if err := r.w.c.Create(ctx, pathRoute(benchNS, bgName(i), bgPath(i), "echo")); err != nil {
 					select {
 					case errs <- fmt.Errorf("create %s: %w", bgName(i), err):
 					default:
@@ -312,26 +311,6 @@ func get(c *http.Client, path string) (int, error) {
 
 func bgName(i int) string { return fmt.Sprintf("bg-%04d", i) }
 func bgPath(i int) string { return fmt.Sprintf("/bg-%04d", i) }
-
-// benchRoute is a route on the benchmark Gateway that sends a path
-// prefix to the echo Service.
-func benchRoute(name, path string) *gatewayv1.HTTPRoute {
-	return &gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: name},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw"}}},
-			Hostnames:       []gatewayv1.Hostname{host},
-			Rules: []gatewayv1.HTTPRouteRule{{
-				Matches: []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{
-					Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To(path),
-				}}},
-				BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-					BackendObjectReference: gatewayv1.BackendObjectReference{Name: "echo", Port: ptr.To(gatewayv1.PortNumber(80))},
-				}}},
-			}},
-		},
-	}
-}
 
 // percentile is the nearest-rank percentile of sorted samples.
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -337,3 +337,27 @@ func sha256Pin(c *testpki.Cert) string {
 	sum := sha256.Sum256(c.Leaf.Raw)
 	return hex.EncodeToString(sum[:])
 }
+
+// pathRoute is an HTTPRoute of gateway gw in ns sending PathPrefix path to
+// Service backend port 80.
+func pathRoute(ns, name, path, backend string) *gatewayv1.HTTPRoute {
+	return &gatewayv1.HTTPRoute{
+		ObjectMeta: objectMeta(ns, name),
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw"}}},
+			Hostnames:       []gatewayv1.Hostname{host},
+			Rules: []gatewayv1.HTTPRouteRule{{
+				Matches: []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{
+					Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To(path),
+				}}},
+				BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+					Name: gatewayv1.ObjectName(backend), Port: ptr.To(gatewayv1.PortNumber(80)),
+				}}}},
+			}},
+		},
+	}
+}
+
+func objectMeta(ns, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name}
+}
