@@ -19,9 +19,10 @@ import (
 // someone's attempt to revoke the certificate it held:
 //
 //   - It belongs to one listener and one Secret object. A listener never
-//     receives a certificate it did not resolve itself, and a Secret that is
-//     deleted and created again (a new UID) is a new object, whose earlier
-//     content is not kept.
+//     receives a certificate it did not resolve itself, and a Secret or
+//     Gateway that is deleted and created again (a new UID) is a new
+//     object, even when both happen between two translations: nothing of
+//     the old one is kept.
 //   - Only content problems are covered. A deleted Secret, a reference that
 //     now names another Secret or is no longer permitted (its ReferenceGrant
 //     removed) drops the entry at once: those are deliberate and fail
@@ -40,6 +41,9 @@ type LastGoodCertificates map[CertificateSource]LastGoodCertificate
 
 // CertificateSource is one of a listener's certificateRefs, resolved.
 type CertificateSource struct {
+	// GatewayUID is the UID of the listener's Gateway; empty for Gateways
+	// read from files (standalone).
+	GatewayUID types.UID
 	// Listener is the listener's snapshot name, "namespace/gateway/listener".
 	Listener string
 	// Secret is the Secret the reference names.

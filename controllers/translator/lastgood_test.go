@@ -37,7 +37,9 @@ func newCertWorld(t *testing.T, a, b, x *testpki.Cert) *certWorld {
 	}
 	shared := gatewayv1.Namespace("shared")
 	w := &certWorld{t: t, secrets: map[string]*corev1.Secret{}}
-	w.gw = &gatewayv1.Gateway{ObjectMeta: objectMeta("gw", goldenNow), Spec: gatewayv1.GatewaySpec{GatewayClassName: "c", Listeners: []gatewayv1.Listener{
+	gwMeta := objectMeta("gw", goldenNow)
+	gwMeta.UID = "gw-1"
+	w.gw = &gatewayv1.Gateway{ObjectMeta: gwMeta, Spec: gatewayv1.GatewaySpec{GatewayClassName: "c", Listeners: []gatewayv1.Listener{
 		https("a", 443, gatewayv1.SecretObjectReference{Name: "a"}),
 		https("b", 8443, gatewayv1.SecretObjectReference{Name: "b"}),
 		https("x", 9443, gatewayv1.SecretObjectReference{Name: "x", Namespace: &shared}),
@@ -230,6 +232,11 @@ func TestLastGoodCertificateIsNotKeptAcrossDeliberateChanges(t *testing.T) {
 			w.gw.Spec.Listeners[0].TLS.CertificateRefs[0].Name = "c"
 		}},
 		"ReferenceGrant removed": {"x", "no ReferenceGrant allows it", func(w *certWorld) { w.grant = nil }},
+		"Gateway deleted and created again, Secret unusable": {"a", "ns/a does not", func(w *certWorld) {
+			w.gw = w.gw.DeepCopy()
+			w.gw.UID = "gw-2"
+			w.put("ns/a", garbage, garbage)
+		}},
 		"listener renamed, Secret unusable": {"renamed", "ns/a does not", func(w *certWorld) {
 			w.gw.Spec.Listeners[0].Name = "renamed"
 			w.put("ns/a", garbage, garbage)

@@ -69,7 +69,7 @@ func (t *translator) listenerCertificate(l *listenerState, i int, ref gatewayv1.
 		l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s/%s does not exist", field, ns, ref.Name)
 		return snapshot.Certificate{}, false
 	}
-	src := CertificateSource{Listener: l.name(), Secret: nameOf(ns, string(ref.Name))}
+	src := CertificateSource{GatewayUID: l.gw.UID, Listener: l.name(), Secret: nameOf(ns, string(ref.Name))}
 	if problem := tlsSecretProblem(s); problem != "" {
 		return t.fallBackToLastGood(l, field, src, s, problem)
 	}
