@@ -22,7 +22,8 @@ type Applier interface {
 type Runner struct {
 	// Dataplane receives each snapshot.
 	Dataplane Applier
-	// Options are the translation options; Now is set on each run.
+	// Options are the translation options; Now and LastGoodCertificates
+	// are set on each run.
 	Options translator.Options
 	// Publish, when set, receives every translation result with the error
 	// of applying its snapshot, so statuses can be written or printed.
@@ -34,6 +35,12 @@ type Runner struct {
 
 	mu   sync.Mutex
 	last *translator.Result
+	// lastGood are the serving certificates of the last applied snapshot,
+	// handed to the next translation (translator/lastgood.go). They follow
+	// the applied snapshot rather than every translation, so they always
+	// describe what the data plane serves; they live as long as the
+	// process.
+	lastGood translator.LastGoodCertificates
 }
 
 // Run translates res and applies the result. It returns the result (nil
@@ -52,12 +59,13 @@ func (r *Runner) Run(res *resources.Resources) (result *translator.Result, err e
 	}()
 	opts := r.Options
 	opts.Now = r.now()
+	opts.LastGoodCertificates = r.lastGood
 	result = translator.Translate(res, opts)
 	err = r.Dataplane.Apply(&result.Snapshot)
 	if err != nil {
 		r.log().Error("snapshot rejected; the previous configuration keeps serving", "error", err)
 	} else {
-		r.last = result
+		r.last, r.lastGood = result, result.LastGoodCertificates
 	}
 	if r.Publish != nil {
 		r.Publish(result, err)

@@ -13,9 +13,10 @@ import (
 // resolves its serving certificates. HTTPS listeners terminate; TLS
 // listeners terminate (TLSRoute mode Terminate, the default) or pass the
 // client's TLS through to the backend (Passthrough), which needs no
-// certificate. Every usable certificate is kept; the first problem found
-// is the listener's ResolvedRefs reason, and a terminating listener left
-// without any certificate is not programmed.
+// certificate. Every usable certificate is kept, and so is the last good
+// one of a Secret edited into something unusable (lastgood.go); the first
+// problem found is the listener's ResolvedRefs reason, and a terminating
+// listener left without any certificate is not programmed.
 func (t *translator) resolveListenerTLS(l *listenerState) {
 	if l.spec.Protocol != gatewayv1.HTTPSProtocolType && l.spec.Protocol != gatewayv1.TLSProtocolType {
 		if l.spec.Protocol == gatewayv1.HTTPProtocolType && l.spec.TLS != nil {
@@ -64,25 +65,45 @@ func (t *translator) listenerCertificate(l *listenerState, i int, ref gatewayv1.
 		return snapshot.Certificate{}, false
 	}
 	s := t.idx.secrets[nameOf(ns, string(ref.Name))]
-	if problem := tlsSecretProblem(s); problem != "" {
-		l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s/%s %s", field, ns, ref.Name, problem)
+	if s == nil {
+		l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s/%s does not exist", field, ns, ref.Name)
 		return snapshot.Certificate{}, false
 	}
-	return snapshot.Certificate{
+	src := CertificateSource{GatewayUID: l.gw.UID, Listener: l.name(), Secret: nameOf(ns, string(ref.Name))}
+	if problem := tlsSecretProblem(s); problem != "" {
+		return t.fallBackToLastGood(l, field, src, s, problem)
+	}
+	c := snapshot.Certificate{
 		Name:    ns + "/" + string(ref.Name),
 		CertPEM: secretValue(s, corev1.TLSCertKey),
 		Key:     snapshot.PrivateKey(secretValue(s, corev1.TLSPrivateKeyKey)),
-	}, true
+	}
+	t.keepGood(src, s.UID, c)
+	return c, true
 }
 
-// tlsSecretProblem says what makes s unusable as a serving certificate,
-// or "" when it is usable. The key pair is parsed here so that the data
+// fallBackToLastGood handles a certificateRef whose Secret exists but is
+// unusable: the listener is unresolved either way, and keeps serving the
+// certificate the same Secret object last held while it was usable, if
+// any (lastgood.go says when and why).
+func (t *translator) fallBackToLastGood(l *listenerState, field string, src CertificateSource, s *corev1.Secret, problem string) (snapshot.Certificate, bool) {
+	c, ok := t.previousGood(src, s.UID)
+	if !ok {
+		l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s %s", field, src.Secret, problem)
+		return snapshot.Certificate{}, false
+	}
+	l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef,
+		"%s: Secret %s %s; the listener keeps serving the last good certificate from this Secret until it is fixed, deleted or no longer referenced",
+		field, src.Secret, problem)
+	t.keepGood(src, s.UID, c)
+	return c, true
+}
+
+// tlsSecretProblem says what makes the Secret s, which exists, unusable
+// as a serving certificate, or "" when it is usable. The key pair is parsed here so that the data
 // plane never rejects a whole snapshot for one bad Secret.
 func tlsSecretProblem(s *corev1.Secret) string {
-	switch {
-	case s == nil:
-		return "does not exist"
-	case s.Type != corev1.SecretTypeTLS:
+	if s.Type != corev1.SecretTypeTLS {
 		return fmt.Sprintf("has type %q, not %s", s.Type, corev1.SecretTypeTLS)
 	}
 	if err := checkKeyPair(secretValue(s, corev1.TLSCertKey), secretValue(s, corev1.TLSPrivateKeyKey)); err != nil {

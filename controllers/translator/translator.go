@@ -41,12 +41,21 @@ type Options struct {
 	// in the Service-per-Gateway mode: the controller's own, where the
 	// Pods they select are.
 	ServiceNamespace string
+	// LastGoodCertificates are the serving certificates the previous
+	// applied translation resolved, given back so that a listener whose
+	// Secret became unusable keeps its last good one (lastgood.go). Nil
+	// means none: the first translation after a start.
+	LastGoodCertificates LastGoodCertificates
 }
 
 // Result is the output of a translation.
 type Result struct {
 	Snapshot snapshot.Snapshot `json:"snapshot"`
 	Status   Status            `json:"status"`
+	// LastGoodCertificates are the serving certificates this translation
+	// resolved, for Options.LastGoodCertificates of the next one. They are
+	// left out of the JSON form: the snapshot already shows what is served.
+	LastGoodCertificates LastGoodCertificates `json:"-"`
 }
 
 // Status holds the status of every object certgate is responsible for,
@@ -120,6 +129,8 @@ type translator struct {
 	// kindConflicts is built on first use by the route stage
 	// (kindconflict.go).
 	kindConflicts *kindConflicts
+	// lastGood is built by the gateway stage (lastgood.go).
+	lastGood LastGoodCertificates
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
@@ -163,7 +174,7 @@ var stages = []func(*translator){
 
 // finish sorts the snapshot and the statuses into the result.
 func (t *translator) finish() *Result {
-	out := &Result{Snapshot: t.snapshot}
+	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood}
 	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
 		out.Status.GatewayClasses = append(out.Status.GatewayClasses, GatewayClassStatus{Name: name, Status: *t.classStatus[name]})

@@ -49,6 +49,7 @@ func TestController(t *testing.T) {
 	t.Run("LeaseLossKeepsServingAndStatusMovesToNewLeader", w.testLeaseLossKeepsServingAndStatusMovesToNewLeader)
 	t.Run("RetiringPinSurvivesALeaderChange", w.testRetiringPinSurvivesALeaderChange)
 	t.Run("ReferencedSecretDeletedAndRecreated", w.testReferencedSecretDeletedAndRecreated)
+	t.Run("ServingSecretEditedIntoGarbageKeepsTheLastGoodCertificate", w.testServingSecretEditedIntoGarbageKeepsTheLastGoodCertificate)
 	t.Run("BackendFaultsHoldTimeouts", w.testBackendFaultsHoldTimeouts)
 	t.Run("RBACIsEnough", w.testRBACIsEnough)
 	t.Run("WatchNamespacesUnderTheChartsScopedRBAC", w.testWatchNamespacesUnderTheChartsScopedRBAC)
