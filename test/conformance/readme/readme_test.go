@@ -20,11 +20,10 @@ const pinPlaceholder = "<the sha256 pin certgate pin printed>"
 
 // run is one pass through the README's section.
 type run struct {
-	t   *testing.T
-	c   *cluster.Config
-	w   *workdir
-	sh  *shell
-	cmd string // the README command being checked
+	t  *testing.T
+	c  *cluster.Config
+	w  *workdir
+	sh *shell
 	// substitutions are the only changes made to the README's text, each
 	// used at least once: the CRDs' URL becomes the same file assembled
 	// from the pinned module (no traffic leaves the machine), and the pin
@@ -105,14 +104,15 @@ func (r *run) writeFile(b block) {
 func (r *run) runCommand(command string) {
 	t := r.t
 	s := r.stepFor(command)
-	r.cmd = r.substitute(command)
+	cmd := r.substitute(command)
 	deadline := time.Now().Add(observeFor)
 	for attempt := 1; ; attempt++ {
-		out, status, err := r.sh.run(r.cmd, commandTimeout)
+		began := time.Now()
+		out, status, err := r.sh.run(cmd, commandTimeout)
 		if err != nil {
-			t.Fatalf("$ %s\n%v", r.cmd, err)
+			t.Fatalf("$ %s\n%v", cmd, err)
 		}
-		t.Logf("$ %s\n%s", r.cmd, indent(out))
+		t.Logf("$ %s   (%v)\n%s", cmd, time.Since(began).Round(10*time.Millisecond), indent(out))
 		err = s.check(r, out, status)
 		if err == nil {
 			if attempt > 1 {
@@ -122,7 +122,7 @@ func (r *run) runCommand(command string) {
 		}
 		var f final
 		if s == nil || !s.observe || errors.As(err, &f) || time.Now().After(deadline) {
-			t.Fatalf("$ %s\nexit status %d: %v", r.cmd, status, err)
+			t.Fatalf("$ %s\nexit status %d: %v", cmd, status, err)
 		}
 		time.Sleep(time.Second)
 	}
