@@ -54,7 +54,7 @@ func TestInstallOnACluster(t *testing.T) {
 	w := newWorkdir(t, c)
 	r := &run{t: t, c: c, w: w, sh: startShell(t, w.dir, w.env(c)),
 		substitutions: map[string]string{crdURL: crdFile}, used: map[string]bool{}, matched: map[*step]string{}}
-	r.steps = readmeSteps(r)
+	r.steps = readmeSteps()
 	start := time.Now()
 	for _, b := range blocks {
 		if b.lang == "yaml" {

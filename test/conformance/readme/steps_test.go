@@ -15,7 +15,7 @@ import (
 
 // readmeSteps are the README commands whose outcome the test checks, in
 // the README's order, each picked by a string only it contains.
-func readmeSteps(r *run) []*step {
+func readmeSteps() []*step {
 	return []*step{
 		{has: "rollout status deployment/certgate", want: contains("successfully rolled out")},
 		{has: "certgate pin client.crt", want: takePin},
