@@ -158,8 +158,9 @@ cluster-down: localcluster ## Stop the local cluster and remove its network name
 dev: build cluster-up ## Local cluster + certgate controller + sample Gateway, HTTPRoute, ClientCertPolicy (docs/development.md).
 	$(LOCALCLUSTER) dev --certgate $(BIN)/certgate
 
-conformance: kube-binaries $(HELM) image ## Gateway API conformance suite (pinned, unmodified) against certgate in the local cluster; report in docs/conformance/.
+conformance: kube-binaries $(HELM) image ## Gateway API conformance suite (pinned, unmodified) against certgate in the local cluster, report in docs/conformance/; then the README's install section, in a cluster of its own.
 	$(GO) test -tags conformance -count=1 -timeout 80m -v ./test/conformance/
+	$(GO) test -tags conformance -count=1 -timeout 15m -v ./test/conformance/readme/
 
 clean:
 	rm -rf $(BIN)
