@@ -13,9 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/controllers/kubernetes/gatewayservice"
@@ -59,13 +57,11 @@ func (w *world) testServicePerGateway(t *testing.T) {
 	eventually(t, "the follower's translation: Gateway Pending", func() error {
 		return gatewayPending(follower.Last(), ns, "gw")
 	})
-	earlier := w.earlierLayoutServices(t, ns, "gw", controller)
 	time.Sleep(time.Second)
 	w.namespace(t, svcNS)
 	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: svcNS, Name: gwSvc}, &corev1.Service{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("a Service exists without a leader (get: %v)", err)
 	}
-	w.checkServices(t, ns, earlier...)
 
 	// The leader, as the ServiceAccount of config/rbac.
 	w.ensureRBAC(t)
@@ -79,11 +75,6 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := w.waitService(t, svcNS, gwSvc, "443=21000")
-	// The earlier layout's Service of gw goes; the look-alikes stay.
-	eventually(t, "the earlier layout's Service deleted", func() error {
-		return w.serviceGone(t, ns, earlier[0])
-	})
-	w.checkServices(t, ns, earlier[1:]...)
 	if !reflect.DeepEqual(svc.Spec.Selector, selector) || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		t.Errorf("Service type %s selector %v, want LoadBalancer %v", svc.Spec.Type, svc.Spec.Selector, selector)
 	}
@@ -144,51 +135,6 @@ func (w *world) testServicePerGateway(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// earlierLayoutServices creates, in the Gateway's namespace, the Service
-// of Gateway ns/gw as certgate made it before Services moved to the
-// controller's namespace (certgate's label and controller name, owned by
-// the Gateway), and two look-alikes that are not certgate's to delete: one
-// of another controller, one owned by no Gateway. It returns their names
-// in that order.
-func (w *world) earlierLayoutServices(t *testing.T, ns, gwName, controller string) []string {
-	t.Helper()
-	gw := &gatewayv1.Gateway{}
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: gwName}, gw); err != nil {
-		t.Fatal(err)
-	}
-	owner := []metav1.OwnerReference{{APIVersion: gatewayv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID, Controller: ptr.To(true)}}
-	svc := func(name, controllerName string, owners []metav1.OwnerReference) *corev1.Service {
-		return &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, OwnerReferences: owners,
-				Labels:      map[string]string{"app.kubernetes.io/managed-by": "certgate"},
-				Annotations: map[string]string{translator.AnnotationControllerName: controllerName}},
-			Spec: corev1.ServiceSpec{Selector: map[string]string{"app.kubernetes.io/name": "certgate"},
-				Ports: []corev1.ServicePort{{Name: "port-443", Port: 443, TargetPort: intstr.FromInt32(20000)}}},
-		}
-	}
-	w.create(t, svc("certgate-"+gwName, controller, owner), svc("other-"+gwName, "example.com/other", owner),
-		svc("unowned-"+gwName, controller, nil))
-	return []string{"certgate-" + gwName, "other-" + gwName, "unowned-" + gwName}
-}
-
-// checkServices checks that each named Service of ns exists.
-func (w *world) checkServices(t *testing.T, ns string, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, &corev1.Service{}); err != nil {
-			t.Errorf("Service %s/%s: %v, want it kept", ns, name, err)
-		}
-	}
-}
-
-// serviceGone is nil once Service ns/name is not found.
-func (w *world) serviceGone(t *testing.T, ns, name string) error {
-	if err := w.c.Get(ctx(t), types.NamespacedName{Namespace: ns, Name: name}, &corev1.Service{}); !apierrors.IsNotFound(err) {
-		return fmt.Errorf("Service %s/%s: get: %v", ns, name, err)
-	}
-	return nil
 }
 
 // gatewayPending checks a translation says ns/name is Programmed=False

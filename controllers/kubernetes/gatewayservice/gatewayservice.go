@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -222,35 +221,7 @@ func (s *Provisioner) Provision(ctx context.Context, res *resources.Resources, r
 		}
 		retry = s.apply(ctx, gw, current[nn(gw)], alloc[nn(gw)]) || retry
 	}
-	return s.deleteEarlierLayout(ctx, res) || retry
-}
-
-// deleteEarlierLayout deletes the Services an earlier certgate created in
-// each Gateway's own namespace, owned by the Gateway, before they moved to
-// Options.Namespace. There they select no Pod, yet a LoadBalancer among
-// them keeps its address until the Gateway is deleted. Only that layout
-// made a Service with certgate's label and controller name and a
-// controller owner reference to a Gateway; a Service without all three is
-// not certgate's to delete. The Services come from the cache (res): every
-// run checks them, so one an old replica recreates during a rolling
-// upgrade goes too.
-func (s *Provisioner) deleteEarlierLayout(ctx context.Context, res *resources.Resources) bool {
-	retry := false
-	for _, svc := range res.Services {
-		if svc.Namespace == s.opts.Namespace || svc.Labels[labelManagedBy] != labelManagedByValue ||
-			svc.Annotations[translator.AnnotationControllerName] != string(s.controller) || !ownedByGateway(svc) {
-			continue
-		}
-		s.log.Info("deleting a Gateway's Service of the earlier layout, in the Gateway's namespace", "service", nn(svc))
-		retry = s.delete(ctx, svc) || retry
-	}
 	return retry
-}
-
-// ownedByGateway: svc's controller owner reference is a Gateway.
-func ownedByGateway(svc *corev1.Service) bool {
-	ref := metav1.GetControllerOfNoCopy(svc)
-	return ref != nil && ref.Kind == "Gateway" && strings.HasPrefix(ref.APIVersion, gatewayv1.GroupName+"/")
 }
 
 // apply creates or updates one Gateway's Service.
