@@ -235,6 +235,10 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 		answer(w, http.StatusInternalServerError)
 		return
 	}
+	if target.direct != nil && st.rule.direct && simpleRequest(r) {
+		d.forwardDirect(st, target.direct, w, r)
+		return
+	}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	if t := st.rule.timeouts.Request; t > 0 {
 		var cancel context.CancelFunc
