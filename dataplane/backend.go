@@ -90,12 +90,22 @@ func (t *measuredTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // proxyBuffers lends the copy buffers of response bodies, so proxying a
 // body does not allocate 32 KiB per request.
-var proxyBuffers = bufferPool{pool: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+// The pool holds array pointers: putting a slice would allocate its
+// header on every Put.
+var proxyBuffers = bufferPool{pool: sync.Pool{New: func() any { return new([proxyBufferSize]byte) }}}
+
+const proxyBufferSize = 32 << 10
 
 type bufferPool struct{ pool sync.Pool }
 
-func (p *bufferPool) Get() []byte  { return p.pool.Get().([]byte) }
-func (p *bufferPool) Put(b []byte) { p.pool.Put(b) } //nolint:staticcheck // a slice header is small; the array is what is reused.
+func (p *bufferPool) Get() []byte { return p.pool.Get().(*[proxyBufferSize]byte)[:] }
+
+// Put takes back a buffer Get lent; anything else is dropped.
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) >= proxyBufferSize {
+		p.pool.Put((*[proxyBufferSize]byte)(b[:proxyBufferSize]))
+	}
+}
 
 // reverseProxy builds the proxy for one backend. The upstream transport
 // chooses the endpoint and scheme of each attempt; the URL set here only

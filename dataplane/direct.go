@@ -101,7 +101,8 @@ func (d *Dataplane) forwardDirect(st *requestState, t *directTarget, w http.Resp
 			defer cancel()
 		}
 	}
-	x := &directExchange{w: w}
+	x := &st.direct
+	x.w = w
 	x.prepare(st, r)
 	res, err := d.sendDirect(ctx, st, t, &x.head)
 	if err != nil {
@@ -163,7 +164,11 @@ func (x *directExchange) prepare(st *requestState, r *http.Request) {
 		st.rule.filters.ModifyRequest(out, st.info)
 		x.head.Host = out.Host
 	}
-	x.head.Target = x.url.RequestURI()
+	// What url.RequestURI would give, without joining the two.
+	x.head.Target, x.head.Query = x.url.EscapedPath(), x.url.RawQuery
+	if x.head.Target == "" {
+		x.head.Target = "/"
+	}
 	if st.identity == nil {
 		clientcert.StripClientHeaders(h)
 	} else {

@@ -30,6 +30,9 @@ type requestState struct {
 	// body is the request body, nil for a request without one.
 	body     *clientBody
 	upstream string
+	// direct is the exchange of a request on the direct path, kept here
+	// to spare it an allocation of its own.
+	direct directExchange
 }
 
 type stateKey struct{}

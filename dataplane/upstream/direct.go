@@ -137,6 +137,7 @@ func (t *directTransport) conn(ctx context.Context, addr string) (*directConn, b
 		return nil, false, err
 	}
 	c := &directConn{t: t, addr: addr, conn: conn}
+	c.abort = func() { _ = c.conn.SetDeadline(aLongTimeAgo) }
 	c.limited = limitedReader{r: conn}
 	c.br = bufio.NewReader(&c.limited)
 	c.bw = bufio.NewWriter(conn)
@@ -193,6 +194,9 @@ type directConn struct {
 	// answered is set once a byte of the current response has been read:
 	// the backend saw the request, and it is not sent again.
 	answered bool
+	// abort fails every pending and later read and write, for a request
+	// whose context ended; made once per connection, not per request.
+	abort func()
 }
 
 // maxInformational bounds the 1xx responses read before the final one.
@@ -233,7 +237,7 @@ func (r stdRequest) informational(code int, h http.Header) error {
 // closed. ctx aborts the exchange, the body included, by moving the
 // connection's deadline into the past.
 func (c *directConn) roundTrip(ctx context.Context, out outgoing) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, c.abort)
 	c.answered, c.limited.read = false, 0
 	res, err := c.exchange(out)
 	if err != nil {

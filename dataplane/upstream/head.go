@@ -23,8 +23,9 @@ type Head struct {
 	// Request is the client's request. Only its method is read: it is
 	// sent, and says whether the response has a body (HEAD).
 	Request *http.Request
-	// Target is the request-target, origin form ("/path?query").
-	Target string
+	// Target is the path of the request-target (origin form) and Query
+	// its query, sent after a "?" when it is not empty.
+	Target, Query string
 	// Host is the Host field; "" sends the endpoint's address, as
 	// Request.Write does for a request without a Host.
 	Host string
@@ -103,10 +104,14 @@ func (h *Head) write(w *bufio.Writer) error {
 	if err != nil {
 		return err
 	}
-	if hasCTL(h.Target) {
+	if hasCTL(h.Target) || hasCTL(h.Query) {
 		return errors.New("net/http: can't write control character in Request.URL")
 	}
-	line(w, h.Request.Method, " ", h.Target, " HTTP/1.1")
+	if h.Query != "" {
+		line(w, h.Request.Method, " ", h.Target, "?", h.Query, " HTTP/1.1")
+	} else {
+		line(w, h.Request.Method, " ", h.Target, " HTTP/1.1")
+	}
 	line(w, "Host: ", host)
 	if ua := h.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
 		line(w, "User-Agent: ", textproto.TrimString(ua[0]))
