@@ -240,7 +240,8 @@ func dropHopByHop(h http.Header) {
 // then the trailers. A body that fails midway aborts the client's
 // response, as a half-sent answer cannot be told from a whole one.
 func (d *Dataplane) respondDirect(w http.ResponseWriter, res *http.Response) {
-	defer res.Body.Close()
+	// On a panic too: a response abandoned halfway closes its connection.
+	defer func() { _ = res.Body.Close() }()
 	moveHeader(w.Header(), res.Header)
 	announced := len(res.Trailer)
 	if announced > 0 {
