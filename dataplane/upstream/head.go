@@ -16,9 +16,9 @@ import (
 // Head is a request without a body that the direct path sends as given:
 // the proxy decides every header field itself and no *http.Request is
 // built for it. Its bytes on the wire are the ones Request.Write produces
-// for the same method, target, Host and header (which SendDirect's tests
-// compare), and the header is refused on the same grounds as
-// http.Transport refuses it.
+// for the same method, target, Host and header
+// (TestHeadWritesWhatRequestWriteWrites), and the header is refused on
+// the same grounds as http.Transport refuses it.
 type Head struct {
 	// Request is the client's request. Only its method is read: it is
 	// sent, and says whether the response has a body (HEAD).
