@@ -39,6 +39,9 @@ func (s *backendSet) pick() *backendTarget {
 type backendTarget struct {
 	namespace, service string
 	proxy              *httputil.ReverseProxy
+	// direct is set when the proxy's simple requests can take the direct
+	// path instead (see forwardDirect).
+	direct *directTarget
 }
 
 func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
@@ -54,11 +57,14 @@ func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		u.Transport = &measuredTransport{rt: u.Transport, record: d.opts.Metrics.Backend(b.Namespace, b.Service)}
+		record := d.opts.Metrics.Backend(b.Namespace, b.Service)
+		direct := newDirectTarget(u, policy, record, b)
+		u.Transport = &measuredTransport{rt: u.Transport, record: record}
 		set.targets = append(set.targets, &backendTarget{
 			namespace: b.Namespace,
 			service:   b.Service,
 			proxy:     d.reverseProxy(&upstream.RetryTransport{Upstream: u, Policy: policy}, b),
+			direct:    direct,
 		})
 	}
 	return set, nil
@@ -84,12 +90,22 @@ func (t *measuredTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // proxyBuffers lends the copy buffers of response bodies, so proxying a
 // body does not allocate 32 KiB per request.
-var proxyBuffers = bufferPool{pool: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+// The pool holds array pointers: putting a slice would allocate its
+// header on every Put.
+var proxyBuffers = bufferPool{pool: sync.Pool{New: func() any { return new([proxyBufferSize]byte) }}}
+
+const proxyBufferSize = 32 << 10
 
 type bufferPool struct{ pool sync.Pool }
 
-func (p *bufferPool) Get() []byte  { return p.pool.Get().([]byte) }
-func (p *bufferPool) Put(b []byte) { p.pool.Put(b) } //nolint:staticcheck // a slice header is small; the array is what is reused.
+func (p *bufferPool) Get() []byte { return p.pool.Get().(*[proxyBufferSize]byte)[:] }
+
+// Put takes back a buffer Get lent; anything else is dropped.
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) >= proxyBufferSize {
+		p.pool.Put((*[proxyBufferSize]byte)(b[:proxyBufferSize]))
+	}
+}
 
 // reverseProxy builds the proxy for one backend. The upstream transport
 // chooses the endpoint and scheme of each attempt; the URL set here only
@@ -149,30 +165,37 @@ func modifyResponse(res *http.Response) error {
 // otherwise. A failed TLS handshake is counted with its reason.
 func (d *Dataplane) proxyError(b *snapshot.Backend) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if reason := upstream.TLSErrorReason(err); reason != "" {
-			d.opts.Metrics.BackendTLSErrors.WithLabelValues(b.Namespace, b.Service, reason).Inc()
+		d.upstreamFailed(b, stateOf(r.Context()).body, w, r, err)
+	}
+}
+
+// upstreamFailed answers a request whose upstream exchange failed with
+// err, before any of the response was written; r's context is the one the
+// exchange ran under, body the request's (nil without one).
+func (d *Dataplane) upstreamFailed(b *snapshot.Backend, body *clientBody, w http.ResponseWriter, r *http.Request, err error) {
+	if reason := upstream.TLSErrorReason(err); reason != "" {
+		d.opts.Metrics.BackendTLSErrors.WithLabelValues(b.Namespace, b.Service, reason).Inc()
+	}
+	if body.failure() != nil {
+		// The client's body broke, not the backend: the upstream
+		// request was aborted and the connection cannot carry
+		// another request.
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
 		}
-		if body := stateOf(r.Context()).body; body.failure() != nil {
-			// The client's body broke, not the backend: the upstream
-			// request was aborted and the connection cannot carry
-			// another request.
-			if r.ProtoMajor == 1 {
-				w.Header().Set("Connection", "close")
-			}
-			answer(w, body.failureStatus())
-			return
-		}
-		switch {
-		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-			// The client went away; nobody reads an answer.
-			w.WriteHeader(499)
-		case errors.Is(err, context.DeadlineExceeded):
-			answer(w, http.StatusGatewayTimeout)
-		case errors.Is(err, upstream.ErrNoEndpoints):
-			answer(w, http.StatusServiceUnavailable)
-		default:
-			d.log.Debug("upstream request failed", "backend", b.Name, "error", err)
-			answer(w, http.StatusBadGateway)
-		}
+		answer(w, body.failureStatus())
+		return
+	}
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads an answer.
+		w.WriteHeader(499)
+	case errors.Is(err, context.DeadlineExceeded):
+		answer(w, http.StatusGatewayTimeout)
+	case errors.Is(err, upstream.ErrNoEndpoints):
+		answer(w, http.StatusServiceUnavailable)
+	default:
+		d.log.Debug("upstream request failed", "backend", b.Name, "error", err)
+		answer(w, http.StatusBadGateway)
 	}
 }

@@ -27,7 +27,7 @@ type pki struct {
 	pinned, unpinned, expired, foreignCert *testpki.Cert
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t testing.TB) *pki {
 	p := &pki{
 		servingCA: testpki.NewCA(t, "serving CA"),
 		clientCA:  testpki.NewCA(t, "client CA"),

@@ -89,6 +89,11 @@ type framing struct {
 	line   []byte
 	remain int64
 	head   requestHead
+	// requestLine is the current head's request line, once started is
+	// set; it becomes a string only for a chunked request, the one kind
+	// sentWithLength asks about.
+	requestLine []byte
+	started     bool
 	// chunked are the heads of chunked requests not yet asked about.
 	chunked []requestHead
 }
@@ -167,10 +172,11 @@ func (f *framing) endLine(line []byte) {
 func (f *framing) headLine(line []byte) {
 	h := &f.head
 	switch {
-	case h.requestLine == "" && len(line) == 0:
+	case !f.started && len(line) == 0:
 		// Empty lines before a request line are ignored (RFC 9112 section 2.2).
-	case h.requestLine == "":
-		h.requestLine, h.http10 = string(line), bytes.HasSuffix(line, []byte(" HTTP/1.0"))
+	case !f.started:
+		f.started, h.http10 = true, bytes.HasSuffix(line, []byte(" HTTP/1.0"))
+		f.requestLine = append(f.requestLine[:0], line...)
 		if bytes.HasPrefix(line, []byte("PRI * HTTP/2")) {
 			f.phase = lost
 		}
@@ -201,9 +207,10 @@ func (h *requestHead) field(line []byte) {
 // HTTP/1.0.
 func (f *framing) endHead() {
 	h := f.head
-	f.head = requestHead{}
+	f.head, f.started = requestHead{}, false
 	chunked := h.isChunk && !h.http10
 	if chunked {
+		h.requestLine = string(f.requestLine)
 		f.chunked = append(f.chunked, h)
 	}
 	switch {

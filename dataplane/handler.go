@@ -30,6 +30,9 @@ type requestState struct {
 	// body is the request body, nil for a request without one.
 	body     *clientBody
 	upstream string
+	// direct is the exchange of a request on the direct path, kept here
+	// to spare it an allocation of its own.
+	direct directExchange
 }
 
 type stateKey struct{}
@@ -233,6 +236,10 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 	if target == nil {
 		chain.ModifyResponse(w.Header())
 		answer(w, http.StatusInternalServerError)
+		return
+	}
+	if target.direct != nil && st.rule.direct && simpleRequest(r) {
+		d.forwardDirect(st, target.direct, w, r)
 		return
 	}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)

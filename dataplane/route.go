@@ -40,6 +40,9 @@ type ruleConfig struct {
 	source   *snapshot.Rule
 	mirrors  []*mirrorTarget
 	timeouts snapshot.Timeouts
+	// direct is set when the rule's simple requests may take the direct
+	// path (takesDirect).
+	direct bool
 }
 
 func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
@@ -80,6 +83,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		}
 		rc.mirrors = append(rc.mirrors, target)
 	}
+	rc.direct = takesDirect(rc)
 	return rc, nil
 }
 

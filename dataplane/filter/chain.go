@@ -78,3 +78,23 @@ func (c *Chain) ModifyBackendResponse(resp *http.Response) error {
 	c.ModifyResponse(resp.Header)
 	return nil
 }
+
+// ModifiesRequest reports whether ModifyRequest changes anything: the rule
+// has a URLRewrite or a RequestHeaderModifier.
+func (c *Chain) ModifiesRequest() bool {
+	return c != nil && len(c.request) > 0
+}
+
+// SetsRequestHeader reports whether a RequestHeaderModifier sets or adds
+// the field name, given in canonical form.
+func (c *Chain) SetsRequestHeader(name string) bool {
+	if c == nil {
+		return false
+	}
+	for _, s := range c.request {
+		if m, ok := s.(*headerModifier); ok && m.writes(name) {
+			return true
+		}
+	}
+	return false
+}

@@ -143,3 +143,18 @@ func badValue(v string) bool {
 	}
 	return false
 }
+
+// writes reports whether m sets or adds the canonical field name.
+func (m *headerModifier) writes(name string) bool {
+	for _, h := range m.set {
+		if h.name == name {
+			return true
+		}
+	}
+	for _, h := range m.add {
+		if h.name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -57,13 +57,18 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkHeader(req.Header); err != nil {
 		return nil, err
 	}
-	ctx := req.Context()
+	return t.send(req.Context(), req.URL.Host, stdRequest{req})
+}
+
+// send sends out to addr on a pooled connection and reads the response
+// head.
+func (t *directTransport) send(ctx context.Context, addr string, out outgoing) (*http.Response, error) {
 	for {
-		c, reused, err := t.conn(ctx, req.URL.Host)
+		c, reused, err := t.conn(ctx, addr)
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.roundTrip(req)
+		res, err := c.roundTrip(ctx, out)
 		if err == nil {
 			return res, nil
 		}
@@ -132,6 +137,7 @@ func (t *directTransport) conn(ctx context.Context, addr string) (*directConn, b
 		return nil, false, err
 	}
 	c := &directConn{t: t, addr: addr, conn: conn}
+	c.abort = func() { _ = c.conn.SetDeadline(aLongTimeAgo) }
 	c.limited = limitedReader{r: conn}
 	c.br = bufio.NewReader(&c.limited)
 	c.bw = bufio.NewWriter(conn)
@@ -188,6 +194,9 @@ type directConn struct {
 	// answered is set once a byte of the current response has been read:
 	// the backend saw the request, and it is not sent again.
 	answered bool
+	// abort fails every pending and later read and write, for a request
+	// whose context ended; made once per connection, not per request.
+	abort func()
 }
 
 // maxInformational bounds the 1xx responses read before the final one.
@@ -197,14 +206,40 @@ const maxInformational = 8
 // and future read or write on a connection fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// roundTrip sends req on c and reads the response head. On error c is
-// closed. The request context aborts the exchange, the body included, by
-// moving the connection's deadline into the past.
-func (c *directConn) roundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
+// outgoing is a request the direct path sends: an *http.Request written
+// by net/http (stdRequest), or a Head its caller prepared.
+type outgoing interface {
+	// write writes the request, through the blank line after its header.
+	write(w *bufio.Writer) error
+	// request is what the response is read for: its method tells whether
+	// the response has a body.
+	request() *http.Request
+	// informational passes on a 1xx response read before the final one.
+	informational(code int, h http.Header) error
+}
+
+// stdRequest is an outgoing *http.Request, written by Request.Write.
+type stdRequest struct{ *http.Request }
+
+func (r stdRequest) write(w *bufio.Writer) error { return r.Write(w) }
+func (r stdRequest) request() *http.Request      { return r.Request }
+
+// informational passes the response to the request's trace, as
+// http.Transport does.
+func (r stdRequest) informational(code int, h http.Header) error {
+	if trace := httptrace.ContextClientTrace(r.Context()); trace != nil && trace.Got1xxResponse != nil {
+		return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
+	}
+	return nil
+}
+
+// roundTrip sends out on c and reads the response head. On error c is
+// closed. ctx aborts the exchange, the body included, by moving the
+// connection's deadline into the past.
+func (c *directConn) roundTrip(ctx context.Context, out outgoing) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, c.abort)
 	c.answered, c.limited.read = false, 0
-	res, err := c.exchange(req)
+	res, err := c.exchange(out)
 	if err != nil {
 		stop()
 		_ = c.conn.Close()
@@ -218,10 +253,10 @@ func (c *directConn) roundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-// exchange writes req and reads the response head, informational
-// responses passed to the request's trace as http.Transport does.
-func (c *directConn) exchange(req *http.Request) (*http.Response, error) {
-	if err := req.Write(c.bw); err != nil {
+// exchange writes out and reads the response head, informational
+// responses passed to out.
+func (c *directConn) exchange(out outgoing) (*http.Response, error) {
+	if err := out.write(c.bw); err != nil {
 		return nil, err
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -230,7 +265,7 @@ func (c *directConn) exchange(req *http.Request) (*http.Response, error) {
 	c.limited.n = maxResponseHeaderBytes
 	defer func() { c.limited.n = -1 }()
 	for range maxInformational {
-		res, err := http.ReadResponse(c.br, req)
+		res, err := http.ReadResponse(c.br, out.request())
 		if c.limited.read > 0 {
 			c.answered = true
 		}
@@ -243,10 +278,8 @@ func (c *directConn) exchange(req *http.Request) (*http.Response, error) {
 		if res.StatusCode >= 200 {
 			return res, nil
 		}
-		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, err
-			}
+		if err := out.informational(res.StatusCode, res.Header); err != nil {
+			return nil, err
 		}
 		c.limited.n = maxResponseHeaderBytes
 	}

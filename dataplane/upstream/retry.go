@@ -45,6 +45,12 @@ func NewRetryPolicy(r *snapshot.Retry, t snapshot.Timeouts) *RetryPolicy {
 	return p
 }
 
+// SendsOnce reports whether p never retries.
+func (p *RetryPolicy) SendsOnce() bool { return p.retries == 0 }
+
+// AttemptTimeout is the BackendRequest timeout, 0 for none.
+func (p *RetryPolicy) AttemptTimeout() time.Duration { return p.attemptTimeout }
+
 // RetryTransport is an http.RoundTripper that sends each request to one
 // Upstream under one RetryPolicy. It is meant as the Transport of the
 // httputil.ReverseProxy compiled for one backend of one rule.
