@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -108,36 +107,6 @@ func apiServerProcess(t *testing.T, w *world) (int, []string) {
 	return childProcess(t, filepath.Join(envtest.BinDir(root), "kube-apiserver"), "--secure-port="+u.Port())
 }
 
-// stopAPIServer kills envtest's kube-apiserver process (the test binary's
-// child running .cache/kube/bin/kube-apiserver; SIGKILL, as a crash or a
-// lost node would: SIGTERM makes it drain for longer than the test waits)
-// and returns a function
-// that starts it again with the same command line, environment and
-// working directory, so the same certificates and port, and returns when
-// it started it. The restarted process is
-// stopped at the test's cleanup, before envtest stops the rest.
-func stopAPIServer(t *testing.T, w *world) (restart func() time.Time) {
-	t.Helper()
-	pid, args := apiServerProcess(t, w)
-	env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	dir, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-	proc, _ := os.FindProcess(pid)
-	if err := proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, pid)
-	return func() time.Time {
-		start := time.Now()
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env, cmd.Dir = strings.Split(strings.TrimRight(string(env), "\x00"), "\x00"), dir
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-		return start
-	}
-}
-
 // childProcess finds this process's child running binary with arg among
 // its arguments and returns its pid and command line.
 func childProcess(t *testing.T, binary, arg string) (int, []string) {
@@ -159,19 +128,6 @@ func childProcess(t *testing.T, binary, arg string) (int, []string) {
 	}
 	t.Fatalf("no child process runs %s %s", binary, arg)
 	return 0, nil
-}
-
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		// envtest waits for its child, so the process goes; a zombie ("Z")
-		// has stopped serving too.
-		if err != nil || strings.Contains(string(stat), ") Z ") {
-			return
-		}
-	}
-	t.Fatalf("kube-apiserver %d did not stop", pid)
 }
 
 // waitBody polls path until it answers 200 with body in its body, and
