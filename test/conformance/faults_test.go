@@ -129,7 +129,10 @@ func TestFaults(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		t0 := time.Now()
 		// A changed value changes the Pod template: every Pod is replaced.
-		if err := cluster.UpgradeChart(ctx, c, release, "--set", "logLevel=debug"); err != nil {
+		// The annotation differs on every run, so that -count=N rolls the
+		// Pods N times.
+		run := fmt.Sprintf("podAnnotations.faults-run=%d", time.Now().UnixNano())
+		if err := cluster.UpgradeChart(ctx, c, release, "--set", "logLevel=debug", "--set-string", run); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 3*time.Minute, "two new ready Pods", func() error {

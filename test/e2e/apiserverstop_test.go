@@ -3,13 +3,12 @@
 package e2e_test
 
 import (
-	"bytes"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/certgate/certgate/test/envtest"
+	"github.com/certgate/certgate/controllers/kubernetes/provider"
 )
 
 // apiServerOutage is how long TestAPIServerStoppedForAMinute keeps the
@@ -30,11 +29,13 @@ const apiServerOutage = 60 * time.Second
 // and served, the kube-apiserver process is stopped for a minute and then
 // started again with the same flags and certificates. Traffic is served
 // from the last snapshot throughout (no request fails); a route added after
-// the API server returns is served and gets status.
+// the API server returns is served and gets status. When the API server
+// then goes again, the provider stops within shutdownBound: its informers
+// do not sleep out the reconnection back-off the outage has grown.
 func TestAPIServerStoppedForAMinute(t *testing.T) {
 	w := newWorld(t)
 	w.gatewayClass(t, className, controllerName)
-	p, m := w.provider(t, controllerName, nil)
+	p, m, stop := w.runProvider(t, w.env.Config, provider.Options{ControllerName: controllerName})
 	p.Lead(t.Context())
 	w.metrics = m
 	const ns, addr = "outage", "127.0.0.1:18457"
@@ -53,7 +54,7 @@ func TestAPIServerStoppedForAMinute(t *testing.T) {
 	root := startLoadBody("/ during the outage", w.client(nil, addr), "/", http.StatusOK, "ok from outage/echo")
 	before := startLoadBody("/before during the outage", w.client(nil, addr), "/before", http.StatusOK, "ok from outage/before")
 
-	restart := stopAPIServer(t)
+	restart := stopAPIServer(t, w)
 	t.Logf("kube-apiserver stopped; waiting %s", apiServerOutage)
 	time.Sleep(apiServerOutage)
 	restarted := restart()
@@ -71,6 +72,37 @@ func TestAPIServerStoppedForAMinute(t *testing.T) {
 	eventually(t, "the route added after the outage Accepted", func() error {
 		return w.routeCondition(t, ns, "after", controllerName, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
 	})
+
+	// The API server goes again, as at the end of a control-plane
+	// restart, with the informers' reconnection back-off grown by the
+	// outage: the provider still stops in bounded time.
+	terminateAPIServer(t, w)
+	wantStopWithin(t, stop, shutdownBound)
+}
+
+// terminateAPIServer sends w's kube-apiserver SIGTERM, as a control-plane
+// restart does, and returns once it refuses connections, and its watches
+// have had 2 s to end and the informers to start reconnecting. (It may
+// take more than a minute to exit.)
+func terminateAPIServer(t *testing.T, w *world) {
+	t.Helper()
+	pid, _ := apiServerProcess(t, w)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(w.env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the stopped kube-apiserver refusing connections", func() error {
+		c, err := net.DialTimeout("tcp", u.Host, time.Second)
+		if err != nil {
+			return nil
+		}
+		_ = c.Close()
+		return fmt.Errorf("%s still accepts connections", u.Host)
+	})
+	time.Sleep(2 * time.Second)
 }
 
 // waitAPIServer waits up to two minutes for the API server to answer.
@@ -95,13 +127,9 @@ func waitAPIServer(t *testing.T, w *world) {
 // working directory, so the same certificates and port, and returns when
 // it started it. The restarted process is
 // stopped at the test's cleanup, before envtest stops the rest.
-func stopAPIServer(t *testing.T) (restart func() time.Time) {
+func stopAPIServer(t *testing.T, w *world) (restart func() time.Time) {
 	t.Helper()
-	root, err := envtest.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, args := childProcess(t, filepath.Join(envtest.BinDir(root), "kube-apiserver"))
+	pid, args := apiServerProcess(t, w)
 	env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 	dir, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
 	proc, _ := os.FindProcess(pid)
@@ -121,28 +149,6 @@ func stopAPIServer(t *testing.T) (restart func() time.Time) {
 	}
 }
 
-// childProcess finds this process's child running binary and returns its
-// pid and command line.
-func childProcess(t *testing.T, binary string) (int, []string) {
-	t.Helper()
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		cmdline, err := os.ReadFile(d + "/cmdline")
-		if err != nil || !bytes.HasPrefix(cmdline, []byte(binary+"\x00")) {
-			continue
-		}
-		stat, _ := os.ReadFile(d + "/stat")
-		// stat is "pid (comm) state ppid ..."; comm may hold spaces.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			pid, _ := strconv.Atoi(filepath.Base(d))
-			return pid, strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		}
-	}
-	t.Fatalf("no child process runs %s", binary)
-	return 0, nil
-}
-
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -154,21 +160,4 @@ func waitGone(t *testing.T, pid int) {
 		}
 	}
 	t.Fatalf("kube-apiserver %d did not stop", pid)
-}
-
-// waitBody polls path until it answers 200 with body in its body, and
-// returns how long that took.
-func waitBody(t *testing.T, what string, c *http.Client, path, body string, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		code, got, err := getBody(c, path)
-		if code == http.StatusOK && strings.Contains(got, body) {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("%s: %s answers %d %q (%v) after %s, want 200 with %q", what, path, code, got, err, within, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,16 @@ func (w *world) providerFor(t testing.TB, cfg *rest.Config, controller string, a
 // whose Dataplane and Log it sets.
 func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts provider.Options) (*provider.Provider, *metrics.Metrics) {
 	t.Helper()
+	p, m, _ := w.runProvider(t, cfg, opts)
+	return p, m
+}
+
+// runProvider is providerWith that also returns stop, which ends the
+// provider's Start and returns its error (the same on every call). The
+// test's cleanup stops the provider if the test did not, fails the test
+// on Start's error, and shuts the data plane down.
+func (w *world) runProvider(t testing.TB, cfg *rest.Config, opts provider.Options) (*provider.Provider, *metrics.Metrics, func() error) {
+	t.Helper()
 	controller := string(opts.ControllerName)
 	level := slog.LevelError
 	if os.Getenv("CERTGATE_E2E_DEBUG") != "" {
@@ -121,16 +132,19 @@ func (w *world) providerWith(t testing.TB, cfg *rest.Config, opts provider.Optio
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Start(runCtx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("provider for %s: %v", controller, err)
 		}
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		_ = dp.Shutdown(sctx)
 	})
-	return p, m
+	return p, m, stop
 }
 
 // rejections is the main data plane's count of requests to ns/route

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -77,6 +79,7 @@ func cacheOptions(namespaces []string, serviceNamespace string) cache.Options {
 	o := cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ReaderFailOnMissingInformer: true,
+		NewInformer:                 newInformer,
 	}
 	if len(namespaces) == 0 {
 		return o
@@ -92,6 +95,31 @@ func cacheOptions(namespaces []string, serviceNamespace string) cache.Options {
 	}
 	return o
 }
+
+// newInformer is client-go's shared informer, made to list and then watch
+// instead of streaming its list over a watch (client-go's WatchListClient
+// feature, on by default): the streaming path sleeps out its reconnection
+// back-off without looking at its context (client-go v0.37,
+// tools/cache/reflector.go, watchList). After an API server outage that
+// back-off has grown to 30 s, up to 60 s with jitter, and an informer
+// asleep in it holds up the manager's shutdown, and so the drain, for
+// that long. List-then-watch waits out the same back-off but ends it when
+// its context ends. What it costs is a LIST, instead of a watch, each time
+// an informer (re)starts: small for certgate's kinds, the largest of which,
+// Secrets and ConfigMaps, are cached as metadata only.
+func newInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+	return toolscache.NewSharedIndexInformer(listThenWatch{lw, toolscache.ToListerWatcherWithContext(lw)}, obj, resync, idx)
+}
+
+// listThenWatch is a ListerWatcher that declines the streaming list.
+type listThenWatch struct {
+	toolscache.ListerWatcher
+	toolscache.ListerWatcherWithContext
+}
+
+// IsWatchListSemanticsUnSupported tells client-go's reflector to list,
+// then watch.
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // listFull lists every fully cached kind into res.
 func listFull(ctx context.Context, r client.Reader, res *resources.Resources) error {

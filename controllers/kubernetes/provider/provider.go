@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -31,6 +32,17 @@ const (
 	DefaultQuiet    = 100 * time.Millisecond
 	DefaultMaxDelay = time.Second
 )
+
+// managerStopGrace bounds how long Start waits, after the shutdown delay,
+// for the manager's runnables (informers, the status writer, the health
+// server) to stop. None of them needs the API server to stop, so they
+// take milliseconds whatever state it is in; the bound keeps a library
+// that waits anyway from pushing the drain that follows Start past a
+// Pod's termination grace (the chart's 35 s = 5 s delay + this + the
+// 25 s drain, with 2 s to spare). controller-runtime's default, 30 s,
+// would not fit. A runnable still running then makes Start return an
+// error.
+const managerStopGrace = 3 * time.Second
 
 // retryAfter is how long the provider waits before retrying a run whose
 // inputs could not be read (a referenced Secret's GET failed).
@@ -143,12 +155,13 @@ func newManager(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		return nil, err
 	}
 	return manager.New(cfg, manager.Options{
-		Scheme:                 scheme,
-		Logger:                 logr.FromSlogHandler(opts.Log.Handler()),
-		Cache:                  cacheOptions(opts.WatchNamespaces, gatewayServiceNamespace(opts)),
-		LeaderElection:         false,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: opts.HealthAddress,
+		Scheme:                  scheme,
+		Logger:                  logr.FromSlogHandler(opts.Log.Handler()),
+		Cache:                   cacheOptions(opts.WatchNamespaces, gatewayServiceNamespace(opts)),
+		LeaderElection:          false,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  opts.HealthAddress,
+		GracefulShutdownTimeout: ptr.To(managerStopGrace),
 	})
 }
 

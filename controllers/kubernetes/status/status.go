@@ -95,27 +95,34 @@ func (w *Writer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.kick:
-			w.writeLatest()
+			w.writeLatest(ctx)
 		}
 	}
 }
 
-// writeLatest writes the latest update if this replica leads. Writes run
-// under the term's context, so losing the lease cancels them mid-way.
-func (w *Writer) writeLatest() {
+// writeLatest writes the latest update if this replica leads. Writes end
+// with the term or with run (Run's context), whichever ends first: losing
+// the lease cancels them mid-way, and so does stopping, even while the
+// term goes on, since the API server may not answer (a request to one
+// that accepts connections and never replies has no other end) and Run
+// must return for the process to stop.
+func (w *Writer) writeLatest(run context.Context) {
 	w.mu.Lock()
 	u, lead := w.latest, w.lead
 	w.mu.Unlock()
 	if u == nil || lead == nil || lead.Err() != nil {
 		return
 	}
-	if w.Provision != nil && w.Provision(lead, u.Resources, u.Result) {
+	ctx, cancel := context.WithCancel(lead)
+	defer cancel()
+	defer context.AfterFunc(run, cancel)()
+	if w.Provision != nil && w.Provision(ctx, u.Resources, u.Result) {
 		time.AfterFunc(retryAfter, w.wake)
 	}
 	if u.ApplyErr != nil {
 		u = withApplyFailure(u)
 	}
-	w.writeAll(lead, u)
+	w.writeAll(ctx, u)
 }
 
 // writeAll writes every kind's statuses.
@@ -153,7 +160,7 @@ func (w *Writer) write(ctx context.Context, obj client.Object, merge func() bool
 		return true
 	case apierrors.IsNotFound(err):
 	case ctx.Err() != nil:
-		w.log.Info("status write abandoned: no longer leading", "kind", fmt.Sprintf("%T", obj), "object", key)
+		w.log.Info("status write abandoned: no longer leading, or stopping", "kind", fmt.Sprintf("%T", obj), "object", key)
 	default:
 		w.log.Error("writing status failed", "kind", fmt.Sprintf("%T", obj), "object", key, "error", err)
 	}

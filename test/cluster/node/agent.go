@@ -80,7 +80,7 @@ type Agent struct {
 
 	mu     sync.Mutex
 	pods   map[string]*podState // by namespace/name
-	ips    map[string]types.UID
+	ips    addresses
 	queue  workqueue.TypedRateLimitingInterface[string]
 	lister corelisters.PodLister
 	unsch  corelisters.PodLister
@@ -99,6 +99,9 @@ type podState struct {
 	volumes    map[string]string // volume name → directory or file
 	tokens     []*projectedToken
 	containers map[string]*container
+	// terminated is made when the Pod's termination starts (it was
+	// deleted) and closed once every container has exited.
+	terminated chan struct{}
 }
 
 const bindPrefix = "bind/"
@@ -116,7 +119,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.subnet = sn
 	a.pods = map[string]*podState{}
-	a.ips = map[string]types.UID{a.NodeIP: "node"}
+	a.ips = addresses{used: map[string]types.UID{a.NodeIP: "node"}, released: map[string]time.Time{}}
 	if err := os.MkdirAll(a.PodsDir, 0o755); err != nil {
 		return err
 	}
@@ -371,18 +374,7 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 		st = nil
 	}
 	if pod.DeletionTimestamp != nil {
-		if st != nil {
-			a.teardown(st, terminationGrace(pod))
-		}
-		uid := pod.UID
-		err := a.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
-			GracePeriodSeconds: new(int64), Preconditions: &metav1.Preconditions{UID: &uid},
-		})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return 0, fmt.Errorf("deleting pod %s: %w", key, err)
-		}
-		a.Log.Info("deleted", "pod", key)
-		return 0, nil
+		return a.terminate(ctx, pod, st)
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		if st != nil {
@@ -410,18 +402,22 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 			a.runningStatus(pod, st, status)
 		}
 	}
+	return requeue, a.putStatus(ctx, pod, status)
+}
+
+// putStatus writes status as the Pod's, unless it already is. A Pod that
+// is gone needs none.
+func (a *Agent) putStatus(ctx context.Context, pod *corev1.Pod, status *corev1.PodStatus) error {
 	if apiequality.Semantic.DeepEqual(&pod.Status, status) {
-		return requeue, nil
+		return nil
 	}
 	upd := pod.DeepCopy()
 	upd.Status = *status
-	if _, err := a.Client.CoreV1().Pods(ns).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("updating the status of pod %s: %w", key, err)
+	_, err := a.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("updating the status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	return requeue, nil
+	return nil
 }
 
 type problem struct{ reason, message string }
@@ -496,33 +492,6 @@ func (a *Agent) run(ctx context.Context, pod *corev1.Pod, st *podState) error {
 	return nil
 }
 
-func (a *Agent) allocIP(uid types.UID) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	base := a.subnet.IP.To4()
-	ones, bits := a.subnet.Mask.Size()
-	size := 1 << (bits - ones)
-	for i := 2; i < size-1; i++ {
-		ip := net.IPv4(base[0], base[1], base[2], base[3]+byte(i)).String()
-		if i > 255 {
-			n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-			n += uint32(i)
-			ip = net.IPv4(byte(n>>24), byte(n>>16), byte(n>>8), byte(n)).String()
-		}
-		if _, used := a.ips[ip]; !used {
-			a.ips[ip] = uid
-			return ip, nil
-		}
-	}
-	return "", fmt.Errorf("no free address in %s", a.Subnet)
-}
-
-func (a *Agent) releaseIP(ip string) {
-	a.mu.Lock()
-	delete(a.ips, ip)
-	a.mu.Unlock()
-}
-
 // createSandbox gives the Pod its network namespace: a veth pair from the
 // bridge, an address from the subnet, and a default route via the bridge's
 // address (the cluster namespace itself has no route out).
@@ -563,28 +532,21 @@ func (a *Agent) createSandbox(pod *corev1.Pod, st *podState) error {
 	return nil
 }
 
-// terminationGrace is how long a deleted Pod's containers get between
-// SIGTERM and SIGKILL, as a kubelet decides it: the deletion's grace
-// period, else the Pod's terminationGracePeriodSeconds, else 30 s.
-func terminationGrace(pod *corev1.Pod) time.Duration {
-	switch {
-	case pod.DeletionGracePeriodSeconds != nil:
-		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
-	case pod.Spec.TerminationGracePeriodSeconds != nil:
-		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
-	}
-	return 30 * time.Second
-}
-
 // teardown stops the Pod's containers (SIGTERM to each process group, then
-// SIGKILL after grace), kills anything left in its network namespace,
-// deletes the namespace and releases the address.
+// SIGKILL after grace) and removes its sandbox (teardownSandbox).
 func (a *Agent) teardown(st *podState, grace time.Duration) {
 	var wg sync.WaitGroup
 	for _, c := range st.containers {
 		wg.Go(func() { c.stop(grace) })
 	}
 	wg.Wait()
+	a.teardownSandbox(st)
+}
+
+// teardownSandbox kills anything left in the Pod's network namespace,
+// deletes the namespace and its veth, releases the address (see
+// addresses) and removes the volumes. Its containers must have exited.
+func (a *Agent) teardownSandbox(st *podState) {
 	if st.netns != "" {
 		for try := 0; try < 20; try++ {
 			out, err := exec.Command("ip", "netns", "pids", st.netns).Output()

@@ -26,6 +26,7 @@ type container struct {
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
+	launch    *launch // the running process's, for exec hooks
 	done      chan struct{}
 	startedAt time.Time
 	restarts  int32
@@ -155,7 +156,7 @@ func (c *container) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 	}
 	probeCtx, cancelProbes := context.WithCancel(context.Background())
 	c.mu.Lock()
-	c.cmd, c.done = cmd, make(chan struct{})
+	c.cmd, c.done, c.launch = cmd, make(chan struct{}), l
 	if c.exited != nil {
 		c.restarts++
 		c.last = c.exited
@@ -229,7 +230,7 @@ func (c *container) wait(cmd *exec.Cmd, done chan struct{}, st *podState, cancel
 	c.exited = &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: msg,
 		StartedAt: metav1.NewTime(c.startedAt.Truncate(time.Second)), FinishedAt: metav1.NewTime(now.Truncate(time.Second)),
 		ContainerID: containerID(cmd)}
-	c.cmd, c.ready, c.started = nil, false, false
+	c.cmd, c.launch, c.ready, c.started = nil, nil, false, false
 	// Back-off: 1 s doubling to 30 s, reset after 30 s of running.
 	backoff := time.Second << min(c.restarts, 5)
 	if ran > 30*time.Second {
@@ -256,6 +257,21 @@ func containerID(cmd *exec.Cmd) string {
 		return ""
 	}
 	return "local://" + strconv.Itoa(cmd.Process.Pid)
+}
+
+// hold keeps the container from being started again: its Pod is being
+// stopped.
+func (c *container) hold() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+}
+
+// running is the running process's launch, or nil.
+func (c *container) running() *launch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.launch
 }
 
 // stop ends the process: SIGTERM to its process group, SIGKILL after grace.
