@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 	"github.com/certgate/certgate/test/envtest"
 )
@@ -73,25 +74,10 @@ func namespace(t *testing.T, cs kubernetes.Interface, name string) {
 		t.Fatal(err)
 	}
 	// Pods need the namespace's default ServiceAccount.
-	eventually(t, time.Minute, "the default ServiceAccount of "+name, func() error {
+	testwait.Until(t, time.Minute, "the default ServiceAccount of "+name, func() error {
 		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
-}
-
-func eventually(t *testing.T, d time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // TestNetworkRule: from inside the cluster namespace there is no route to
@@ -218,7 +204,7 @@ func TestEchoBasic(t *testing.T) {
 	// kube-controller-manager publishes the ready Pods' bridge addresses.
 	_, subnet, _ := net.ParseCIDR(c.Subnet)
 	var endpoints []string
-	eventually(t, 2*time.Minute, "an EndpointSlice with 2 ready Pod addresses", func() error {
+	testwait.Until(t, 2*time.Minute, "an EndpointSlice with 2 ready Pod addresses", func() error {
 		slices, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=echo"})
 		if err != nil {
 			return err
@@ -299,7 +285,7 @@ func TestEchoBasic(t *testing.T) {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "the container restarted and Ready", func() error {
+		testwait.Until(t, time.Minute, "the container restarted and Ready", func() error {
 			cur, err := cs.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -325,7 +311,7 @@ func TestEchoBasic(t *testing.T) {
 		if err := cs.AppsV1().Deployments(ns).Delete(ctx, "echo", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 2*time.Minute, "the Pods gone", func() error {
+		testwait.Until(t, 2*time.Minute, "the Pods gone", func() error {
 			l, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return err
@@ -335,7 +321,7 @@ func TestEchoBasic(t *testing.T) {
 			}
 			return nil
 		})
-		eventually(t, 10*time.Second, "the Pods' network namespaces and processes gone", func() error {
+		testwait.Until(t, 10*time.Second, "the Pods' network namespaces and processes gone", func() error {
 			ents, _ := os.ReadDir("/run/netns")
 			for _, e := range ents {
 				if strings.HasPrefix(e.Name(), c.PodNetNSPrefix()) {
@@ -368,7 +354,7 @@ func TestUnknownImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the Pod waiting with ErrImageNeverPull", func() error {
+	testwait.Until(t, time.Minute, "the Pod waiting with ErrImageNeverPull", func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -385,7 +371,7 @@ func TestUnknownImage(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, "nginx", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the Pod deleted", func() error {
+	testwait.Until(t, time.Minute, "the Pod deleted", func() error {
 		_, err := cs.CoreV1().Pods(ns).Get(ctx, "nginx", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -447,7 +433,7 @@ func TestLeftRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the Pod Ready", func() error {
+	testwait.Until(t, time.Minute, "the Pod Ready", func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, "echo", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -477,7 +463,7 @@ func TestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ip string
-	eventually(t, time.Minute, "the Pod Ready", func() error {
+	testwait.Until(t, time.Minute, "the Pod Ready", func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, "echo", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -493,7 +479,7 @@ func TestLogs(t *testing.T) {
 	time.Sleep(time.Until(since.Time) + 100*time.Millisecond)
 	var got struct{ Path string }
 	getJSON(t, http.DefaultClient, "http://"+net.JoinHostPort(ip, "3000")+"/logged-request", &got)
-	eventually(t, 30*time.Second, "the request in the Pod's log", func() error {
+	testwait.Until(t, 30*time.Second, "the request in the Pod's log", func() error {
 		b, err := cs.CoreV1().Pods(ns).GetLogs("echo", &corev1.PodLogOptions{Container: "echo", SinceTime: &since}).DoRaw(ctx)
 		if err != nil {
 			return err

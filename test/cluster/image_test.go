@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -56,7 +57,7 @@ func TestCertgateImageControllers(t *testing.T) {
 	t.Logf("two certgate Pods Ready after %v", time.Since(t0).Round(10*time.Millisecond))
 
 	t.Run("LeaderLease", func(t *testing.T) {
-		eventually(t, time.Minute, "the leader Lease held by one of the Pods", func() error {
+		testwait.Until(t, time.Minute, "the leader Lease held by one of the Pods", func() error {
 			l, err := cs.CoordinationV1().Leases(ns).Get(ctx, "certgate-leader", metav1.GetOptions{})
 			// The identity is the hostname, which is the Pod's name, and a suffix.
 			if err == nil && (l.Spec.HolderIdentity == nil || pods[strings.Split(*l.Spec.HolderIdentity, "_")[0]] == nil) {
@@ -185,7 +186,7 @@ func controllerPod(name string) *corev1.Pod {
 func waitReady(t *testing.T, cs kubernetes.Interface, ns, name string, d time.Duration) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
-	eventually(t, d, "Pod "+name+" Ready", func() error {
+	testwait.Until(t, d, "Pod "+name+" Ready", func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -50,7 +51,7 @@ func TestReadinessGatesEndpointSlice(t *testing.T) {
 	endpoint := func(want bool) func() error {
 		return func() error { return podEndpoint(cs, ns, "gated", want) }
 	}
-	eventually(t, 2*time.Minute, "the running Pod in the EndpointSlice, not ready", endpoint(false))
+	testwait.Until(t, 2*time.Minute, "the running Pod in the EndpointSlice, not ready", endpoint(false))
 	p, err := cs.CoreV1().Pods(ns).Get(ctx, "gated", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +62,11 @@ func TestReadinessGatesEndpointSlice(t *testing.T) {
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the endpoint ready once the probe passes", endpoint(true))
+	testwait.Until(t, time.Minute, "the endpoint ready once the probe passes", endpoint(true))
 	if err := os.Remove(flag); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the endpoint not ready again once the probe fails", endpoint(false))
+	testwait.Until(t, time.Minute, "the endpoint not ready again once the probe fails", endpoint(false))
 }
 
 // podEndpoint checks that the Service named like the Pod lists the Pod's
@@ -119,7 +120,7 @@ func TestLivenessProbeRestartsContainer(t *testing.T) {
 		}
 	}
 	for name, why := range pods {
-		eventually(t, 2*time.Minute, "Pod "+name+" restarted by its probe", func() error {
+		testwait.Until(t, 2*time.Minute, "Pod "+name+" restarted by its probe", func() error {
 			p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return err

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -53,7 +54,7 @@ func runPods(t *testing.T, cs kubernetes.Interface, ns string, wantReady map[str
 	}
 	out := map[string]*corev1.Pod{}
 	for _, p := range pods {
-		eventually(t, time.Minute, "Pod "+p.Name+" running", func() error {
+		testwait.Until(t, time.Minute, "Pod "+p.Name+" running", func() error {
 			cur, err := cs.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -164,7 +165,7 @@ func reachesAll(t *testing.T, from, nsPath, url string, want ...string) {
 	t.Helper()
 	hc := clientIn(nsPath, nil)
 	seen := map[string]bool{}
-	eventually(t, 30*time.Second, fmt.Sprintf("%s from %s answered by %v", url, from, want), func() error {
+	testwait.Until(t, 30*time.Second, fmt.Sprintf("%s from %s answered by %v", url, from, want), func() error {
 		pod, err := echoedPod(hc, url)
 		if err != nil {
 			return err
@@ -243,7 +244,7 @@ func TestServiceLoadBalancer(t *testing.T) {
 	addrs := map[string]string{}
 	for _, name := range []string{"lb-1", "lb-2"} {
 		service(t, cs, ns, name, corev1.ServiceTypeLoadBalancer)
-		eventually(t, 30*time.Second, name+" with a load-balancer address from "+c.LoadBalancerPool, func() error {
+		testwait.Until(t, 30*time.Second, name+" with a load-balancer address from "+c.LoadBalancerPool, func() error {
 			svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -274,7 +275,7 @@ func TestServiceLoadBalancer(t *testing.T) {
 	if err := cs.CoreV1().Services(ns).Delete(ctx, "lb-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "lb-1's address off the bridge", func() error {
+	testwait.Until(t, 30*time.Second, "lb-1's address off the bridge", func() error {
 		if onBridge(t, c, addrs["lb-1"]) {
 			return fmt.Errorf("%s still on %s", addrs["lb-1"], c.Bridge)
 		}
@@ -319,7 +320,7 @@ func TestUnreadyPodGetsNoTraffic(t *testing.T) {
 		echoPod("ready", echo, nil), echoPod("unready", echo, never))
 	svc := service(t, cs, ns, "echo", corev1.ServiceTypeClusterIP)
 
-	eventually(t, time.Minute, "an EndpointSlice with ready and unready", func() error {
+	testwait.Until(t, time.Minute, "an EndpointSlice with ready and unready", func() error {
 		slices, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=echo"})
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -40,7 +41,7 @@ func TestPodDeletionIsGraceful(t *testing.T) {
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the Pod ready in the EndpointSlice", func() error { return podEndpoint(cs, ns, "leaving", true) })
+	testwait.Until(t, time.Minute, "the Pod ready in the EndpointSlice", func() error { return podEndpoint(cs, ns, "leaving", true) })
 	ip := pods["leaving"].Status.PodIP
 
 	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", "leaving").String()})
@@ -52,7 +53,7 @@ func TestPodDeletionIsGraceful(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, "leaving", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the endpoint terminating and not serving", func() error { return terminatingEndpoint(cs, ns) })
+	testwait.Until(t, 20*time.Second, "the endpoint terminating and not serving", func() error { return terminatingEndpoint(cs, ns) })
 	if pod, err := echoedPod(clientIn("", nil), "http://"+net.JoinHostPort(ip, "3000")+"/"); err != nil || pod != "leaving" {
 		t.Fatalf("%s after the deletion, during the preStop hook, the Pod does not serve on its address: %q, %v",
 			time.Since(deleted).Round(time.Millisecond), pod, err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -117,7 +118,7 @@ func TestFaults(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		t0 := time.Now()
 		kubectl(t, c, "", "-n", release.Namespace, "delete", "pod", gone, "--wait=false")
-		waitFor(t, 3*time.Minute, "a new leader and two ready Pods", func() error { return recovered(gone) })
+		testwait.Until(t, 3*time.Minute, "a new leader and two ready Pods", func() error { return recovered(gone) })
 		recovery := time.Since(t0)
 		time.Sleep(2 * time.Second)
 		l.finish(t, "leader Pod "+gone+" deleted", recovery)
@@ -135,7 +136,7 @@ func TestFaults(t *testing.T) {
 		if err := cluster.UpgradeChart(ctx, c, release, "--set", "logLevel=debug", "--set-string", run); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 3*time.Minute, "two new ready Pods", func() error {
+		testwait.Until(t, 3*time.Minute, "two new ready Pods", func() error {
 			for name := range before {
 				if _, ok := certgatePods(c)[name]; ok {
 					return fmt.Errorf("pod %s of the old revision still there", name)

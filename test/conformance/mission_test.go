@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/cluster"
 )
 
@@ -204,21 +205,6 @@ func jsonpath(c *cluster.Config, ns, obj, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 // echoed is what echo-basic answers.
 type echoed struct {
 	Path string `json:"path"`
@@ -317,7 +303,7 @@ func setupMission(t *testing.T, c *cluster.Config) *mission {
 		base := "https://" + net.JoinHostPort(missionReady(t, c), "443")
 		pinned := gatewayClient(p, p.pinned)
 		// Both replicas must have the configuration: ten answers in a row.
-		waitFor(t, 90*time.Second, "ten 200s in a row for the pinned client", func() error {
+		testwait.Until(t, 90*time.Second, "ten 200s in a row for the pinned client", func() error {
 			for range 10 {
 				if code, b, err := get(pinned, base+"/admin/accounts"); err != nil || code != http.StatusOK {
 					return fmt.Errorf("status %d, %v: %s", code, err, b)
@@ -337,7 +323,7 @@ func setupMission(t *testing.T, c *cluster.Config) *mission {
 // and the policy accepted, and returns the address.
 func missionReady(t *testing.T, c *cluster.Config) string {
 	var addr string
-	waitFor(t, 2*time.Minute, "the Gateway programmed with an address", func() error {
+	testwait.Until(t, 2*time.Minute, "the Gateway programmed with an address", func() error {
 		programmed := jsonpath(c, missionNS, "gateway/api", `{.status.conditions[?(@.type=="Programmed")].status}`)
 		addr = jsonpath(c, missionNS, "gateway/api", "{.status.addresses[0].value}")
 		if programmed != "True" || net.ParseIP(addr) == nil {
@@ -349,7 +335,7 @@ func missionReady(t *testing.T, c *cluster.Config) string {
 	if !pool.Contains(net.ParseIP(addr)) {
 		t.Fatalf("the Gateway's address %s is not from the load-balancer pool %s", addr, c.LoadBalancerPool)
 	}
-	waitFor(t, time.Minute, "the ClientCertPolicy accepted", func() error {
+	testwait.Until(t, time.Minute, "the ClientCertPolicy accepted", func() error {
 		if s := jsonpath(c, missionNS, "clientcertpolicy/only-the-api-gateway", `{.status.ancestors[0].conditions[?(@.type=="Accepted")].status}`); s != "True" {
 			return fmt.Errorf("Accepted %q", s)
 		}
@@ -394,7 +380,7 @@ func checkRejectionMetrics(t *testing.T, c *cluster.Config, want int) {
 	url := "http://" + net.JoinHostPort(ip, "9090") + "/metrics"
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	perPod := map[string]int{}
-	waitFor(t, time.Minute, "metrics from both Pods through "+url, func() error {
+	testwait.Until(t, time.Minute, "metrics from both Pods through "+url, func() error {
 		code, b, err := get(hc, url)
 		if err != nil || code != http.StatusOK {
 			return fmt.Errorf("status %d, %v", code, err)

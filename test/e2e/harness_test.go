@@ -30,6 +30,7 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/internal/testlog"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/testwait"
 	"github.com/certgate/certgate/test/envtest"
 )
 
@@ -315,17 +316,7 @@ func wantStatus(t testing.TB, who string, c *http.Client, code int) {
 // 30 seconds with the last error.
 func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(t, 30*time.Second, what, check)
 }
 
 // condition checks that conds has typ with status and, if reason is set,
