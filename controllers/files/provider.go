@@ -47,6 +47,9 @@ type Options struct {
 type Provider struct {
 	opts   Options
 	runner *pipeline.Runner
+	// reloading serialises Reload, which owns loader.
+	reloading sync.Mutex
+	loader    Loader
 
 	mu      sync.Mutex // guards report and printed
 	report  Report
@@ -98,7 +101,9 @@ func (p *Provider) Run(ctx context.Context) {
 // the previous configuration keeps serving; the error is printed as one
 // line and returned.
 func (p *Provider) Reload() error {
-	l, err := Load(p.opts.Dir)
+	p.reloading.Lock()
+	defer p.reloading.Unlock()
+	l, err := p.loader.Load(p.opts.Dir)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -119,7 +124,8 @@ func (p *Provider) Reload() error {
 // API server gives it to the controller, so a renewed certificate's
 // previous pin keeps passing for keepPrevious (see the translator's
 // resolveRenewal). The memory lives as long as the process; a restart
-// forgets it.
+// forgets it. The policy is copied before its status is set: the
+// Loader shares decoded objects between reloads.
 func (p *Provider) rememberStatus(res *resources.Resources) {
 	last := p.runner.Last()
 	if last == nil {
@@ -130,10 +136,11 @@ func (p *Provider) rememberStatus(res *resources.Resources) {
 		s := &last.Status.ClientCertPolicies[i]
 		prev[s.NamespacedName] = &s.Status
 	}
-	for _, policy := range res.ClientCertPolicies {
+	for i, policy := range res.ClientCertPolicies {
 		if st, ok := prev[client.ObjectKeyFromObject(policy)]; ok {
-			st = st.DeepCopy()
+			policy, st = policy.DeepCopy(), st.DeepCopy()
 			policy.Status.PEMPins, policy.Status.RetiringPins = st.PEMPins, st.RetiringPins
+			res.ClientCertPolicies[i] = policy
 		}
 	}
 }
