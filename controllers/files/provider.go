@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,15 +16,6 @@ import (
 	"github.com/certgate/certgate/controllers/pipeline"
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
-)
-
-// Debounce timings: a burst of writes (an editor saving, a tool writing
-// several files) becomes one reload once the directory has been quiet
-// for Quiet, and never later than MaxDelay after the first change. With
-// PollInterval, an edit serves within about half a second.
-const (
-	Quiet    = 100 * time.Millisecond
-	MaxDelay = time.Second
 )
 
 // Options configure a Provider.
@@ -91,7 +81,7 @@ func (p *Provider) Run(ctx context.Context) {
 	// during it triggers a reload.
 	since, _ := Fingerprint(p.opts.Dir)
 	_ = p.Reload()
-	d := pipeline.NewDebouncer(Quiet, MaxDelay, func() { _ = p.Reload() })
+	d := pipeline.NewDebouncer(func() { _ = p.Reload() })
 	defer d.Stop()
 	Watch(ctx, p.opts.Dir, PollInterval, since, d.Trigger)
 }

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -22,14 +21,6 @@ import (
 	"github.com/certgate/certgate/controllers/pipeline"
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
-)
-
-// Default debounce timings: 100ms of quiet coalesces the burst of events a
-// single `kubectl apply` of several objects makes; 1s bounds the delay
-// while a cluster never goes quiet.
-const (
-	DefaultQuiet    = 100 * time.Millisecond
-	DefaultMaxDelay = time.Second
 )
 
 // retryAfter is how long the provider waits before retrying a run whose
@@ -64,9 +55,6 @@ type Options struct {
 	// given status. GatewayClasses and Namespaces are cluster-scoped and
 	// always watched. Empty means every namespace.
 	WatchNamespaces []string
-	// Quiet and MaxDelay tune the debouncer; zero means DefaultQuiet and
-	// DefaultMaxDelay.
-	Quiet, MaxDelay time.Duration
 	// Log receives operational messages; nil discards them.
 	Log *slog.Logger
 }
@@ -125,7 +113,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		p.runner.Options.ServicePerGateway = true
 		p.runner.Options.ServiceNamespace = opts.GatewayService.Namespace
 	}
-	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
+	p.debouncer = pipeline.NewDebouncer(p.sync)
 	if err := p.addHealth(); err != nil {
 		return nil, err
 	}

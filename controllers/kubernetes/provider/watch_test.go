@@ -18,7 +18,7 @@ import (
 func testProvider(fired *atomic.Int32) *Provider {
 	return &Provider{
 		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		debouncer: pipeline.NewDebouncer(time.Millisecond, 10*time.Millisecond, func() { fired.Add(1) }),
+		debouncer: pipeline.NewDebouncer(func() { fired.Add(1) }),
 	}
 }
 
