@@ -23,8 +23,9 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 )
 
-// edits is how many one-route edits a run applies after the first apply.
-const edits = 100
+// defaultEdits is how many one-route edits a run applies after the first
+// apply, unless editsEnv says otherwise.
+const defaultEdits = 100
 
 // result is what one child run measures; the parent reports it.
 type result struct {
@@ -43,7 +44,7 @@ type result struct {
 // loopback socket), applies them, then edits one route at a time, and
 // prints a result as JSON. Each edit is checked over HTTP: the edited
 // route answers with its new header value.
-func runChild(n int, profileDir string) error {
+func runChild(n, edits int, profileDir string) error {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Header.Get("X-Version"))
 	}))
@@ -79,7 +80,7 @@ func runChild(n int, profileDir string) error {
 	if err := c.served(cfg, 0); err != nil {
 		return err
 	}
-	took, err := editEach(p, cfg, c)
+	took, err := editEach(p, cfg, c, edits)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func runChild(n int, profileDir string) error {
 // times each reload, from the moment the file is written to the moment
 // the data plane serves the new snapshot. The poll that notices a change
 // is not in it (files.PollInterval: see docs/benchmarks.md).
-func editEach(p *files.Provider, cfg *config, c *checker) ([]time.Duration, error) {
+func editEach(p *files.Provider, cfg *config, c *checker, edits int) ([]time.Duration, error) {
 	took := make([]time.Duration, 0, edits)
 	for e := range edits {
 		i := (e * 7919) % cfg.n

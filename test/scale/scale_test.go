@@ -24,14 +24,22 @@ const childEnv = "CERTGATE_SCALE_CHILD"
 // apply and the edits) and heap.pprof (after the edits).
 const profileEnv = "CERTGATE_SCALE_PROFILE"
 
-// sizesEnv overrides the route counts, comma-separated.
-const sizesEnv = "CERTGATE_SCALE_ROUTES"
+// sizesEnv overrides the route counts, comma-separated; editsEnv the
+// number of edits (100).
+const (
+	sizesEnv = "CERTGATE_SCALE_ROUTES"
+	editsEnv = "CERTGATE_SCALE_EDITS"
+)
 
 func TestMain(m *testing.M) {
 	if v := os.Getenv(childEnv); v != "" {
 		n, err := strconv.Atoi(v)
+		edits := defaultEdits
+		if e := os.Getenv(editsEnv); e != "" && err == nil {
+			edits, err = strconv.Atoi(e)
+		}
 		if err == nil {
-			err = runChild(n, os.Getenv(profileEnv))
+			err = runChild(n, edits, os.Getenv(profileEnv))
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "scale child (%s routes): %v\n", v, err)
@@ -48,7 +56,7 @@ func TestMain(m *testing.M) {
 //
 //   - first-ms: the first reload, from reading the directory to the
 //     snapshot serving;
-//   - edit-p50-ms, edit-p99-ms: 100 reloads after one route's file was
+//   - edit-p50-ms, edit-p99-ms: 100 reloads (CERTGATE_SCALE_EDITS) after one route's file was
 //     rewritten, each from the write to the new snapshot serving (the
 //     poll that notices the change is not in it);
 //   - rss-MiB, heap-MiB: VmRSS and the live heap after a collection,
