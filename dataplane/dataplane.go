@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"sync"
@@ -47,6 +48,12 @@ type Dataplane struct {
 	opts     Options
 	log      *slog.Logger
 	upstream *upstream.Pool
+	// proxyLog is the ErrorLog of every reverse proxy: one logger, not
+	// one per backend of every rule.
+	proxyLog *log.Logger
+	// routes are the compiled routes of the serving snapshot, reused by
+	// the next compile for the routes it did not change; guarded by mu.
+	routes routeCache
 
 	// mu serialises Apply and Shutdown; requests never take it.
 	mu      sync.Mutex
@@ -74,6 +81,7 @@ func New(opts Options) *Dataplane {
 		opts:     opts,
 		log:      opts.Log,
 		upstream: upstream.NewPool(),
+		proxyLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelDebug),
 		sockets:  map[string]*socket{},
 	}
 }
@@ -109,6 +117,7 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 			go d.drain(s)
 		}
 	}
+	d.routes.commit()
 	d.judgeTunnels()
 	d.upstream.Sweep()
 	d.opts.Metrics.Retain()
