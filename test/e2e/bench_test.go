@@ -226,7 +226,8 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	}
 	served := time.Since(start)
 
-	eventually(b, fmt.Sprintf("statuses of %d routes written", n), func() error {
+	// eventually's 30s is too short for thousands of status writes.
+	within(b, 5*time.Minute, fmt.Sprintf("statuses of %d routes written", n), func() error {
 		var list gatewayv1.HTTPRouteList
 		if err := r.w.c.List(ctx, &list, client.InNamespace(benchNS)); err != nil {
 			return err
@@ -249,6 +250,23 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	r.background = n
 	b.Logf("background: %d routes created in %v, all serving after %v, statuses written and provider idle after %v",
 		n, created.Round(time.Millisecond), served.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// within polls check every 100ms until it returns nil, failing b after
+// timeout.
+func within(b *testing.B, timeout time.Duration, what string, check func() error) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // idle waits until the provider has applied no new snapshot for quiet.
