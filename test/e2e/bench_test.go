@@ -185,7 +185,7 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	if r.background >= n {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	start := time.Now()
 
@@ -227,7 +227,7 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	served := time.Since(start)
 
 	// eventually's 30s is too short for thousands of status writes.
-	within(b, 5*time.Minute, fmt.Sprintf("statuses of %d routes written", n), func() error {
+	within(b, 20*time.Minute, fmt.Sprintf("statuses of %d routes written", n), func() error {
 		var list gatewayv1.HTTPRouteList
 		if err := r.w.c.List(ctx, &list, client.InNamespace(benchNS)); err != nil {
 			return err
