@@ -16,7 +16,10 @@ import (
 
 // routeID names a route on a listener.
 type routeID struct {
-	listener, namespace, name string
+	listener  string
+	kind      snapshot.RouteKind
+	namespace string
+	name      string
 }
 
 // compiledRoute is a compiled route and what it was compiled from.
@@ -61,7 +64,7 @@ func (c *routeCache) commit() {
 // reuseOrCompile returns the compiled route r of listener l: the live one when r
 // is equal to what it was compiled from, else a new one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
-	id := routeID{listener: l.Name, namespace: r.Namespace, name: r.Name}
+	id := routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
 	lk := keyOf(l)
 	if c, ok := d.routes.live[id]; ok && c.listener == lk && reflect.DeepEqual(c.source, r) {
 		d.keep(l, r, c.config)
