@@ -88,7 +88,9 @@ func New(opts Options) *Dataplane {
 
 // Apply validates and compiles s, opens the sockets it adds, and swaps it
 // in. On any error nothing changes: the previous snapshot keeps serving.
-// Sockets that s no longer has drain in the background.
+// Sockets that s no longer has drain in the background. s must not be
+// modified afterwards: the next Apply compares its routes with s's to
+// reuse the ones that did not change.
 func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
