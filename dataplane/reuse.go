@@ -85,7 +85,7 @@ func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*ro
 // recorders and transports the route holds: the route is equal, so every
 // key is.
 func (d *Dataplane) keep(l *snapshot.Listener, r *snapshot.Route, rc *routeConfig) {
-	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Name)
+	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label())
 	for i := range r.Rules {
 		for _, b := range r.Rules[i].Backends {
 			if b.Invalid != "" {

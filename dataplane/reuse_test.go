@@ -81,3 +81,21 @@ func TestRouteOnAnotherGatewayIsCountedUnderIt(t *testing.T) {
 		t.Errorf("the route's series under its old gateway were kept:\n%s", grepLines(body, "certgate_http_requests_total"))
 	}
 }
+
+// A GRPCRoute counts under route="GRPCRoute/name". Reused whole after
+// another route's edit, it must keep counting there: the series its
+// recorder holds are not dropped as those of a route the new snapshot no
+// longer has.
+func TestReusedGRPCRouteKeepsCountingUnderItsLabel(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	rpc := route("rpc", nil, prefixRule("/rpc", be.weighted(1)))
+	rpc.Kind = snapshot.RouteKindGRPC
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v1", be.weighted(1))), rpc))
+	c.get("http://h.example.com/rpc")
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v2", be.weighted(1))), rpc))
+	c.get("http://h.example.com/rpc")
+	g.awaitLine(`certgate_http_requests_total{code="200",gateway="default/gw",namespace="default",route="GRPCRoute/rpc"} 2`)
+}
