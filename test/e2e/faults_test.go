@@ -178,6 +178,9 @@ func (w *world) testReferencedSecretDeletedAndRecreated(t *testing.T) {
 	w.create(t, pins(), policy(ns, "pinned", "api", v1alpha1.ClientCertPolicySpec{
 		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindSecret, Name: "pins", Key: "pins"}},
 	}))
+	// The route serves before its policy does; a 200 counts only once a
+	// client without a certificate is refused.
+	waitCode(t, "a client without a certificate", w.client(nil, addr), "/", http.StatusForbidden, 30*time.Second)
 	pinned := w.client(w.gatewayCert, addr)
 	waitCode(t, "the pinned client", pinned, "/", http.StatusOK, 30*time.Second)
 	waitCode(t, "the open route", pinned, "/open", http.StatusOK, 30*time.Second)
