@@ -68,10 +68,6 @@ func runChild(n, edits int, profileDir string) error {
 	dp := dataplane.New(dataplane.Options{Metrics: metrics.New(), Log: quiet})
 	p := files.New(files.Options{Dir: dir, Dataplane: dp, Log: quiet})
 	r := &result{Routes: n}
-	stopCPU, err := startCPUProfile(profileDir)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	if err := p.Reload(); err != nil {
 		return fmt.Errorf("first apply: %w", err)
@@ -80,6 +76,10 @@ func runChild(n, edits int, profileDir string) error {
 	r.FirstHeap, r.FirstRSSMiB = memory()
 	c := &checker{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	if err := c.served(cfg, 0); err != nil {
+		return err
+	}
+	stopCPU, err := startCPUProfile(profileDir)
+	if err != nil {
 		return err
 	}
 	cpu0 := cpuTime()

@@ -20,8 +20,9 @@ import (
 // measures that size instead of running tests.
 const childEnv = "CERTGATE_SCALE_CHILD"
 
-// profileEnv names a directory where the child writes cpu.pprof (first
-// apply and the edits) and heap.pprof (after the edits).
+// profileEnv names a directory where the child writes cpu.pprof (the
+// edits, not the first apply: an edit is what a change costs) and
+// heap.pprof (after the edits).
 const profileEnv = "CERTGATE_SCALE_PROFILE"
 
 // sizesEnv overrides the route counts, comma-separated; editsEnv the
