@@ -221,7 +221,14 @@ func (w *world) testBackendFaultsHoldTimeouts(t *testing.T) {
 		w.create(t, r)
 	}
 	c := w.client(nil, addr)
-	waitCode(t, "the slow route", c, "/slow", http.StatusOK, 30*time.Second)
+	// Until the slow route serves, /slow gets 200 from the root route's
+	// echo. Created last, it serves in a snapshot that has the other two.
+	eventually(t, "the slow route", func() error {
+		if code, body, err := getBody(c, "/slow"); body != "slow but ok" {
+			return fmt.Errorf("/slow answers %d %q (%v), want the slow backend", code, body, err)
+		}
+		return nil
+	})
 	loads := []*load{
 		startLoad("/ (healthy backend)", w.client(nil, addr), "/", http.StatusOK),
 		startLoad("/reset (backend resets)", w.client(nil, addr), "/reset", http.StatusBadGateway),
