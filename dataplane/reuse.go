@@ -1,17 +1,13 @@
 package dataplane
 
-import (
-	"reflect"
-
-	"github.com/certgate/certgate/dataplane/snapshot"
-)
+import "github.com/certgate/certgate/dataplane/snapshot"
 
 // A snapshot is the whole configuration, but one change touches one
 // route: compiling every route of every snapshot again made an edit cost
 // as much as the first apply. So the data plane keeps the routes the
 // serving snapshot compiled, and a route equal to the one compiled for the
-// same listener before is reused whole: its filters, client certificate
-// requirement, backends and reverse proxies. Compiled routes are never
+// same listener before, in every field (sameRoute), is reused whole: its
+// filters, client certificate requirement, backends and reverse proxies. Compiled routes are never
 // modified once built, so the old snapshot and the new one may share them.
 
 // routeID names a route on a listener.
@@ -66,7 +62,7 @@ func (c *routeCache) commit() {
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
 	id := routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
 	lk := keyOf(l)
-	if c, ok := d.routes.live[id]; ok && c.listener == lk && reflect.DeepEqual(c.source, r) {
+	if c, ok := d.routes.live[id]; ok && c.listener == lk && sameRoute(c.source, r) {
 		d.keep(l, r, c.config)
 		d.routes.next[id] = compiledRoute{source: r, listener: lk, config: c.config}
 		return c.config, nil
