@@ -3,7 +3,6 @@ package dataplane
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -117,7 +116,7 @@ func (d *Dataplane) reverseProxy(rt http.RoundTripper, b *snapshot.Backend) *htt
 		ModifyResponse: modifyResponse,
 		ErrorHandler:   d.proxyError(b),
 		BufferPool:     &proxyBuffers,
-		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		ErrorLog:       d.proxyLog,
 	}
 }
 

@@ -63,6 +63,7 @@ func (d *Dataplane) compile(s *snapshot.Snapshot) (map[string]*portConfig, error
 	if err != nil {
 		return nil, fmt.Errorf("session ticket keys: %w", err)
 	}
+	d.routes.start()
 	ports := make(map[string]*portConfig, len(bySocket))
 	for addr, ls := range bySocket {
 		pc, err := d.compilePort(ls, keys)
@@ -161,7 +162,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 	}
 	lc.table = table
 	for i := range l.Routes {
-		rc, err := d.compileRoute(l, &l.Routes[i])
+		rc, err := d.reuseOrCompile(l, &l.Routes[i])
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d] (%s/%s): %w", i, l.Routes[i].Namespace, l.Routes[i].Name, err)
 		}

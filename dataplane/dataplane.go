@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"sync"
@@ -47,6 +48,12 @@ type Dataplane struct {
 	opts     Options
 	log      *slog.Logger
 	upstream *upstream.Pool
+	// proxyLog is the ErrorLog of every reverse proxy: one logger, not
+	// one per backend of every rule.
+	proxyLog *log.Logger
+	// routes are the compiled routes of the serving snapshot, reused by
+	// the next compile for the routes it did not change; guarded by mu.
+	routes routeCache
 
 	// mu serialises Apply and Shutdown; requests never take it.
 	mu      sync.Mutex
@@ -74,13 +81,16 @@ func New(opts Options) *Dataplane {
 		opts:     opts,
 		log:      opts.Log,
 		upstream: upstream.NewPool(),
+		proxyLog: slog.NewLogLogger(opts.Log.Handler(), slog.LevelDebug),
 		sockets:  map[string]*socket{},
 	}
 }
 
 // Apply validates and compiles s, opens the sockets it adds, and swaps it
 // in. On any error nothing changes: the previous snapshot keeps serving.
-// Sockets that s no longer has drain in the background.
+// Sockets that s no longer has drain in the background. s must not be
+// modified afterwards: the next Apply compares its routes with s's to
+// reuse the ones that did not change.
 func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -109,6 +119,7 @@ func (d *Dataplane) Apply(s *snapshot.Snapshot) (err error) {
 			go d.drain(s)
 		}
 	}
+	d.routes.commit()
 	d.judgeTunnels()
 	d.upstream.Sweep()
 	d.opts.Metrics.Retain()

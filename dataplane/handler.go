@@ -206,6 +206,10 @@ func (d *Dataplane) admit(rule *ruleConfig, w http.ResponseWriter, r *http.Reque
 		return nil, true
 	}
 	peer := peerOf(r)
+	if peer.Leaf() == nil && req.Mode() != snapshot.ModeAudit && neverAsked(r) {
+		reconnect(w) // see reconnect.go
+		return nil, false
+	}
 	if fp, ok := peer.Fingerprints(); ok && d.opts.AccessLog != nil {
 		entry.ClientCertSHA256 = hex.EncodeToString(fp.SHA256[:])
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,15 +16,6 @@ import (
 	"github.com/certgate/certgate/controllers/pipeline"
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
-)
-
-// Debounce timings: a burst of writes (an editor saving, a tool writing
-// several files) becomes one reload once the directory has been quiet
-// for Quiet, and never later than MaxDelay after the first change. With
-// PollInterval, an edit serves within about half a second.
-const (
-	Quiet    = 100 * time.Millisecond
-	MaxDelay = time.Second
 )
 
 // Options configure a Provider.
@@ -47,6 +37,9 @@ type Options struct {
 type Provider struct {
 	opts   Options
 	runner *pipeline.Runner
+	// reloading serialises Reload, which owns loader.
+	reloading sync.Mutex
+	loader    Loader
 
 	mu      sync.Mutex // guards report and printed
 	report  Report
@@ -88,7 +81,7 @@ func (p *Provider) Run(ctx context.Context) {
 	// during it triggers a reload.
 	since, _ := Fingerprint(p.opts.Dir)
 	_ = p.Reload()
-	d := pipeline.NewDebouncer(Quiet, MaxDelay, func() { _ = p.Reload() })
+	d := pipeline.NewDebouncer(func() { _ = p.Reload() })
 	defer d.Stop()
 	Watch(ctx, p.opts.Dir, PollInterval, since, d.Trigger)
 }
@@ -98,7 +91,9 @@ func (p *Provider) Run(ctx context.Context) {
 // the previous configuration keeps serving; the error is printed as one
 // line and returned.
 func (p *Provider) Reload() error {
-	l, err := Load(p.opts.Dir)
+	p.reloading.Lock()
+	defer p.reloading.Unlock()
+	l, err := p.loader.Load(p.opts.Dir)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -119,7 +114,8 @@ func (p *Provider) Reload() error {
 // API server gives it to the controller, so a renewed certificate's
 // previous pin keeps passing for keepPrevious (see the translator's
 // resolveRenewal). The memory lives as long as the process; a restart
-// forgets it.
+// forgets it. The policy is copied before its status is set: the
+// Loader shares decoded objects between reloads.
 func (p *Provider) rememberStatus(res *resources.Resources) {
 	last := p.runner.Last()
 	if last == nil {
@@ -130,10 +126,11 @@ func (p *Provider) rememberStatus(res *resources.Resources) {
 		s := &last.Status.ClientCertPolicies[i]
 		prev[s.NamespacedName] = &s.Status
 	}
-	for _, policy := range res.ClientCertPolicies {
+	for i, policy := range res.ClientCertPolicies {
 		if st, ok := prev[client.ObjectKeyFromObject(policy)]; ok {
-			st = st.DeepCopy()
+			policy, st = policy.DeepCopy(), st.DeepCopy()
 			policy.Status.PEMPins, policy.Status.RetiringPins = st.PEMPins, st.RetiringPins
+			res.ClientCertPolicies[i] = policy
 		}
 	}
 }

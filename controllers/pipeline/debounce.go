@@ -1,73 +1,62 @@
 package pipeline
 
-import (
-	"sync"
-	"time"
-)
+import "sync"
 
-// Debouncer coalesces a burst of triggers into one call of fire: it fires
-// once no trigger has come for Quiet, or MaxDelay after the first trigger
-// of the burst, whichever is sooner. MaxDelay keeps a source that never
-// goes quiet (a busy cluster) from starving the data plane of updates.
+// Debouncer turns a stream of triggers into calls of fire without a fixed
+// delay: the first trigger after an idle spell calls fire at once (the
+// leading edge), and every trigger that arrives while fire runs is
+// coalesced into one more call as soon as it returns (the trailing edge).
+// A burst of events (a kubectl apply of several objects, an editor that
+// writes a file twice) therefore costs at most two runs, and a single
+// change is served after one run, not after a quiet period: a run is
+// cheap when the translator and the data plane reuse what did not change,
+// so waiting for quiet would only add latency. A source that never goes
+// quiet gets back-to-back runs, each with everything that came before it.
 //
-// fire runs on its own goroutine, never twice at once; triggers that
-// arrive while it runs start the next burst.
+// fire runs on its own goroutine, never twice at once.
 type Debouncer struct {
-	quiet, maxDelay time.Duration
-	fire            func()
+	fire func()
 
 	mu      sync.Mutex
-	timer   *time.Timer
-	first   time.Time
 	pending bool
 	running bool
 	stopped bool
 }
 
 // NewDebouncer returns a Debouncer that calls fire.
-func NewDebouncer(quiet, maxDelay time.Duration, fire func()) *Debouncer {
-	return &Debouncer{quiet: quiet, maxDelay: maxDelay, fire: fire}
+func NewDebouncer(fire func()) *Debouncer {
+	return &Debouncer{fire: fire}
 }
 
-// Trigger records a change.
+// Trigger records a change: fire starts now, or right after the call that
+// is running.
 func (d *Debouncer) Trigger() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
 		return
 	}
-	now := time.Now()
-	if !d.pending {
-		d.pending, d.first = true, now
-	}
-	wait := min(d.quiet, d.maxDelay-now.Sub(d.first))
-	if d.timer == nil {
-		d.timer = time.AfterFunc(wait, d.expire)
-	} else {
-		d.timer.Reset(wait)
-	}
-}
-
-// expire fires, unless a call is already running; that call fires again
-// when it ends.
-func (d *Debouncer) expire() {
-	d.mu.Lock()
-	if d.stopped || !d.pending || d.running {
-		d.mu.Unlock()
+	if d.running {
+		d.pending = true
 		return
 	}
-	d.pending, d.running = false, true
-	d.mu.Unlock()
+	d.running = true
+	go d.loop()
+}
 
-	d.fire()
-
-	d.mu.Lock()
-	d.running = false
-	again := d.pending && !d.stopped
-	if again {
-		d.timer.Reset(0)
+// loop calls fire until no trigger came during the last call.
+func (d *Debouncer) loop() {
+	for {
+		d.fire()
+		d.mu.Lock()
+		if !d.pending || d.stopped {
+			d.running = false
+			d.mu.Unlock()
+			return
+		}
+		d.pending = false
+		d.mu.Unlock()
 	}
-	d.mu.Unlock()
 }
 
 // Stop drops pending triggers. A call of fire already running finishes.
@@ -75,7 +64,4 @@ func (d *Debouncer) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stopped = true
-	if d.timer != nil {
-		d.timer.Stop()
-	}
 }

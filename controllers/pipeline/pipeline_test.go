@@ -11,31 +11,68 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-func TestDebouncerCoalescesABurst(t *testing.T) {
-	var fired atomic.Int32
-	d := NewDebouncer(50*time.Millisecond, time.Second, func() { fired.Add(1) })
+// The first trigger fires without waiting for the changes to stop: here
+// they never do. (A quiet-period debouncer would wait for its maximum
+// delay, a second before; 500ms leaves room for a loaded machine.)
+func TestDebouncerFiresAtOnceOnTheFirstTrigger(t *testing.T) {
+	var fired atomic.Bool
+	d := NewDebouncer(func() { fired.Store(true) })
 	defer d.Stop()
-	for range 10 {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for !fired.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("no call within 500ms of changes arriving every 5ms")
+		}
 		d.Trigger()
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n := fired.Load(); n != 1 {
-		t.Errorf("fired %d times for one burst, want 1", n)
+}
+
+func TestDebouncerCoalescesTriggersDuringARunIntoOneMore(t *testing.T) {
+	var fired atomic.Int32
+	release := make(chan struct{})
+	d := NewDebouncer(func() {
+		if fired.Add(1) == 1 {
+			<-release // the first run lasts while the burst arrives
+		}
+	})
+	defer d.Stop()
+	d.Trigger()
+	for fired.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 10 {
+		d.Trigger()
+	}
+	close(release)
+	time.Sleep(100 * time.Millisecond)
+	if n := fired.Load(); n != 2 {
+		t.Errorf("fired %d times for one run and a burst during it, want 2", n)
 	}
 }
 
-func TestDebouncerFiresByMaxDelayDuringEndlessChanges(t *testing.T) {
-	var fired atomic.Int32
-	d := NewDebouncer(50*time.Millisecond, 150*time.Millisecond, func() { fired.Add(1) })
+func TestDebouncerNeverFiresTwiceAtOnce(t *testing.T) {
+	var running, overlaps, fired atomic.Int32
+	d := NewDebouncer(func() {
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		time.Sleep(2 * time.Millisecond)
+		running.Add(-1)
+		fired.Add(1)
+	})
 	defer d.Stop()
-	deadline := time.Now().Add(500 * time.Millisecond)
+	deadline := time.Now().Add(200 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		d.Trigger() // never quiet for 50ms
-		time.Sleep(10 * time.Millisecond)
+		d.Trigger() // never quiet
+		time.Sleep(500 * time.Microsecond)
 	}
-	if n := fired.Load(); n < 2 {
-		t.Errorf("fired %d times in 500ms of constant change with a 150ms max delay, want at least 2", n)
+	time.Sleep(50 * time.Millisecond)
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d calls overlapped another", n)
+	}
+	if n := fired.Load(); n < 10 {
+		t.Errorf("fired %d times in 200ms of constant change with 2ms runs, want back-to-back runs", n)
 	}
 }
 

@@ -62,9 +62,12 @@ type Metrics struct {
 	// mu guards the route sets below, which keep the per-route series
 	// bounded by the configuration in force (see Retain).
 	mu sync.Mutex
-	// exported holds every route with series; current those recorded
-	// since the last Retain.
-	exported, current map[routeKey]bool
+	// exported holds the recorder of every route with series, so that a
+	// route compiled again gets the recorder it had (and a snapshot of
+	// thousands of routes does not allocate thousands of recorders);
+	// current holds the routes recorded since the last Retain.
+	exported map[routeKey]*RouteRecorder
+	current  map[routeKey]bool
 }
 
 // routeKey names the series of one route on one gateway.
@@ -75,7 +78,7 @@ type routeKey struct{ gateway, namespace, route string }
 func New() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
-		exported: map[routeKey]bool{},
+		exported: map[routeKey]*RouteRecorder{},
 		current:  map[routeKey]bool{},
 		ClientCertRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_clientcert_rejections_total",
@@ -177,14 +180,20 @@ type RouteRecorder struct {
 // observer boxes a histogram child so that it fits an atomic.Pointer.
 type observer struct{ prometheus.Observer }
 
-// Route returns the recorder for a route. namespace and route are empty for
-// requests that matched no route. It creates no series.
+// Route returns the recorder for a route, the same one while the route's
+// series are kept. namespace and route are empty for requests that matched
+// no route. It creates no series.
 func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	k := routeKey{gateway, namespace, route}
-	m.exported[k], m.current[k] = true, true
-	m.mu.Unlock()
-	return &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}, codes: map[int]prometheus.Counter{}}
+	m.current[k] = true
+	r, ok := m.exported[k]
+	if !ok {
+		r = &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}, codes: map[int]prometheus.Counter{}}
+		m.exported[k] = r
+	}
+	return r
 }
 
 // Retain deletes the series of every route that no configuration compiled

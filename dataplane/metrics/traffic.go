@@ -27,7 +27,8 @@ type Traffic struct {
 
 	// exportedBackends holds every backend with series, currentBackends
 	// those compiled since the last Retain; both guarded by Metrics.mu.
-	exportedBackends, currentBackends map[backendKey]bool
+	exportedBackends map[backendKey]*BackendRecorder
+	currentBackends  map[backendKey]bool
 	// exportedListeners and currentListeners do the same for the
 	// handshake failures of listeners, by gateway and listener name.
 	exportedListeners, currentListeners map[[2]string]bool
@@ -37,7 +38,7 @@ type Traffic struct {
 type backendKey struct{ namespace, service string }
 
 func (m *Metrics) registerTraffic() {
-	m.exportedBackends, m.currentBackends = map[backendKey]bool{}, map[backendKey]bool{}
+	m.exportedBackends, m.currentBackends = map[backendKey]*BackendRecorder{}, map[backendKey]bool{}
 	m.exportedListeners, m.currentListeners = map[[2]string]bool{}, map[[2]string]bool{}
 	m.UpstreamRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certgate_upstream_requests_total",
@@ -69,15 +70,21 @@ type BackendRecorder struct {
 	codes              [len(codeClasses)]prometheus.Counter
 }
 
-// Backend returns the recorder of a backend Service. It creates no series;
-// the backend's series are kept while a configuration compiled since the
-// last Retain asked for it.
+// Backend returns the recorder of a backend Service, one per Service
+// however many rules send to it. It creates no series; the backend's
+// series are kept while a configuration compiled since the last Retain
+// asked for it.
 func (m *Metrics) Backend(namespace, service string) *BackendRecorder {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	k := backendKey{namespace, service}
-	m.exportedBackends[k], m.currentBackends[k] = true, true
-	m.mu.Unlock()
-	return &BackendRecorder{m: m, namespace: namespace, service: service}
+	m.currentBackends[k] = true
+	r, ok := m.exportedBackends[k]
+	if !ok {
+		r = &BackendRecorder{m: m, namespace: namespace, service: service}
+		m.exportedBackends[k] = r
+	}
+	return r
 }
 
 // Attempt records one attempt: its status code, or failed when it got no

@@ -32,12 +32,21 @@ type Guard struct {
 // CompileGuard builds the guard of one listener from the routes given to
 // Compile. guarded says whether rule j of route i is guarded: it carries a
 // requirement whose guard is on. It returns nil when no rule is guarded,
-// so a listener without requirements pays nothing per request. Errors are
-// those of Compile.
+// so a listener without requirements pays nothing per request. Only the
+// routes with a guarded rule are compiled again: on a listener of
+// thousands of routes, most have none. Errors are those of Compile.
 func CompileGuard(routes []snapshot.Route, guarded func(route, rule int) bool) (*Guard, error) {
 	g := &Guard{}
 	kept := 0
-	table, err := compileTable(routes, func(e *entry) (*entry, error) {
+	anyGuarded := func(i int) bool {
+		for j := range routes[i].Rules {
+			if guarded(i, j) {
+				return true
+			}
+		}
+		return false
+	}
+	table, err := compileTable(routes, anyGuarded, func(e *entry) (*entry, error) {
 		if !guarded(e.result.RouteIndex, e.result.RuleIndex) {
 			return nil, nil
 		}

@@ -54,15 +54,20 @@ type Table struct {
 // normalised); the whole table is then unusable, as one bad route must
 // not silently change where other traffic goes.
 func Compile(routes []snapshot.Route) (*Table, error) {
-	return compileTable(routes, nil)
+	return compileTable(routes, nil, nil)
 }
 
-// compileTable is Compile with a hook: convert, when set, sees every
-// compiled entry and returns it (changed or not), or nil to leave it out
-// of the table. CompileGuard uses it to keep and fold guarded entries.
-func compileTable(routes []snapshot.Route, convert func(*entry) (*entry, error)) (*Table, error) {
+// compileTable is Compile with hooks: include, when set, says which routes
+// to compile at all (by index); convert, when set, sees every compiled
+// entry and returns it (changed or not), or nil to leave it out of the
+// table. CompileGuard uses them to compile, keep and fold guarded entries
+// only.
+func compileTable(routes []snapshot.Route, include func(route int) bool, convert func(*entry) (*entry, error)) (*Table, error) {
 	groups := map[string]*pathIndex{}
 	for i := range routes {
+		if include != nil && !include(i) {
+			continue
+		}
 		entries, err := compileRoute(i, &routes[i])
 		if err == nil && convert != nil {
 			entries, err = convertEntries(entries, convert)

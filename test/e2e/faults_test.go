@@ -152,6 +152,9 @@ func (w *world) testReferencedSecretDeletedAndRecreated(t *testing.T) {
 	w.create(t, pins(), policy(ns, "pinned", "api", v1alpha1.ClientCertPolicySpec{
 		PinsFrom: []v1alpha1.PinSource{{Kind: v1alpha1.KindSecret, Name: "pins", Key: "pins"}},
 	}))
+	// The route serves before its policy does; a 200 counts only once a
+	// client without a certificate is refused.
+	waitCode(t, "a client without a certificate", w.client(nil, addr), "/", http.StatusForbidden, 30*time.Second)
 	pinned := w.client(w.gatewayCert, addr)
 	waitCode(t, "the pinned client", pinned, "/", http.StatusOK, 30*time.Second)
 	waitCode(t, "the open route", pinned, "/open", http.StatusOK, 30*time.Second)
@@ -192,7 +195,14 @@ func (w *world) testBackendFaultsHoldTimeouts(t *testing.T) {
 		w.create(t, r)
 	}
 	c := w.client(nil, addr)
-	waitCode(t, "the slow route", c, "/slow", http.StatusOK, 30*time.Second)
+	// Until the slow route serves, /slow gets 200 from the root route's
+	// echo. Created last, it serves in a snapshot that has the other two.
+	eventually(t, "the slow route", func() error {
+		if code, body, err := getBody(c, "/slow"); body != "slow but ok" {
+			return fmt.Errorf("/slow answers %d %q (%v), want the slow backend", code, body, err)
+		}
+		return nil
+	})
 	loads := []*load{
 		startLoad("/ (healthy backend)", w.client(nil, addr), "/", http.StatusOK),
 		startLoad("/reset (backend resets)", w.client(nil, addr), "/reset", http.StatusBadGateway),

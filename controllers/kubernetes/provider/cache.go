@@ -121,7 +121,12 @@ type listThenWatch struct {
 // then watch.
 func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
-// listFull lists every fully cached kind into res.
+// listFull lists every fully cached kind into res. The items are not
+// deep-copied: a run lists every object, and copying each of thousands of
+// routes on every change would cost more than translating them. The items
+// share their maps and slices with the cache, so nothing may modify them:
+// the translator only reads, and the status writer copies an object
+// before it writes (package status).
 func listFull(ctx context.Context, r client.Reader, res *resources.Resources) error {
 	lists := []client.ObjectList{
 		&gatewayv1.GatewayClassList{}, &gatewayv1.GatewayList{}, &gatewayv1.HTTPRouteList{},
@@ -130,7 +135,7 @@ func listFull(ctx context.Context, r client.Reader, res *resources.Resources) er
 		&corev1.ServiceList{}, &discoveryv1.EndpointSliceList{}, &corev1.NamespaceList{},
 	}
 	for _, l := range lists {
-		if err := r.List(ctx, l); err != nil {
+		if err := r.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
 			return fmt.Errorf("list %T from the cache: %w", l, err)
 		}
 		if err := addItems(res, l); err != nil {
@@ -141,8 +146,9 @@ func listFull(ctx context.Context, r client.Reader, res *resources.Resources) er
 }
 
 // addItems appends the items of l to res. meta.EachListItem hands out
-// pointers into the list, which the cache gave us as copies, so res owns
-// them; an item of a kind the translator does not read is an error.
+// pointers into the list, whose items are shallow copies of the cache's
+// objects (see listFull); an item of a kind the translator does not read
+// is an error.
 func addItems(res *resources.Resources, l client.ObjectList) error {
 	return meta.EachListItem(l, func(o runtime.Object) error {
 		obj, ok := o.(client.Object)

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -23,14 +22,6 @@ import (
 	"github.com/certgate/certgate/controllers/pipeline"
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
-)
-
-// Default debounce timings: 100ms of quiet coalesces the burst of events a
-// single `kubectl apply` of several objects makes; 1s bounds the delay
-// while a cluster never goes quiet.
-const (
-	DefaultQuiet    = 100 * time.Millisecond
-	DefaultMaxDelay = time.Second
 )
 
 // managerStopGrace bounds how long Start waits, after the shutdown delay,
@@ -76,9 +67,6 @@ type Options struct {
 	// given status. GatewayClasses and Namespaces are cluster-scoped and
 	// always watched. Empty means every namespace.
 	WatchNamespaces []string
-	// Quiet and MaxDelay tune the debouncer; zero means DefaultQuiet and
-	// DefaultMaxDelay.
-	Quiet, MaxDelay time.Duration
 	// Log receives operational messages; nil discards them.
 	Log *slog.Logger
 }
@@ -137,7 +125,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		p.runner.Options.ServicePerGateway = true
 		p.runner.Options.ServiceNamespace = opts.GatewayService.Namespace
 	}
-	p.debouncer = pipeline.NewDebouncer(cmp.Or(opts.Quiet, DefaultQuiet), cmp.Or(opts.MaxDelay, DefaultMaxDelay), p.sync)
+	p.debouncer = pipeline.NewDebouncer(p.sync)
 	if err := p.addHealth(); err != nil {
 		return nil, err
 	}

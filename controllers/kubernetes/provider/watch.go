@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // watch registers an informer for every kind the provider reads, with a
@@ -41,8 +43,12 @@ func (p *Provider) handle(ctx context.Context, c cache.Cache, obj client.Object,
 	}
 	on := func(o any) { p.onEvent(o, relevant) }
 	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    on,
-		UpdateFunc: func(_, o any) { on(o) },
+		AddFunc: on,
+		UpdateFunc: func(old, o any) {
+			if !statusOnly(old, o) {
+				on(o)
+			}
+		},
 		DeleteFunc: on,
 	})
 	return err
@@ -63,6 +69,20 @@ func (p *Provider) onEvent(o any, relevant func(client.Object) bool) {
 	} else if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("ignored a change to an unreferenced object", "namespace", obj.GetNamespace(), "name", obj.GetName())
 	}
+}
+
+// statusOnly reports whether an update changed only an HTTPRoute's
+// status: the translator does not read route status, and the status
+// writer's own writes would otherwise start one translation per route
+// whose status it wrote. Generation counts spec changes; labels and
+// annotations are compared too, for whatever may read them. Other kinds
+// always count: the translator reads a ClientCertPolicy's status (its
+// renewal memory) and a Service's (load-balancer addresses).
+func statusOnly(old, cur any) bool {
+	a, ok1 := old.(*gatewayv1.HTTPRoute)
+	b, ok2 := cur.(*gatewayv1.HTTPRoute)
+	return ok1 && ok2 && a.Generation == b.Generation && a.Generation != 0 &&
+		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations)
 }
 
 // objectOf unwraps a delete's tombstone. nil means the object is unknown,

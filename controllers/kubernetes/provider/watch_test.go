@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/controllers/pipeline"
 )
@@ -18,7 +19,7 @@ import (
 func testProvider(fired *atomic.Int32) *Provider {
 	return &Provider{
 		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		debouncer: pipeline.NewDebouncer(time.Millisecond, 10*time.Millisecond, func() { fired.Add(1) }),
+		debouncer: pipeline.NewDebouncer(func() { fired.Add(1) }),
 	}
 }
 
@@ -51,4 +52,26 @@ func TestTombstoneOfAnUnreferencedObjectIsIgnoredOnlyIfKnown(t *testing.T) {
 	}
 	p.onEvent("not an object", never) // unknown: assume it matters
 	waitFired(t, &fired)
+}
+
+func TestOnlyAStatusChangeOfAnHTTPRouteIsIgnored(t *testing.T) {
+	route := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Name: "r", Generation: 3, Labels: map[string]string{"team": "a"}}}
+	withStatus := route.DeepCopy()
+	withStatus.Status.Parents = []gatewayv1.RouteParentStatus{{ControllerName: "certgate.dev/gateway-controller"}}
+	if !statusOnly(route, withStatus) {
+		t.Error("a status write was counted as a change")
+	}
+	edited := withStatus.DeepCopy()
+	edited.Generation = 4
+	relabelled := withStatus.DeepCopy()
+	relabelled.Labels = map[string]string{"team": "b"}
+	for name, cur := range map[string]*gatewayv1.HTTPRoute{"a spec edit": edited, "a label change": relabelled} {
+		if statusOnly(route, cur) {
+			t.Errorf("%s was ignored as a status-only update", name)
+		}
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Generation: 1}}
+	if statusOnly(svc, svc.DeepCopy()) {
+		t.Error("an update of a Service was ignored: the translator reads a Service's status")
+	}
 }

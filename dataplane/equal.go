@@ -1,0 +1,87 @@
+package dataplane
+
+import (
+	"bytes"
+	"reflect"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// sameRoute reports whether two snapshot routes are equal in every field,
+// as reflect.DeepEqual says: the route cache reuses a compiled route only
+// then, so no field, a pin or a CA of its requirement included, can be
+// forgotten by a hand-written comparison.
+func sameRoute(a, b *snapshot.Route) bool {
+	return a == b || equalValue(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
+}
+
+// equalValue is reflect.DeepEqual for the values a snapshot holds, which
+// are trees (a snapshot is JSON): it keeps no record of the pointers it
+// visited, which DeepEqual keeps to stop at cycles and which was half its
+// cost when an edit compares thousands of routes. Kinds a snapshot does
+// not hold (functions, channels, unsafe pointers) are never equal, so a
+// value holding one is compiled again rather than wrongly reused.
+func equalValue(a, b reflect.Value) bool {
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return a.Uint() == b.Uint()
+	case reflect.Float32, reflect.Float64:
+		return a.Float() == b.Float()
+	case reflect.Complex64, reflect.Complex128:
+		return a.Complex() == b.Complex()
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		// One pointer is one value: time.Time's *Location, for one, is
+		// shared by every timestamp.
+		return a.Kind() == reflect.Pointer && a.Pointer() == b.Pointer() || equalValue(a.Elem(), b.Elem())
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !equalValue(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Array:
+		return equalElems(a, b)
+	case reflect.Slice:
+		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && equalElems(a, b)
+	case reflect.Map:
+		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && equalEntries(a, b)
+	}
+	return false
+}
+
+// equalElems compares the elements of two arrays or slices of one length.
+func equalElems(a, b reflect.Value) bool {
+	if a.Kind() == reflect.Slice && a.Type().Elem().Kind() == reflect.Uint8 {
+		return bytes.Equal(a.Bytes(), b.Bytes())
+	}
+	for i := range a.Len() {
+		if !equalValue(a.Index(i), b.Index(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalEntries compares two maps of one length.
+func equalEntries(a, b reflect.Value) bool {
+	for it := a.MapRange(); it.Next(); {
+		other := b.MapIndex(it.Key())
+		if !other.IsValid() || !equalValue(it.Value(), other) {
+			return false
+		}
+	}
+	return true
+}

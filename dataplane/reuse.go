@@ -1,0 +1,99 @@
+package dataplane
+
+import "github.com/certgate/certgate/dataplane/snapshot"
+
+// A snapshot is the whole configuration, but one change touches one
+// route: compiling every route of every snapshot again made an edit cost
+// as much as the first apply. So the data plane keeps the routes the
+// serving snapshot compiled, and a route equal to the one compiled for the
+// same listener before, in every field (sameRoute), is reused whole: its
+// filters, client certificate requirement, backends and reverse proxies. Compiled routes are never
+// modified once built, so the old snapshot and the new one may share them.
+
+// routeID names a route on a listener.
+type routeID struct {
+	listener  string
+	kind      snapshot.RouteKind
+	namespace string
+	name      string
+}
+
+// compiledRoute is a compiled route and what it was compiled from.
+type compiledRoute struct {
+	// source is the route of the snapshot that last used config. It is
+	// immutable: snapshots are never modified once applied.
+	source *snapshot.Route
+	// listener is what compiling a route reads of its listener.
+	listener listenerKey
+	config   *routeConfig
+}
+
+// listenerKey is what a compiled route may depend on of its listener.
+type listenerKey struct {
+	gateway  string
+	protocol snapshot.Protocol
+	port     int32
+}
+
+func keyOf(l *snapshot.Listener) listenerKey {
+	return listenerKey{gateway: l.Gateway, protocol: l.Protocol, port: l.Port}
+}
+
+// routeCache holds the compiled routes of the serving snapshot (live)
+// and of the snapshot being compiled (next). Dataplane.mu guards it.
+type routeCache struct {
+	live, next map[routeID]compiledRoute
+}
+
+// start begins the compilation of a snapshot.
+func (c *routeCache) start() {
+	c.next = map[routeID]compiledRoute{}
+}
+
+// commit makes the routes of the snapshot just compiled the live ones;
+// Apply calls it once that snapshot serves. A snapshot that failed to
+// compile or to bind never commits, so live always matches what serves.
+func (c *routeCache) commit() {
+	c.live, c.next = c.next, nil
+}
+
+// reuseOrCompile returns the compiled route r of listener l: the live one when r
+// is equal to what it was compiled from, else a new one.
+func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
+	id := routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
+	lk := keyOf(l)
+	if c, ok := d.routes.live[id]; ok && c.listener == lk && sameRoute(c.source, r) {
+		d.keep(l, r, c.config)
+		d.routes.next[id] = compiledRoute{source: r, listener: lk, config: c.config}
+		return c.config, nil
+	}
+	rc, err := d.compileRoute(l, r)
+	if err != nil {
+		return nil, err
+	}
+	d.routes.next[id] = compiledRoute{source: r, listener: lk, config: rc}
+	return rc, nil
+}
+
+// keep marks what a reused route uses as used by the snapshot being
+// compiled, as compiling it would: its metric series (metrics.Retain)
+// and its upstream transports (upstream.Pool.Sweep). It returns the same
+// recorders and transports the route holds: the route is equal, so every
+// key is.
+func (d *Dataplane) keep(l *snapshot.Listener, r *snapshot.Route, rc *routeConfig) {
+	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label())
+	for i := range r.Rules {
+		for _, b := range r.Rules[i].Backends {
+			if b.Invalid != "" {
+				continue
+			}
+			d.opts.Metrics.Backend(b.Namespace, b.Service)
+			_, _ = d.upstream.Transport(&b.Backend)
+		}
+	}
+	for _, rule := range rc.rules {
+		for _, m := range rule.mirrors {
+			_, _ = d.upstream.Transport(&m.mirror.Backend)
+		}
+	}
+}

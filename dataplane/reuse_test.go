@@ -1,0 +1,101 @@
+package dataplane_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// headerRule is prefixRule with a filter that sets X-Version to version.
+func headerRule(prefix, version string, backends ...snapshot.WeightedBackend) snapshot.Rule {
+	r := prefixRule(prefix, backends...)
+	r.Filters = []snapshot.Filter{{Type: snapshot.FilterRequestHeaderModifier, RequestHeaderModifier: &snapshot.HeaderModifier{
+		Set: []snapshot.Header{{Name: "X-Version", Value: version}},
+	}}}
+	return r
+}
+
+// The data plane reuses the compiled routes a new snapshot did not change.
+// An edited route must serve its change, and a route left as it was must
+// keep serving with its metric series counting on.
+func TestEditedRouteServesItsChangeAndUnchangedRouteKeepsCounting(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	other := route("other", nil, headerRule("/other", "o1", be.weighted(1)))
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v1", be.weighted(1))), other))
+	if v := c.get("http://h.example.com/edited").echo(t).Header.Get("X-Version"); v != "v1" {
+		t.Fatalf("X-Version %q before the edit, want v1", v)
+	}
+	c.get("http://h.example.com/other")
+
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v2", be.weighted(1))), other))
+	if v := c.get("http://h.example.com/edited").echo(t).Header.Get("X-Version"); v != "v2" {
+		t.Errorf("X-Version %q after the edit, want v2", v)
+	}
+	if v := c.get("http://h.example.com/other").echo(t).Header.Get("X-Version"); v != "o1" {
+		t.Errorf("unchanged route: X-Version %q, want o1", v)
+	}
+	g.awaitLine(`certgate_http_requests_total{code="200",gateway="default/gw",namespace="default",route="other"} 2`)
+}
+
+// A route whose only change is its backend's endpoints (a scaled or moved
+// Service) is compiled again: requests reach the new endpoint.
+func TestRouteWithMovedEndpointsReachesTheNewEndpoint(t *testing.T) {
+	g := newGateway(t)
+	first, second := newEcho(t, "first"), newEcho(t, "second")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	b := first.weighted(1)
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", b))))
+	if got := c.get("http://h.example.com/").echo(t).Backend; got != "first" {
+		t.Fatalf("backend %q, want first", got)
+	}
+	addr := second.Listener.Addr().(*net.TCPAddr)
+	b.Endpoints = []snapshot.Endpoint{{Address: addr.IP.String(), Port: int32(addr.Port)}}
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", b))))
+	if got := c.get("http://h.example.com/").echo(t).Backend; got != "second" {
+		t.Errorf("backend %q after the endpoints moved, want second", got)
+	}
+}
+
+// A route that moves to another Gateway's listener of the same name is
+// compiled again, so its requests are counted under the new gateway.
+func TestRouteOnAnotherGatewayIsCountedUnderIt(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	r := route("r", nil, prefixRule("/", be.weighted(1)))
+	g.apply(httpListener("http", port, r))
+	c.get("http://h.example.com/")
+	l := httpListener("http", port, r)
+	l.Gateway = "default/other"
+	g.apply(l)
+	c.get("http://h.example.com/")
+	g.awaitLine(`certgate_http_requests_total{code="200",gateway="default/other",namespace="default",route="r"} 1`)
+	if body := g.scrape(); strings.Contains(body, `gateway="default/gw",namespace="default",route="r"`) {
+		t.Errorf("the route's series under its old gateway were kept:\n%s", grepLines(body, "certgate_http_requests_total"))
+	}
+}
+
+// A GRPCRoute counts under route="GRPCRoute/name". Reused whole after
+// another route's edit, it must keep counting there: the series its
+// recorder holds are not dropped as those of a route the new snapshot no
+// longer has.
+func TestReusedGRPCRouteKeepsCountingUnderItsLabel(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	rpc := route("rpc", nil, prefixRule("/rpc", be.weighted(1)))
+	rpc.Kind = snapshot.RouteKindGRPC
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v1", be.weighted(1))), rpc))
+	c.get("http://h.example.com/rpc")
+	g.apply(httpListener("http", port, route("edited", nil, headerRule("/edited", "v2", be.weighted(1))), rpc))
+	c.get("http://h.example.com/rpc")
+	g.awaitLine(`certgate_http_requests_total{code="200",gateway="default/gw",namespace="default",route="GRPCRoute/rpc"} 2`)
+}

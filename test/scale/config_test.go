@@ -1,0 +1,128 @@
+package scale_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// routesPerFile is how many HTTPRoutes one generated file holds: an edit
+// rewrites one such file, as a tool that keeps one file per team would.
+const routesPerFile = 100
+
+// baseYAML is a Gateway with a plain HTTP listener on 127.0.0.1:port and a
+// Service whose one endpoint is 127.0.0.1:backendPort.
+const baseYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+spec:
+  gatewayClassName: certgate
+  addresses:
+  - value: 127.0.0.1
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: %d
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+spec:
+  ports:
+  - name: http
+    port: 80
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  labels:
+    kubernetes.io/service-name: backend
+addressType: IPv4
+ports:
+- name: http
+  port: %d
+endpoints:
+- addresses: ["127.0.0.1"]
+`
+
+// routeYAML is route i: one hostname, two rules, one header filter each;
+// version is the value its filters set, which an edit changes.
+const routeYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: route-%[1]d
+spec:
+  parentRefs:
+  - name: gw
+  hostnames:
+  - r%[1]d.example.com
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /api
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: api-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /web
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: web-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+`
+
+// config is a generated configuration directory of n routes.
+type config struct {
+	dir      string
+	n        int
+	versions []int
+}
+
+// writeConfig writes the Gateway, the backend and n routes into dir.
+func writeConfig(dir string, n, port, backendPort int) (*config, error) {
+	c := &config{dir: dir, n: n, versions: make([]int, n)}
+	if err := os.WriteFile(filepath.Join(dir, "base.yaml"), fmt.Appendf(nil, baseYAML, port, backendPort), 0o644); err != nil {
+		return nil, err
+	}
+	for f := 0; f*routesPerFile < n; f++ {
+		if err := c.writeFile(f); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// edit bumps route i's version and rewrites its file.
+func (c *config) edit(i int) error {
+	c.versions[i]++
+	return c.writeFile(i / routesPerFile)
+}
+
+func (c *config) writeFile(f int) error {
+	var b strings.Builder
+	for i := f * routesPerFile; i < min(c.n, (f+1)*routesPerFile); i++ {
+		if i > f*routesPerFile {
+			b.WriteString("---\n")
+		}
+		fmt.Fprintf(&b, routeYAML, i, c.versions[i])
+	}
+	return os.WriteFile(filepath.Join(c.dir, fmt.Sprintf("routes-%04d.yaml", f)), []byte(b.String()), 0o644)
+}
