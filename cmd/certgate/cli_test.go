@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/certgate/certgate/internal/testconfig"
 )
 
 // TestEveryHelpGoesToStandardOutputWithExitZero: help was asked for, so it
@@ -63,7 +65,7 @@ func TestCheckRefusesADirectoryWithoutYAML(t *testing.T) {
 // document index of a document without kind.
 func TestCheckReportsEveryBrokenFileInOneRun(t *testing.T) {
 	dir := checkDir(t, goodPin)
-	writeConfigFile(t, dir, "gateway.yaml", strings.Replace(fmt.Sprintf(gatewayYAML, 8443, 8080), "protocol: HTTP", "prot: HTTP", 1))
+	writeConfigFile(t, dir, "gateway.yaml", strings.Replace(fmt.Sprintf(testconfig.GatewayYAML, 8443, 8080), "protocol: HTTP", "prot: HTTP", 1))
 	writeConfigFile(t, dir, "nokind.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nmetadata:\n  name: b\n")
 	code, out := runCheck(dir)
 	for _, want := range []string{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -31,7 +32,7 @@ const goodPin = "9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B:2B:
 func checkDir(t *testing.T, pin string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(gatewayYAML, 8443, 8080))
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, 8443, 8080))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(policyYAML, pin))
 	return dir

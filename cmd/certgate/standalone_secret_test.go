@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
 )
 
@@ -55,7 +56,7 @@ spec:
 // the Secret's content.
 func TestStandaloneNeverShowsSecretContent(t *testing.T) {
 	dir, port := t.TempDir(), freePort(t)
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(gatewayYAML, port, newBackend(t)))
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", canaryPolicyYAML)
 	base, statusURL, out, logs := startStandaloneWithLog(t, dir, port)

@@ -14,46 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
 )
-
-// gatewayYAML is a Gateway with a plain HTTP listener on 127.0.0.1:port
-// and a Service whose one endpoint is 127.0.0.1:backendPort.
-const gatewayYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: gw
-spec:
-  gatewayClassName: certgate
-  addresses:
-  - value: 127.0.0.1
-  listeners:
-  - name: http
-    protocol: HTTP
-    port: %d
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  ports:
-  - name: http
-    port: 80
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  labels:
-    kubernetes.io/service-name: backend
-addressType: IPv4
-ports:
-- name: http
-  port: %d
-endpoints:
-- addresses: ["127.0.0.1"]
-`
 
 // routeYAML routes the path prefix %s to the backend.
 const routeYAML = `apiVersion: gateway.networking.k8s.io/v1
@@ -144,7 +107,7 @@ func newBackend(t *testing.T) int {
 
 func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile(t *testing.T) {
 	dir, port := t.TempDir(), freePort(t)
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(gatewayYAML, port, newBackend(t)))
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/one"))
 	base, out := startStandalone(t, dir, port)
 	eventually(t, 5*time.Second, "the first configuration serves /one", func() bool { return status(base+"/one") == 200 })
@@ -170,7 +133,7 @@ func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile
 
 func TestStandalonePrintsAProblemNamingFileObjectAndField(t *testing.T) {
 	dir, port := t.TempDir(), freePort(t)
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(gatewayYAML, port, newBackend(t)))
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", strings.Replace(fmt.Sprintf(routeYAML, "/"), "name: backend", "name: missing", 1))
 	_, out := startStandalone(t, dir, port)
 	want := regexp.MustCompile(`(?m)^route\.yaml: HTTPRoute default/api parentRef default/gw: condition ResolvedRefs=False BackendNotFound: .*missing`)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
 )
 
@@ -40,7 +41,7 @@ var statusAddress = regexp.MustCompile(`status on (http://\S+/status)`)
 
 func TestStatusHasTheDocumentedShape(t *testing.T) {
 	dir, port := t.TempDir(), freePort(t)
-	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(gatewayYAML, port, newBackend(t)))
+	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
 	_, out := startStandalone(t, dir, port)
 	var st documentedStatus

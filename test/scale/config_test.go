@@ -5,49 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/certgate/certgate/internal/testconfig"
 )
 
 // routesPerFile is how many HTTPRoutes one generated file holds: an edit
 // rewrites one such file, as a tool that keeps one file per team would.
 const routesPerFile = 100
-
-// baseYAML is a Gateway with a plain HTTP listener on 127.0.0.1:port and a
-// Service whose one endpoint is 127.0.0.1:backendPort.
-const baseYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: gw
-spec:
-  gatewayClassName: certgate
-  addresses:
-  - value: 127.0.0.1
-  listeners:
-  - name: http
-    protocol: HTTP
-    port: %d
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  ports:
-  - name: http
-    port: 80
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  labels:
-    kubernetes.io/service-name: backend
-addressType: IPv4
-ports:
-- name: http
-  port: %d
-endpoints:
-- addresses: ["127.0.0.1"]
-`
 
 // routeYAML is route i: one hostname, two rules, one header filter each;
 // version is the value its filters set, which an edit changes.
@@ -99,7 +63,7 @@ type config struct {
 // writeConfig writes the Gateway, the backend and n routes into dir.
 func writeConfig(dir string, n, port, backendPort int) (*config, error) {
 	c := &config{dir: dir, n: n, versions: make([]int, n)}
-	if err := os.WriteFile(filepath.Join(dir, "base.yaml"), fmt.Appendf(nil, baseYAML, port, backendPort), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "base.yaml"), fmt.Appendf(nil, testconfig.GatewayYAML, port, backendPort), 0o644); err != nil {
 		return nil, err
 	}
 	for f := 0; f*routesPerFile < n; f++ {

@@ -1,0 +1,43 @@
+// Package testconfig holds the configuration files tests give certgate
+// standalone.
+package testconfig
+
+// GatewayYAML is a Gateway with a plain HTTP listener on 127.0.0.1:port
+// and a Service whose one endpoint is 127.0.0.1:backendPort, for
+// fmt.Sprintf(GatewayYAML, port, backendPort): the base of the tests that run
+// certgate standalone on a directory of YAML files.
+const GatewayYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+spec:
+  gatewayClassName: certgate
+  addresses:
+  - value: 127.0.0.1
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: %d
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+spec:
+  ports:
+  - name: http
+    port: 80
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  labels:
+    kubernetes.io/service-name: backend
+addressType: IPv4
+ports:
+- name: http
+  port: %d
+endpoints:
+- addresses: ["127.0.0.1"]
+`
