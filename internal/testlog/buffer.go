@@ -29,6 +29,13 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
+// Reset drops everything written so far.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
 // Lines is everything written so far, one element per line.
 func (b *Buffer) Lines() []string {
 	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")

@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -142,20 +143,28 @@ func (s *soak) cycle(t *testing.T, i int) {
 	gw, other := sha256Pin(s.w.gatewayCert), sha256Pin(s.w.strangerCert)
 	steps := []struct {
 		what            string
-		change          func() error
+		change          func(context.Context) error
 		pinned, strange int
 	}{
-		{"route created", func() error { return s.w.c.Create(ctx(t), pathRoute(s.ns, name, path, "echo")) }, 200, 200},
-		{"policy created", func() error {
-			return s.w.c.Create(ctx(t), policy(s.ns, name, name, v1alpha1.ClientCertPolicySpec{Pins: []v1alpha1.Pin{{SHA256: gw}}}))
+		{"route created", func(c context.Context) error { return s.w.c.Create(c, pathRoute(s.ns, name, path, "echo")) }, 200, 200},
+		{"policy created", func(c context.Context) error {
+			return s.w.c.Create(c, policy(s.ns, name, name, v1alpha1.ClientCertPolicySpec{Pins: []v1alpha1.Pin{{SHA256: gw}}}))
 		}, 200, 403},
-		{"pin added", func() error { return s.setPins(t, name, gw, other) }, 200, 200},
-		{"pin removed", func() error { return s.setPins(t, name, other) }, 403, 200},
-		{"policy deleted", func() error { return s.w.c.Delete(ctx(t), policy(s.ns, name, name, v1alpha1.ClientCertPolicySpec{})) }, 200, 200},
-		{"route deleted", func() error { return s.w.c.Delete(ctx(t), pathRoute(s.ns, name, path, "echo")) }, 404, 404},
+		{"pin added", func(c context.Context) error { return s.setPins(c, name, gw, other) }, 200, 200},
+		{"pin removed", func(c context.Context) error { return s.setPins(c, name, other) }, 403, 200},
+		{"policy deleted", func(c context.Context) error {
+			return s.w.c.Delete(c, policy(s.ns, name, name, v1alpha1.ClientCertPolicySpec{}))
+		}, 200, 200},
+		{"route deleted", func(c context.Context) error { return s.w.c.Delete(c, pathRoute(s.ns, name, path, "echo")) }, 404, 404},
 	}
 	for _, st := range steps {
-		if err := st.change(); err != nil {
+		// A context per change, not ctx(t): the soak makes thousands of
+		// changes, and each ctx(t) holds a timer and a cleanup until the
+		// test ends, which the RSS check would count.
+		c, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := st.change(c)
+		cancel()
+		if err != nil {
 			s.fail(fmt.Sprintf("%s %s: %v", name, st.what, err))
 			continue
 		}
@@ -164,17 +173,17 @@ func (s *soak) cycle(t *testing.T, i int) {
 }
 
 // setPins replaces the pins of policy name.
-func (s *soak) setPins(t *testing.T, name string, pins ...string) error {
+func (s *soak) setPins(c context.Context, name string, pins ...string) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		p := &v1alpha1.ClientCertPolicy{}
-		if err := s.w.c.Get(ctx(t), types.NamespacedName{Namespace: s.ns, Name: name}, p); err != nil {
+		if err := s.w.c.Get(c, types.NamespacedName{Namespace: s.ns, Name: name}, p); err != nil {
 			return err
 		}
 		p.Spec.Pins = nil
 		for _, pin := range pins {
 			p.Spec.Pins = append(p.Spec.Pins, v1alpha1.Pin{SHA256: pin})
 		}
-		return s.w.c.Update(ctx(t), p)
+		return s.w.c.Update(c, p)
 	})
 }
 
@@ -225,6 +234,8 @@ func (s *soak) baseline(t *testing.T) (goroutines int, rss int64) {
 	}
 	s.mu.Unlock()
 	time.Sleep(3 * time.Second) // idle server-side connections and timers end
+	// The providers' debug log is the test's, and grows with every change.
+	s.w.logs.Reset()
 	runtime.GC()
 	debug.FreeOSMemory()
 	return runtime.NumGoroutine(), residentBytes(t)
