@@ -29,11 +29,11 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
-// Reset drops everything written so far.
+// Reset drops everything written so far, and the memory it took.
 func (b *Buffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.buf.Reset()
+	b.buf = bytes.Buffer{}
 }
 
 // Lines is everything written so far, one element per line.
