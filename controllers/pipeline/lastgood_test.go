@@ -127,7 +127,7 @@ func TestRunnerKeepsServingTheLastGoodCertificate(t *testing.T) {
 	app.refuse, secret = true, servingSecret(refused)
 	run()
 	app.refuse = false
-	secret.Data[corev1.TLSPrivateKeyKey] = []byte("-----BEGIN PRIVATE KEY-----\ntypo\n-----END PRIVATE KEY-----\n")
+	secret.Data[corev1.TLSPrivateKeyKey] = refused.KeyPEM[:len(refused.KeyPEM)/2] // a truncated PEM
 	result := run()
 	if got := servedName(t, ca, addr); got != "first" {
 		t.Errorf("after the Secret was edited into garbage, serves %q, want the last applied one, first", got)
