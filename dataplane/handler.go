@@ -46,17 +46,29 @@ type connKey struct{}
 // socketKey holds, in every connection's context, the socket it came in on.
 type socketKey struct{}
 
-// withConnState gives every connection its client certificate cache, so a
-// certificate's fingerprints are computed once per connection however many
-// requests it carries.
-func withConnState(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, new(clientcert.Conn))
+// connState is what the data plane keeps per connection: the client
+// certificate cache, so that a certificate's fingerprints are computed
+// once per connection however many requests it carries, and, on TLS, the
+// connection that recorded which listener its handshake chose
+// (noteListener), for neverAsked.
+type connState struct {
+	cert      clientcert.Conn
+	handshake *countedConn
+}
+
+// withConnState gives a connection's context its connState.
+func withConnState(ctx context.Context, c net.Conn) context.Context {
+	cs := &connState{}
+	if tc, ok := c.(*tls.Conn); ok {
+		cs.handshake, _ = counted(tc.NetConn())
+	}
+	return context.WithValue(ctx, connKey{}, cs)
 }
 
 // peerOf returns what the request's connection presented.
 func peerOf(r *http.Request) *clientcert.Peer {
-	if c, ok := r.Context().Value(connKey{}).(*clientcert.Conn); ok {
-		return c.Peer(r.TLS)
+	if cs, ok := r.Context().Value(connKey{}).(*connState); ok {
+		return cs.cert.Peer(r.TLS)
 	}
 	return clientcert.NewPeer(r.TLS)
 }

@@ -1,9 +1,7 @@
 package dataplane
 
 import (
-	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
 )
 
@@ -15,26 +13,15 @@ import (
 // 421 instead, and the connection is closed: the client's retry opens a
 // new connection, whose handshake asks, and is judged on what it presents.
 
-// handshakeKey holds, in a TLS connection's context, the connection that
-// records the listener its handshake chose (countedConn.listener).
-type handshakeKey struct{}
-
-// withHandshake gives a TLS connection's context the record of its
-// handshake.
-func withHandshake(ctx context.Context, c net.Conn) context.Context {
-	if tc, ok := c.(*tls.Conn); ok {
-		if cc, ok := counted(tc.NetConn()); ok {
-			return context.WithValue(ctx, handshakeKey{}, cc)
-		}
-	}
-	return ctx
-}
-
 // neverAsked reports whether r came on a connection whose handshake asked
 // for no client certificate.
 func neverAsked(r *http.Request) bool {
-	cc, ok := r.Context().Value(handshakeKey{}).(*countedConn)
-	return ok && cc.listener != nil && cc.listener.tls != nil && cc.listener.tls.ClientAuth == tls.NoClientCert
+	cs, ok := r.Context().Value(connKey{}).(*connState)
+	if !ok || cs.handshake == nil {
+		return false
+	}
+	l := cs.handshake.listener
+	return l != nil && l.tls != nil && l.tls.ClientAuth == tls.NoClientCert
 }
 
 // reconnect answers 421 and closes the connection after the answer (an

@@ -71,7 +71,7 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 			if f, ok := c.(*framingConn); ok {
 				ctx = context.WithValue(ctx, framingKey{}, f)
 			}
-			return withHandshake(withConnState(context.WithValue(ctx, socketKey{}, s), c), c)
+			return withConnState(context.WithValue(ctx, socketKey{}, s), c)
 		},
 		// Renegotiation is off in crypto/tls servers; HTTP/2 comes from the
 		// "h2" ALPN protocol each listener's tls.Config offers. A
