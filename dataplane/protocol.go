@@ -3,6 +3,8 @@ package dataplane
 import (
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // allowedMethods is the Allow header of the 405 answer to TRACE: the
@@ -78,7 +80,7 @@ func keepWebSocketUpgrade(h http.Header) bool {
 	// Only WebSocket is offered upstream, so the backend cannot pick
 	// another protocol from the list.
 	h["Upgrade"] = []string{"websocket"}
-	return headerHasToken(h["Connection"], "upgrade")
+	return httpguts.HeaderValuesContainsToken(h["Connection"], "upgrade")
 }
 
 func offersWebSocket(offers []string) bool {
@@ -86,17 +88,6 @@ func offersWebSocket(offers []string) bool {
 		for offer := range strings.SplitSeq(line, ",") {
 			name, _, _ := strings.Cut(strings.TrimSpace(offer), "/")
 			if strings.EqualFold(name, "websocket") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func headerHasToken(values []string, token string) bool {
-	for _, line := range values {
-		for v := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(strings.TrimSpace(v), token) {
 				return true
 			}
 		}
