@@ -88,20 +88,19 @@ func (t *translator) listenerCertificate(l *listenerState, i int, ref gatewayv1.
 // any (lastgood.go says when and why).
 func (t *translator) fallBackToLastGood(l *listenerState, field string, src CertificateSource, s *corev1.Secret, problem string) (snapshot.Certificate, bool) {
 	c, ok := t.previousGood(src, s.UID)
-	if !ok {
-		l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s %s", field, src.Secret, problem)
-		return snapshot.Certificate{}, false
+	kept := ""
+	if ok {
+		kept = "; the listener keeps serving the last good certificate from this Secret until it is fixed, deleted or no longer referenced"
+		t.keepGood(src, s.UID, c)
 	}
-	l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef,
-		"%s: Secret %s %s; the listener keeps serving the last good certificate from this Secret until it is fixed, deleted or no longer referenced",
-		field, src.Secret, problem)
-	t.keepGood(src, s.UID, c)
-	return c, true
+	l.unresolve(gatewayv1.ListenerReasonInvalidCertificateRef, "%s: Secret %s %s%s", field, src.Secret, problem, kept)
+	return c, ok
 }
 
 // tlsSecretProblem says what makes the Secret s, which exists, unusable
-// as a serving certificate, or "" when it is usable. The key pair is parsed here so that the data
-// plane never rejects a whole snapshot for one bad Secret.
+// as a serving certificate, or "" when it is usable. The key pair is
+// parsed here so that the data plane never rejects a whole snapshot for
+// one bad Secret.
 func tlsSecretProblem(s *corev1.Secret) string {
 	if s.Type != corev1.SecretTypeTLS {
 		return fmt.Sprintf("has type %q, not %s", s.Type, corev1.SecretTypeTLS)
