@@ -71,18 +71,30 @@ func (p *Provider) onEvent(o any, relevant func(client.Object) bool) {
 	}
 }
 
-// statusOnly reports whether an update changed only an HTTPRoute's
-// status: the translator does not read route status, and the status
-// writer's own writes would otherwise start one translation per route
-// whose status it wrote. Generation counts spec changes; labels and
-// annotations are compared too, for whatever may read them. Other kinds
-// always count: the translator reads a ClientCertPolicy's status (its
-// renewal memory) and a Service's (load-balancer addresses).
+// statusOnly reports whether an update changed only a route's status:
+// the translator reads no route's status, and the status writer's own
+// writes would otherwise start one translation per route whose status it
+// wrote. Generation counts spec changes; labels and annotations are
+// compared too, for whatever may read them. Other kinds always count: the
+// translator reads a ClientCertPolicy's status (its renewal memory) and a
+// Service's (load-balancer addresses).
 func statusOnly(old, cur any) bool {
-	a, ok1 := old.(*gatewayv1.HTTPRoute)
-	b, ok2 := cur.(*gatewayv1.HTTPRoute)
-	return ok1 && ok2 && a.Generation == b.Generation && a.Generation != 0 &&
-		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations)
+	a, ok := old.(client.Object)
+	if !ok || !isRoute(cur) {
+		return false
+	}
+	b := cur.(client.Object)
+	return a.GetGeneration() == b.GetGeneration() && a.GetGeneration() != 0 &&
+		maps.Equal(a.GetLabels(), b.GetLabels()) && maps.Equal(a.GetAnnotations(), b.GetAnnotations())
+}
+
+// isRoute reports whether o is one of the route kinds certgate serves.
+func isRoute(o any) bool {
+	switch o.(type) {
+	case *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute:
+		return true
+	}
+	return false
 }
 
 // objectOf unwraps a delete's tombstone. nil means the object is unknown,

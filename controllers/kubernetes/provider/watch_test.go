@@ -54,7 +54,7 @@ func TestTombstoneOfAnUnreferencedObjectIsIgnoredOnlyIfKnown(t *testing.T) {
 	waitFired(t, &fired)
 }
 
-func TestOnlyAStatusChangeOfAnHTTPRouteIsIgnored(t *testing.T) {
+func TestOnlyAStatusChangeOfARouteIsIgnored(t *testing.T) {
 	route := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Name: "r", Generation: 3, Labels: map[string]string{"team": "a"}}}
 	withStatus := route.DeepCopy()
 	withStatus.Status.Parents = []gatewayv1.RouteParentStatus{{ControllerName: "certgate.dev/gateway-controller"}}
@@ -69,6 +69,15 @@ func TestOnlyAStatusChangeOfAnHTTPRouteIsIgnored(t *testing.T) {
 		if statusOnly(route, cur) {
 			t.Errorf("%s was ignored as a status-only update", name)
 		}
+	}
+	grpc := &gatewayv1.GRPCRoute{ObjectMeta: metav1.ObjectMeta{Name: "g", Generation: 2}}
+	grpcStatus := grpc.DeepCopy()
+	grpcStatus.Status.Parents = []gatewayv1.RouteParentStatus{{ControllerName: "certgate.dev/gateway-controller"}}
+	tls := &gatewayv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Name: "t", Generation: 5}}
+	tlsStatus := tls.DeepCopy()
+	tlsStatus.Status.Parents = []gatewayv1.RouteParentStatus{{ControllerName: "certgate.dev/gateway-controller"}}
+	if !statusOnly(grpc, grpcStatus) || !statusOnly(tls, tlsStatus) {
+		t.Error("a status write of a GRPCRoute or TLSRoute was counted as a change")
 	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Generation: 1}}
 	if statusOnly(svc, svc.DeepCopy()) {
