@@ -18,6 +18,7 @@ import (
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/internal/testlog"
+	"github.com/certgate/certgate/internal/testnet"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -52,12 +53,7 @@ func (g *gateway) apply(listeners ...snapshot.Listener) {
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int32 {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
+	return int32(testnet.FreePort(t))
 }
 
 // echo is what an echo backend saw of a request.

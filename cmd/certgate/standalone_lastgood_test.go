@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/testnet"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -21,7 +22,7 @@ func TestStandaloneKeepsTheLastGoodServingCertificate(t *testing.T) {
 	ca := testpki.NewCA(t, "standalone CA")
 	first := ca.Issue(t, testpki.Options{CommonName: "first", DNSNames: []string{host}})
 	renewed := ca.Issue(t, testpki.Options{CommonName: "renewed", DNSNames: []string{host}})
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeServing := func(cert, key []byte) {
 		enc := base64.StdEncoding.EncodeToString
 		writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, enc(cert), enc(key)))

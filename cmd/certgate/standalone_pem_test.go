@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/testconfig"
+	"github.com/certgate/certgate/internal/testnet"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -156,7 +157,7 @@ func drain(resp *http.Response) {
 // keepPrevious; it returns the folder and the listener's port.
 func writePEMPolicyConfig(t *testing.T, serving *testpki.Cert, keepPrevious string, pinned *testpki.Cert) (dir string, port int) {
 	t.Helper()
-	dir, port = t.TempDir(), freePort(t)
+	dir, port = t.TempDir(), testnet.FreePort(t)
 	b64 := base64.StdEncoding.EncodeToString
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
 		"---\n"+strings.SplitN(fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)), "---\n", 2)[1])

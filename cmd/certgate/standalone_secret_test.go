@@ -12,6 +12,7 @@ import (
 
 	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
+	"github.com/certgate/certgate/internal/testnet"
 )
 
 // canaryPolicyYAML pins the route "api" to a pin list and a CA bundle read
@@ -55,7 +56,7 @@ spec:
 // included) report the problem by Secret, key and line, and never show
 // the Secret's content.
 func TestStandaloneNeverShowsSecretContent(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", canaryPolicyYAML)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
+	"github.com/certgate/certgate/internal/testnet"
 )
 
 // routeYAML routes the path prefix %s to the backend.
@@ -35,16 +36,6 @@ spec:
     - name: backend
       port: 80
 `
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 func writeConfigFile(t *testing.T, dir, name, content string) {
 	t.Helper()
@@ -106,7 +97,7 @@ func newBackend(t *testing.T) int {
 }
 
 func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/one"))
 	base, out := startStandalone(t, dir, port)
@@ -132,7 +123,7 @@ func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile
 }
 
 func TestStandalonePrintsAProblemNamingFileObjectAndField(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", strings.Replace(fmt.Sprintf(routeYAML, "/"), "name: backend", "name: missing", 1))
 	_, out := startStandalone(t, dir, port)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/certgate/certgate/internal/testconfig"
 	"github.com/certgate/certgate/internal/testlog"
+	"github.com/certgate/certgate/internal/testnet"
 )
 
 // documentedStatus mirrors the /status document of docs/standalone.md,
@@ -40,7 +41,7 @@ type documentedObject struct {
 var statusAddress = regexp.MustCompile(`status on (http://\S+/status)`)
 
 func TestStatusHasTheDocumentedShape(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
 	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
 	_, out := startStandalone(t, dir, port)

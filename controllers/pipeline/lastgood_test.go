@@ -21,6 +21,7 @@ import (
 	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/metrics"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/testnet"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -83,16 +84,6 @@ func servedName(t *testing.T, ca *testpki.CA, addr string) string {
 	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0].Subject.CommonName
 }
 
-func freeLoopbackPort(t *testing.T) int32 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // The runner hands each translation the certificates of the last applied
 // one: a Secret edited into garbage keeps its listener serving the old
 // certificate over real handshakes. A translation the data plane refused
@@ -103,7 +94,7 @@ func TestRunnerKeepsServingTheLastGoodCertificate(t *testing.T) {
 		return ca.Issue(t, testpki.Options{CommonName: cn, DNSNames: []string{lastGoodHost}})
 	}
 	first, refused := issue("first"), issue("refused")
-	port := freeLoopbackPort(t)
+	port := int32(testnet.FreePort(t))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	app := &refusing{dp: dataplane.New(dataplane.Options{Metrics: metrics.New()})}
 	t.Cleanup(func() {
