@@ -21,6 +21,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/controllers/kubernetes/provider"
+	"github.com/certgate/certgate/internal/testwait"
 )
 
 // The route-programming benchmark: its own namespace and listener port.
@@ -226,7 +227,7 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	served := time.Since(start)
 
 	// eventually's 30s is too short for thousands of status writes.
-	within(b, 20*time.Minute, fmt.Sprintf("statuses of %d routes written", n), func() error {
+	testwait.Until(b, 20*time.Minute, fmt.Sprintf("statuses of %d routes written", n), func() error {
 		var list gatewayv1.HTTPRouteList
 		if err := r.w.c.List(ctx, &list, client.InNamespace(benchNS)); err != nil {
 			return err
@@ -249,23 +250,6 @@ func (r *routeBench) ensureBackground(b *testing.B, n int) {
 	r.background = n
 	b.Logf("background: %d routes created in %v, all serving after %v, statuses written and provider idle after %v",
 		n, created.Round(time.Millisecond), served.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-}
-
-// within polls check every 100ms until it returns nil, failing b after
-// timeout.
-func within(b *testing.B, timeout time.Duration, what string, check func() error) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // idle waits until the provider has applied no new snapshot for quiet.
