@@ -67,6 +67,15 @@ func takesDirect(rule *ruleConfig) bool {
 	return len(rule.mirrors) == 0 && !rule.filters.SetsRequestHeader("Connection") && !rule.filters.SetsRequestHeader("Upgrade")
 }
 
+// directFor returns the direct path to t for r on rule, or nil when r
+// takes the reverse proxy.
+func (t *backendTarget) directFor(rule *ruleConfig, r *http.Request) *directTarget {
+	if t.direct == nil || !rule.direct || !simpleRequest(r) {
+		return nil
+	}
+	return t.direct
+}
+
 // simpleRequest reports whether r is one the direct path carries: a GET,
 // HEAD or OPTIONS without a body that asks for no protocol upgrade.
 func simpleRequest(r *http.Request) bool {

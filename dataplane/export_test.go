@@ -21,11 +21,11 @@ func (d *Dataplane) TakesDirectPath(port int, r *http.Request) bool {
 		}
 		_, rule := res.rule()
 		for _, t := range rule.backends.targets {
-			if t == nil || t.direct == nil {
+			if t == nil || t.directFor(rule, r) == nil {
 				return false
 			}
 		}
-		return rule.direct && simpleRequest(r)
+		return len(rule.backends.targets) > 0
 	}
 	return false
 }

@@ -254,8 +254,8 @@ func (d *Dataplane) forward(st *requestState, w http.ResponseWriter, r *http.Req
 		answer(w, http.StatusInternalServerError)
 		return
 	}
-	if target.direct != nil && st.rule.direct && simpleRequest(r) {
-		d.forwardDirect(st, target.direct, w, r)
+	if direct := target.directFor(st.rule, r); direct != nil {
+		d.forwardDirect(st, direct, w, r)
 		return
 	}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
