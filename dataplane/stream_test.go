@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	"github.com/certgate/certgate/dataplane/pin"
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/testwait"
+	"github.com/certgate/certgate/internal/testwait"
 )
 
 // tcpEcho is a byte-stream backend that writes back every line it reads,
@@ -188,9 +191,14 @@ func TestTerminatedTLSRouteRefusesClientWithoutCertificate(t *testing.T) {
 	if !strings.Contains(err.Error(), "certificate required") {
 		t.Errorf("client error = %v, want the certificate_required alert", err)
 	}
-	if got := g.tlsRejections("missing", "enforce"); got != 1 {
-		t.Errorf("rejections{reason=missing} = %v, want 1", got)
-	}
+	// crypto/tls sends the alert before the handshake returns to the data
+	// plane, which counts the refusal then: the count may trail the alert.
+	testwait.Until(t, 5*time.Second, "the refusal counted", func() error {
+		if got := g.tlsRejections("missing", "enforce"); got != 1 {
+			return fmt.Errorf("rejections{reason=missing} = %v, want 1", got)
+		}
+		return nil
+	})
 	if echo.accepted.Load() != 0 || echo.received.Load() != 0 {
 		t.Errorf("backend accepted %d connections and received %d bytes, want none", echo.accepted.Load(), echo.received.Load())
 	}
