@@ -18,7 +18,6 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 	"github.com/certgate/certgate/internal/testpki"
 	"github.com/certgate/certgate/internal/testwait"
-	"github.com/certgate/certgate/internal/testwait"
 )
 
 // tcpEcho is a byte-stream backend that writes back every line it reads,
