@@ -41,21 +41,16 @@ func TestContainerLimitBecomesNinetyPercentSoftLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Decide(env(nil), cgroup(t, tc.file, tc.content))
-			if s.MemoryLimit != tc.want || s.GCPercent != GCPercent {
-				t.Fatalf("got %+v, want limit %d and GC %d", s, tc.want, GCPercent)
+			if s.MemoryLimit != tc.want {
+				t.Fatalf("got %+v, want limit %d", s, tc.want)
 			}
 		})
 	}
 }
 
-func TestOperatorSettingsWin(t *testing.T) {
+func TestOperatorSettingWins(t *testing.T) {
 	root := cgroup(t, "memory.max", "536870912\n")
-	s := Decide(env(map[string]string{"GOGC": "100", "GOMEMLIMIT": "300MiB"}), root)
-	if s != (Settings{}) {
-		t.Fatalf("GOGC and GOMEMLIMIT set: got %+v, want nothing changed", s)
-	}
-	s = Decide(env(map[string]string{"GOMEMLIMIT": "300MiB"}), root)
-	if s != (Settings{GCPercent: GCPercent}) {
-		t.Fatalf("GOMEMLIMIT set: got %+v, want only the GC target", s)
+	if s := Decide(env(map[string]string{"GOMEMLIMIT": "300MiB"}), root); s != (Settings{}) {
+		t.Fatalf("GOMEMLIMIT set: got %+v, want nothing changed", s)
 	}
 }

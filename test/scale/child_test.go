@@ -22,6 +22,7 @@ import (
 	"github.com/certgate/certgate/controllers/files"
 	"github.com/certgate/certgate/dataplane"
 	"github.com/certgate/certgate/dataplane/metrics"
+	"github.com/certgate/certgate/internal/runtimeconfig"
 )
 
 // defaultEdits is how many one-route edits a run applies after the first
@@ -47,6 +48,11 @@ type result struct {
 // prints a result as JSON. Each edit is checked over HTTP: the edited
 // route answers with its new header value.
 func runChild(n, edits int, profileDir string) error {
+	// The runtime defaults certgate's main sets: the figures are certgate's.
+	runtimeconfig.Apply()
+	if profileDir != "" {
+		runtime.MemProfileRate = heapSampleRate
+	}
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Header.Get("X-Version"))
 	}))
@@ -199,6 +205,11 @@ func startCPUProfile(dir string) (stop func(), err error) {
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
+
+// heapSampleRate is the heap profile's sampling interval in bytes: fine
+// enough that the profile of a few hundred KiB of compiled configuration
+// per structure is not one or two samples of Go's default 512 KiB.
+const heapSampleRate = 4096
 
 func writeHeapProfile(dir string) error {
 	if dir == "" {
