@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -102,13 +103,34 @@ func appProtocol(p *string) snapshot.AppProtocol {
 // condition is true or unknown (nil means ready, as the EndpointSlice API
 // says consumers should assume). Sorted and deduplicated, so the snapshot
 // does not change when slices are merely reshuffled.
+//
+// Every backend of one Service port gets the same slice, computed once per
+// translation: with thousands of rules to one Service, a copy per rule was
+// a copy of the endpoint list per rule in the snapshot. Nothing after the
+// translator writes to it.
 func (t *translator) endpoints(b *snapshot.Backend, portName string) []snapshot.Endpoint {
+	k := endpointsKey{service: nameOf(b.Namespace, b.Service), port: portName}
+	if eps, ok := t.idx.endpoints[k]; ok {
+		return eps
+	}
+	eps := t.readyEndpoints(k)
+	t.idx.endpoints[k] = eps
+	return eps
+}
+
+// endpointsKey names a Service port by the name its EndpointSlices use.
+type endpointsKey struct {
+	service types.NamespacedName
+	port    string
+}
+
+func (t *translator) readyEndpoints(k endpointsKey) []snapshot.Endpoint {
 	var out []snapshot.Endpoint
-	for _, es := range t.idx.slices[nameOf(b.Namespace, b.Service)] {
+	for _, es := range t.idx.slices[k.service] {
 		if es.AddressType != discoveryv1.AddressTypeIPv4 && es.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue
 		}
-		port, ok := slicePort(es, portName)
+		port, ok := slicePort(es, k.port)
 		if !ok {
 			continue
 		}

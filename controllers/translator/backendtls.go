@@ -47,7 +47,8 @@ func (t *translator) translateBackendTLS() {
 		if b.Invalid != "" {
 			return // already answers 500; nothing to connect to
 		}
-		keys := t.backendKeys(b)
+		var buf [2]btlsKey // most backends have one or two keys: no allocation each
+		keys := t.backendKeys(buf[:0], b)
 		gw := ls.gatewayName()
 		for _, k := range keys {
 			for _, a := range byKey[k] {
@@ -102,20 +103,20 @@ func (t *translator) claimBackendTLSTargets() (holders map[btlsKey]*btlsAttachme
 	return holders, byKey, all
 }
 
-// backendKeys returns the targets that select backend b, most specific
+// backendKeys appends to dst the targets that select backend b, most specific
 // first: its Service port by name, when the port has one, then the
 // Service.
-func (t *translator) backendKeys(b *snapshot.Backend) []btlsKey {
+func (t *translator) backendKeys(dst []btlsKey, b *snapshot.Backend) []btlsKey {
 	svc := nameOf(b.Namespace, b.Service)
 	whole := btlsKey{service: svc}
 	if s, ok := t.idx.services[svc]; ok {
 		for _, p := range s.Spec.Ports {
 			if p.Port == b.Port && p.Name != "" {
-				return []btlsKey{{service: svc, section: p.Name}, whole}
+				return append(dst, btlsKey{service: svc, section: p.Name}, whole)
 			}
 		}
 	}
-	return []btlsKey{whole}
+	return append(dst, whole)
 }
 
 func (a *btlsAttachment) reach(gw types.NamespacedName, k btlsKey) {

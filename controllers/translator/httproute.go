@@ -26,7 +26,7 @@ func (t *translator) translateHTTPRoutes() {
 func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 	var b *routeBuild
 	var parents []gatewayv1.RouteParentStatus
-	done := map[*listenerState]int{}
+	var done addedTo
 	for _, ref := range h.parents {
 		ls, ours := t.gatewayOf(h.meta.Namespace, ref)
 		if !ours {
@@ -43,7 +43,7 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 			res = rejectedParent(b.invalidReason, "no rule can be served: "+strings.Join(b.invalid, "; "))
 		}
 		for _, a := range res.attached {
-			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: h.meta.Namespace, Name: h.meta.Name, CreationTimestamp: h.meta.CreationTimestamp.UTC()}, a, b, done)
+			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: h.meta.Namespace, Name: h.meta.Name, CreationTimestamp: h.meta.CreationTimestamp.UTC()}, a, b, &done)
 		}
 		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
 	}
@@ -63,8 +63,8 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 //
 // Each listener gets its own copy of the rules (see listenerRules), so
 // later stages can set per-listener and per-Gateway things on them.
-func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, done map[*listenerState]int) {
-	if i, ok := done[a.l]; ok {
+func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, done *addedTo) {
+	if i, ok := done.find(a.l); ok {
 		if i >= 0 {
 			route := &t.snapshot.Listeners[a.l.snap].Routes[i]
 			route.Hostnames = unionHostnames(route.Hostnames, a.hostnames)
@@ -72,14 +72,52 @@ func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, 
 		return
 	}
 	a.l.status.AttachedRoutes++
-	done[a.l] = -1
 	if a.l.snap < 0 {
+		done.add(a.l, -1)
 		return
 	}
 	sl := &t.snapshot.Listeners[a.l.snap]
-	done[a.l] = len(sl.Routes)
-	head.Hostnames, head.Rules = a.hostnames, listenerRules(b.rules)
+	done.add(a.l, len(sl.Routes))
+	head.Hostnames, head.Rules = a.hostnames, b.rulesForListener()
 	sl.Routes = append(sl.Routes, head)
+}
+
+// addedTo records the listeners a route was added to, with the index of
+// its snapshot route there (-1 for a listener not in the snapshot). A
+// route has a parentRef or two: a slice, not a map per route.
+type addedTo []struct {
+	l *listenerState
+	i int
+}
+
+func (d *addedTo) find(l *listenerState) (int, bool) {
+	for _, e := range *d {
+		if e.l == l {
+			return e.i, true
+		}
+	}
+	return 0, false
+}
+
+func (d *addedTo) add(l *listenerState, i int) {
+	*d = append(*d, struct {
+		l *listenerState
+		i int
+	}{l, i})
+}
+
+// rulesForListener returns the rules of the route for one more listener
+// of the snapshot. The first listener takes the built rules themselves;
+// each other one gets a copy, made while the rules are still as built:
+// later stages write to a listener's rules only after every route is
+// added. Most routes reach one listener, and copying for it too made a
+// second set of rules per route per translation.
+func (b *routeBuild) rulesForListener() []snapshot.Rule {
+	if !b.rulesGiven {
+		b.rulesGiven = true
+		return b.rules
+	}
+	return listenerRules(b.rules)
 }
 
 // listenerRules copies a route's rules for one listener, with everything a

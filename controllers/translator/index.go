@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
 // index finds referenced objects by namespace and name.
@@ -16,6 +17,9 @@ type index struct {
 	namespaces map[string]*corev1.Namespace
 	// slices are a Service's EndpointSlices, by the Service's name.
 	slices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	// endpoints are the ready endpoints of each Service port a backend
+	// used, filled in on first use (translator.endpoints).
+	endpoints map[endpointsKey][]snapshot.Endpoint
 }
 
 func newIndex(res *resources.Resources) *index {
@@ -25,6 +29,7 @@ func newIndex(res *resources.Resources) *index {
 		services:   map[types.NamespacedName]*corev1.Service{},
 		namespaces: map[string]*corev1.Namespace{},
 		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		endpoints:  map[endpointsKey][]snapshot.Endpoint{},
 	}
 	for _, s := range res.Secrets {
 		idx.secrets[nameOf(s.Namespace, s.Name)] = s

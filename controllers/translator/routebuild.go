@@ -15,6 +15,9 @@ type routeBuild struct {
 	// kind is the route's kind: HTTPRoute or GRPCRoute.
 	kind  groupKind
 	rules []snapshot.Rule
+	// rulesGiven is set once rules belong to a listener of the snapshot
+	// (rulesForListener).
+	rulesGiven bool
 	// invalid lists the rules that cannot be served as written, one
 	// message each; invalidReason is the first one's Accepted reason.
 	invalid       []string
@@ -48,6 +51,7 @@ func buildRules[Rule any](kind groupKind, hosts []gatewayv1.Hostname, rules []Ru
 	if len(rules) == 0 {
 		rules = make([]Rule, 1)
 	}
+	b.rules = make([]snapshot.Rule, 0, len(rules))
 	b.total = len(rules)
 	for i := range rules {
 		build(i, &rules[i], b)
@@ -105,6 +109,9 @@ func (t *translator) buildActions(routeNS string, i int, out snapshot.Rule, fs [
 	}
 	out.Filters = filters
 	b.refs = append(b.refs, problems...)
+	if len(refs) > 0 {
+		out.Backends = make([]snapshot.WeightedBackend, 0, len(refs))
+	}
 	for _, ref := range refs {
 		out.Backends = append(out.Backends, t.weightedBackend(routeNS, ref.BackendRef, b))
 	}
