@@ -40,6 +40,8 @@ type result struct {
 	FirstHeap   float64 `json:"firstHeapMiB"`
 	EditsRSSMiB float64 `json:"editsRSSMiB"`
 	EditsHeap   float64 `json:"editsHeapMiB"`
+	SettledMiB  float64 `json:"settledRSSMiB"`
+	PeakRSSMiB  float64 `json:"peakRSSMiB"`
 }
 
 // runChild is the child process: it serves n generated routes the way
@@ -98,6 +100,7 @@ func runChild(n, edits int, profileDir string) error {
 	stopCPU()
 	r.EditP50MS, r.EditP99MS = ms(percentile(took, 0.50)), ms(percentile(took, 0.99))
 	r.EditsHeap, r.EditsRSSMiB = memory()
+	r.SettledMiB, r.PeakRSSMiB = settledRSS(), procStatusMiB("VmHWM:")
 	if err := writeHeapProfile(profileDir); err != nil {
 		return err
 	}
@@ -176,7 +179,28 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func vmRSS() float64 {
+// settledRSS is VmRSS once the runtime's scavenger has returned the free
+// heap the last collection left above its goal: what an idle process
+// settles at. memory's collection stands in for the one the runtime
+// forces after two minutes without one. The scavenger returns a few MiB a
+// second, so this waits until VmRSS has dropped by less than 1 MiB over 3
+// seconds, a minute at most.
+func settledRSS() float64 {
+	samples := []float64{vmRSS()}
+	for range 60 {
+		time.Sleep(time.Second)
+		samples = append(samples, vmRSS())
+		if n := len(samples); n > 3 && samples[n-4]-samples[n-1] < 1 {
+			break
+		}
+	}
+	return samples[len(samples)-1]
+}
+
+func vmRSS() float64 { return procStatusMiB("VmRSS:") }
+
+// procStatusMiB reads a field of /proc/self/status given in kB, in MiB.
+func procStatusMiB(field string) float64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -184,7 +208,7 @@ func vmRSS() float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
 			return float64(kb) / 1024
 		}

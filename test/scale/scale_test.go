@@ -64,7 +64,9 @@ func TestMain(m *testing.M) {
 //     waiting for a CPU on a busy machine does not inflate;
 //   - rss-MiB, heap-MiB: VmRSS and the live heap after a collection,
 //     after the first apply; edits-rss-MiB, edits-heap-MiB: the same after
-//     the 100 edits.
+//     the 100 edits; settled-rss-MiB: VmRSS once the runtime has returned
+//     the free heap of that collection (settledRSS); peak-rss-MiB: VmHWM,
+//     the most the process held at any moment of the run.
 //
 // Every edit is checked with a request through the data plane.
 func BenchmarkStandaloneScale(b *testing.B) {
@@ -82,6 +84,8 @@ func BenchmarkStandaloneScale(b *testing.B) {
 			b.ReportMetric(r.FirstHeap, "heap-MiB")
 			b.ReportMetric(r.EditsRSSMiB, "edits-rss-MiB")
 			b.ReportMetric(r.EditsHeap, "edits-heap-MiB")
+			b.ReportMetric(r.SettledMiB, "settled-rss-MiB")
+			b.ReportMetric(r.PeakRSSMiB, "peak-rss-MiB")
 		})
 	}
 }
