@@ -43,11 +43,16 @@ func keyOf(l *snapshot.Listener) listenerKey {
 // and of the snapshot being compiled (next). Dataplane.mu guards it.
 type routeCache struct {
 	live, next map[routeID]compiledRoute
+	// sets and targets are the compiled backends the routes share.
+	sets    sharedCache[*backendSet]
+	targets sharedCache[*backendTarget]
 }
 
 // start begins the compilation of a snapshot.
 func (c *routeCache) start() {
 	c.next = map[routeID]compiledRoute{}
+	c.sets.start()
+	c.targets.start()
 }
 
 // commit makes the routes of the snapshot just compiled the live ones;
@@ -55,6 +60,8 @@ func (c *routeCache) start() {
 // compile or to bind never commits, so live always matches what serves.
 func (c *routeCache) commit() {
 	c.live, c.next = c.next, nil
+	c.sets.commit()
+	c.targets.commit()
 }
 
 // reuseOrCompile returns the compiled route r of listener l: the live one when r
@@ -76,22 +83,16 @@ func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*ro
 }
 
 // keep marks what a reused route uses as used by the snapshot being
-// compiled, as compiling it would: its metric series (metrics.Retain)
-// and its upstream transports (upstream.Pool.Sweep). It returns the same
-// recorders and transports the route holds: the route is equal, so every
-// key is.
+// compiled, as compiling it would: its metric series (metrics.Retain), its
+// shared backends (see share.go) and the upstream transports of its
+// mirrors (upstream.Pool.Sweep). It returns the same recorders and
+// transports the route holds: the route is equal, so every key is.
 func (d *Dataplane) keep(l *snapshot.Listener, r *snapshot.Route, rc *routeConfig) {
 	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label())
-	for i := range r.Rules {
-		for _, b := range r.Rules[i].Backends {
-			if b.Invalid != "" {
-				continue
-			}
-			d.opts.Metrics.Backend(b.Namespace, b.Service)
-			_, _ = d.upstream.Transport(&b.Backend)
-		}
-	}
 	for _, rule := range rc.rules {
+		if d.routes.sets.carry(rule.backends.id, rule.backends) {
+			d.keepSet(rule.backends)
+		}
 		for _, m := range rule.mirrors {
 			_, _ = d.upstream.Transport(&m.mirror.Backend)
 		}

@@ -73,7 +73,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		source:   rule,
 	}
 	d.compileRequirement(rc, r, rule)
-	if rc.backends, err = d.compileBackends(rule); err != nil {
+	if rc.backends, err = d.backendsOf(rule); err != nil {
 		return nil, err
 	}
 	for i, m := range chain.Mirrors() {
