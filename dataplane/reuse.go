@@ -48,11 +48,33 @@ type routeCache struct {
 	targets sharedCache[*backendTarget]
 }
 
-// start begins the compilation of a snapshot.
-func (c *routeCache) start() {
+// start begins the compilation of s: it takes over the live routes that s
+// has unchanged, on a listener of the same name and key, which validation
+// then skips (reused) and reuseOrCompile reuses. Routes of TLS listeners
+// are never live: compileStream compiles them whole.
+func (c *routeCache) start(s *snapshot.Snapshot) {
 	c.next = map[routeID]compiledRoute{}
 	c.sets.start()
 	c.targets.start()
+	s.EachRoute(func(l *snapshot.Listener, r *snapshot.Route) {
+		id := idOf(l, r)
+		if old, ok := c.live[id]; ok && old.listener == keyOf(l) && sameRoute(old.source, r) {
+			c.next[id] = compiledRoute{source: r, listener: old.listener, config: old.config}
+		}
+	})
+}
+
+// reused reports whether r, a route of l in the snapshot being compiled,
+// is reused as the serving snapshot compiled it. It compares pointers: a
+// route with the id of another (a duplicate) is compiled, never taken for
+// the one start matched.
+func (c *routeCache) reused(l *snapshot.Listener, r *snapshot.Route) bool {
+	old, ok := c.next[idOf(l, r)]
+	return ok && old.source == r
+}
+
+func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
+	return routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
 }
 
 // commit makes the routes of the snapshot just compiled the live ones;
@@ -65,20 +87,19 @@ func (c *routeCache) commit() {
 }
 
 // reuseOrCompile returns the compiled route r of listener l: the live one when r
-// is equal to what it was compiled from, else a new one.
+// is equal to what it was compiled from (see start), else a new one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
-	id := routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
-	lk := keyOf(l)
-	if c, ok := d.routes.live[id]; ok && c.listener == lk && sameRoute(c.source, r) {
+	id := idOf(l, r)
+	if d.routes.reused(l, r) {
+		c := d.routes.next[id]
 		d.keep(l, r, c.config)
-		d.routes.next[id] = compiledRoute{source: r, listener: lk, config: c.config}
 		return c.config, nil
 	}
 	rc, err := d.compileRoute(l, r)
 	if err != nil {
 		return nil, err
 	}
-	d.routes.next[id] = compiledRoute{source: r, listener: lk, config: rc}
+	d.routes.next[id] = compiledRoute{source: r, listener: keyOf(l), config: rc}
 	return rc, nil
 }
 
