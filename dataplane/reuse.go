@@ -43,6 +43,10 @@ func keyOf(l *snapshot.Listener) listenerKey {
 // and of the snapshot being compiled (next). Dataplane.mu guards it.
 type routeCache struct {
 	live, next map[routeID]compiledRoute
+	// reuse holds the routes of the snapshot being compiled that start
+	// found unchanged, with their compiled configuration. Keyed by the
+	// route's address: a lookup costs no hashing of names.
+	reuse map[*snapshot.Route]*routeConfig
 	// sets and targets are the compiled backends the routes share.
 	sets    sharedCache[*backendSet]
 	targets sharedCache[*backendTarget]
@@ -53,24 +57,23 @@ type routeCache struct {
 // then skips (reused) and reuseOrCompile reuses. Routes of TLS listeners
 // are never live: compileStream compiles them whole.
 func (c *routeCache) start(s *snapshot.Snapshot) {
-	c.next = map[routeID]compiledRoute{}
+	c.next, c.reuse = map[routeID]compiledRoute{}, map[*snapshot.Route]*routeConfig{}
 	c.sets.start()
 	c.targets.start()
 	s.EachRoute(func(l *snapshot.Listener, r *snapshot.Route) {
 		id := idOf(l, r)
 		if old, ok := c.live[id]; ok && old.listener == keyOf(l) && sameRoute(old.source, r) {
 			c.next[id] = compiledRoute{source: r, listener: old.listener, config: old.config}
+			c.reuse[r] = old.config
 		}
 	})
 }
 
 // reused reports whether r, a route of l in the snapshot being compiled,
-// is reused as the serving snapshot compiled it. It compares pointers: a
-// route with the id of another (a duplicate) is compiled, never taken for
-// the one start matched.
-func (c *routeCache) reused(l *snapshot.Listener, r *snapshot.Route) bool {
-	old, ok := c.next[idOf(l, r)]
-	return ok && old.source == r
+// is reused as the serving snapshot compiled it.
+func (c *routeCache) reused(_ *snapshot.Listener, r *snapshot.Route) bool {
+	_, ok := c.reuse[r]
+	return ok
 }
 
 func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
@@ -81,7 +84,7 @@ func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
 // Apply calls it once that snapshot serves. A snapshot that failed to
 // compile or to bind never commits, so live always matches what serves.
 func (c *routeCache) commit() {
-	c.live, c.next = c.next, nil
+	c.live, c.next, c.reuse = c.next, nil, nil
 	c.sets.commit()
 	c.targets.commit()
 }
@@ -89,17 +92,15 @@ func (c *routeCache) commit() {
 // reuseOrCompile returns the compiled route r of listener l: the live one when r
 // is equal to what it was compiled from (see start), else a new one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
-	id := idOf(l, r)
-	if d.routes.reused(l, r) {
-		c := d.routes.next[id]
-		d.keep(l, r, c.config)
-		return c.config, nil
+	if rc, ok := d.routes.reuse[r]; ok {
+		d.keep(l, r, rc)
+		return rc, nil
 	}
 	rc, err := d.compileRoute(l, r)
 	if err != nil {
 		return nil, err
 	}
-	d.routes.next[id] = compiledRoute{source: r, listener: keyOf(l), config: rc}
+	d.routes.next[idOf(l, r)] = compiledRoute{source: r, listener: keyOf(l), config: rc}
 	return rc, nil
 }
 

@@ -9,8 +9,8 @@ import (
 
 // Validation skips exactly the routes the serving snapshot compiled and the
 // new one has unchanged, on a listener of the same name and key: an equal
-// route (a copy, not the same pointer) is skipped; a changed one, one
-// moved to another port, and a duplicate of a reused one are validated.
+// route (a copy, not the same pointer; twice, under one name) is skipped;
+// a changed one and one moved to another port are validated.
 func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 	d := New(Options{Metrics: metrics.New()})
 	snap := func(port int32, version string) *snapshot.Snapshot {
@@ -34,7 +34,7 @@ func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 	for _, c := range []struct {
 		listener, route int
 		reused          bool
-	}{{0, 0, false}, {0, 1, false}, {0, 2, true}, {1, 0, false}} {
+	}{{0, 0, true}, {0, 1, false}, {0, 2, true}, {1, 0, false}} {
 		l := &s.Listeners[c.listener]
 		if got := d.routes.reused(l, &l.Routes[c.route]); got != c.reused {
 			t.Errorf("listeners[%d].routes[%d]: reused %v, want %v", c.listener, c.route, got, c.reused)
