@@ -23,9 +23,7 @@ type compiledRoute struct {
 	// source is the route of the snapshot that last used config. It is
 	// immutable: snapshots are never modified once applied.
 	source *snapshot.Route
-	// listener is what compiling a route reads of its listener.
-	listener listenerKey
-	config   *routeConfig
+	config *routeConfig
 }
 
 // listenerKey is what a compiled route may depend on of its listener.
@@ -43,6 +41,10 @@ func keyOf(l *snapshot.Listener) listenerKey {
 // and of the snapshot being compiled (next). Dataplane.mu guards it.
 type routeCache struct {
 	live, next map[routeID]compiledRoute
+	// liveKeys and nextKeys are what the routes of each listener were
+	// compiled under, by listener name: one per listener rather than one
+	// per route.
+	liveKeys, nextKeys map[string]listenerKey
 	// reuse holds the routes of the snapshot being compiled that start
 	// found unchanged, with their compiled configuration. Keyed by the
 	// route's address: a lookup costs no hashing of names.
@@ -58,15 +60,29 @@ type routeCache struct {
 // are never live: compileStream compiles them whole.
 func (c *routeCache) start(s *snapshot.Snapshot) {
 	c.next, c.reuse = map[routeID]compiledRoute{}, map[*snapshot.Route]*routeConfig{}
+	c.nextKeys = make(map[string]listenerKey, len(s.Listeners))
 	c.sets.start()
 	c.targets.start()
-	s.EachRoute(func(l *snapshot.Listener, r *snapshot.Route) {
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		key := keyOf(l)
+		c.nextKeys[l.Name] = key
+		if old, ok := c.liveKeys[l.Name]; ok && old == key {
+			c.match(l)
+		}
+	}
+}
+
+// match takes over the live routes l has unchanged.
+func (c *routeCache) match(l *snapshot.Listener) {
+	for i := range l.Routes {
+		r := &l.Routes[i]
 		id := idOf(l, r)
-		if old, ok := c.live[id]; ok && old.listener == keyOf(l) && sameRoute(old.source, r) {
-			c.next[id] = compiledRoute{source: r, listener: old.listener, config: old.config}
+		if old, ok := c.live[id]; ok && sameRoute(old.source, r) {
+			c.next[id] = compiledRoute{source: r, config: old.config}
 			c.reuse[r] = old.config
 		}
-	})
+	}
 }
 
 // reused reports whether r, a route of l in the snapshot being compiled,
@@ -85,6 +101,7 @@ func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
 // compile or to bind never commits, so live always matches what serves.
 func (c *routeCache) commit() {
 	c.live, c.next, c.reuse = c.next, nil, nil
+	c.liveKeys, c.nextKeys = c.nextKeys, nil
 	c.sets.commit()
 	c.targets.commit()
 }
@@ -100,7 +117,7 @@ func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*ro
 	if err != nil {
 		return nil, err
 	}
-	d.routes.next[idOf(l, r)] = compiledRoute{source: r, listener: keyOf(l), config: rc}
+	d.routes.next[idOf(l, r)] = compiledRoute{source: r, config: rc}
 	return rc, nil
 }
 
