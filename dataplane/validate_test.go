@@ -10,7 +10,8 @@ import (
 // Validation skips exactly the routes the serving snapshot compiled and the
 // new one has unchanged, on a listener of the same name and key: an equal
 // route (a copy, not the same pointer; twice, under one name) is skipped;
-// a changed one and one moved to another port are validated.
+// a changed one and one moved to another port are validated. What is
+// skipped is what is then reused: the compiled route served before.
 func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 	d := New(Options{Metrics: metrics.New()})
 	snap := func(port int32, version string) *snapshot.Snapshot {
@@ -29,6 +30,7 @@ func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.routes.commit()
+	before := d.routes.live[routeID{listener: "default/gw/http", namespace: "default", name: "same"}].config
 	s := snap(8003, "v2")
 	d.routes.start(s) // what build validates s after
 	for _, c := range []struct {
@@ -39,5 +41,11 @@ func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 		if got := d.routes.reused(l, &l.Routes[c.route]); got != c.reused {
 			t.Errorf("listeners[%d].routes[%d]: reused %v, want %v", c.listener, c.route, got, c.reused)
 		}
+	}
+	if _, err := d.compile(s); err != nil {
+		t.Fatal(err)
+	}
+	if after := d.routes.next[routeID{listener: "default/gw/http", namespace: "default", name: "same"}].config; after != before {
+		t.Error("the unchanged route was compiled again rather than reused")
 	}
 }
