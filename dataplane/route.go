@@ -45,6 +45,7 @@ func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*rout
 	rc := &routeConfig{
 		id:       r.ID(),
 		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label()),
+		rules:    make([]*ruleConfig, 0, len(r.Rules)),
 	}
 	for i := range r.Rules {
 		rule, err := d.compileRule(l, r, i)
