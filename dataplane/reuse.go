@@ -59,7 +59,10 @@ type routeCache struct {
 // then skips (reused) and reuseOrCompile reuses. Routes of TLS listeners
 // are never live: compileStream compiles them whole.
 func (c *routeCache) start(s *snapshot.Snapshot) {
-	c.next, c.reuse = map[routeID]compiledRoute{}, map[*snapshot.Route]*routeConfig{}
+	// Sized for a snapshot like the serving one, which an edit's is: a
+	// map grown one route at a time is rehashed a dozen times.
+	c.next = make(map[routeID]compiledRoute, len(c.live))
+	c.reuse = make(map[*snapshot.Route]*routeConfig, len(c.live))
 	c.nextKeys = make(map[string]listenerKey, len(s.Listeners))
 	c.sets.start()
 	c.targets.start()

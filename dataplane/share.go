@@ -42,7 +42,7 @@ type sharedCache[V any] struct {
 	live, next map[identity]V
 }
 
-func (c *sharedCache[V]) start()  { c.next = map[identity]V{} }
+func (c *sharedCache[V]) start()  { c.next = make(map[identity]V, len(c.live)) }
 func (c *sharedCache[V]) commit() { c.live, c.next = c.next, nil }
 
 // get returns the value of identity id for the snapshot being compiled:
