@@ -16,8 +16,11 @@ import (
 	"github.com/certgate/certgate/dataplane/upstream"
 )
 
-// backendSet is a rule's backends, compiled.
+// backendSet is a rule's backends, compiled; shared by every rule with
+// the same backends, retry and timeouts (see share.go).
 type backendSet struct {
+	// id is the identity of the setSource it was compiled from.
+	id       identity
 	weighted *upstream.Weighted
 	// targets parallel the rule's backends; nil for an invalid one.
 	targets []*backendTarget
@@ -33,38 +36,32 @@ func (s *backendSet) pick() *backendTarget {
 	return s.targets[i]
 }
 
-// backendTarget is one backend of one rule with the reverse proxy that
-// sends requests to it.
+// backendTarget is one backend with the reverse proxy that sends requests
+// to it, shared by every rule that sends to it with the same retry and
+// timeouts (see share.go).
 type backendTarget struct {
-	namespace, service string
-	proxy              *httputil.ReverseProxy
+	// id is the identity of source.
+	id     identity
+	source *targetSource
+	proxy  *httputil.ReverseProxy
 	// direct is set when the proxy's simple requests can take the direct
 	// path instead (see forwardDirect).
 	direct *directTarget
 }
 
-func (d *Dataplane) compileBackends(rule *snapshot.Rule) (*backendSet, error) {
-	set := &backendSet{weighted: upstream.NewWeighted(rule.Backends)}
-	policy := upstream.NewRetryPolicy(rule.Retry, rule.Timeouts)
-	for i := range rule.Backends {
-		b := &rule.Backends[i].Backend
+func (d *Dataplane) compileBackends(id identity, src *setSource) (*backendSet, error) {
+	set := &backendSet{id: id, weighted: upstream.NewWeighted(src.Backends)}
+	for i := range src.Backends {
+		b := &src.Backends[i].Backend
 		if b.Invalid != "" {
 			set.targets = append(set.targets, nil)
 			continue
 		}
-		u, err := d.upstream.Upstream(b)
+		t, err := d.targetOf(&targetSource{Backend: *b, Retry: src.Retry, Timeouts: src.Timeouts})
 		if err != nil {
 			return nil, err
 		}
-		record := d.opts.Metrics.Backend(b.Namespace, b.Service)
-		direct := newDirectTarget(u, policy, record, b)
-		u.Transport = &measuredTransport{rt: u.Transport, record: record}
-		set.targets = append(set.targets, &backendTarget{
-			namespace: b.Namespace,
-			service:   b.Service,
-			proxy:     d.reverseProxy(&upstream.RetryTransport{Upstream: u, Policy: policy}, b),
-			direct:    direct,
-		})
+		set.targets = append(set.targets, t)
 	}
 	return set, nil
 }

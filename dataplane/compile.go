@@ -63,7 +63,6 @@ func (d *Dataplane) compile(s *snapshot.Snapshot) (map[string]*portConfig, error
 	if err != nil {
 		return nil, fmt.Errorf("session ticket keys: %w", err)
 	}
-	d.routes.start()
 	ports := make(map[string]*portConfig, len(bySocket))
 	for addr, ls := range bySocket {
 		pc, err := d.compilePort(ls, keys)

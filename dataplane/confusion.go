@@ -34,7 +34,7 @@ func (d *Dataplane) confused(lc *listenerConfig, m router.Result, match *router.
 	if guarded == nil {
 		return false
 	}
-	guarded.rejected[clientcert.ReasonPathConfusion].Inc()
+	guarded.counters.rejected[clientcert.ReasonPathConfusion].Inc()
 	entry.Rejection = string(clientcert.ReasonPathConfusion)
 	if guarded.requirement.Mode() == snapshot.ModeAudit {
 		return false

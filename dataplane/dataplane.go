@@ -140,9 +140,12 @@ func Compile(s *snapshot.Snapshot) error {
 }
 
 // build validates and compiles s, the part of Apply that cannot fail on
-// the host: sockets are Apply's alone.
+// the host: sockets are Apply's alone. The routes s has unchanged from the
+// serving snapshot were validated when they were first compiled and are
+// reused as they are, so only the rest of s is validated.
 func (d *Dataplane) build(s *snapshot.Snapshot) (map[string]*portConfig, error) {
-	if err := s.Validate(); err != nil {
+	d.routes.start(s)
+	if err := s.ValidateExcept(d.routes.reused); err != nil {
 		return nil, fmt.Errorf("invalid snapshot: %w", err)
 	}
 	ports, err := d.compile(s)

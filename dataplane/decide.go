@@ -99,13 +99,10 @@ const ReasonPass = "pass"
 // are the request handler's own; only what needs a live connection (the
 // TLS handshake, the body, proxying) is not run.
 func Explain(s *snapshot.Snapshot, now time.Time, req Request) (*Decision, error) {
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid snapshot: %w", err)
-	}
 	d := New(Options{Metrics: metrics.New(), Now: func() time.Time { return now }})
-	ports, err := d.compile(s)
+	ports, err := d.build(s)
 	if err != nil {
-		return nil, fmt.Errorf("compile snapshot: %w", err)
+		return nil, err
 	}
 	pc, err := portOf(ports, req.Port)
 	if err != nil {

@@ -83,6 +83,26 @@ func eachLeaf(v reflect.Value, path string, change func(path string, v reflect.V
 	}
 }
 
+// change alters v: nil where there was a value, a string, number or
+// boolean to another. It reports whether it could.
+func change(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		v.Set(reflect.Zero(v.Type()))
+	case reflect.String:
+		v.SetString(v.String() + "!")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(v.Uint() + 1)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	default:
+		return false
+	}
+	return true
+}
+
 // TestSameRouteSeesEveryField: the route cache reuses a compiled route
 // only when sameRoute says its snapshot route did not change. A change of
 // any one field, down to a pin's bytes, a CA's PEM or a backend endpoint,
@@ -96,18 +116,7 @@ func TestSameRouteSeesEveryField(t *testing.T) {
 	eachLeaf(reflect.ValueOf(b).Elem(), "route", func(path string, v reflect.Value) {
 		old := reflect.New(v.Type()).Elem()
 		old.Set(v)
-		switch v.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map:
-			v.Set(reflect.Zero(v.Type())) // nil where there was a value
-		case reflect.String:
-			v.SetString(v.String() + "!")
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			v.SetInt(v.Int() + 1)
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			v.SetUint(v.Uint() + 1)
-		case reflect.Bool:
-			v.SetBool(!v.Bool())
-		default:
+		if !change(v) {
 			return
 		}
 		fields++

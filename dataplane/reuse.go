@@ -23,9 +23,7 @@ type compiledRoute struct {
 	// source is the route of the snapshot that last used config. It is
 	// immutable: snapshots are never modified once applied.
 	source *snapshot.Route
-	// listener is what compiling a route reads of its listener.
-	listener listenerKey
-	config   *routeConfig
+	config *routeConfig
 }
 
 // listenerKey is what a compiled route may depend on of its listener.
@@ -43,55 +41,100 @@ func keyOf(l *snapshot.Listener) listenerKey {
 // and of the snapshot being compiled (next). Dataplane.mu guards it.
 type routeCache struct {
 	live, next map[routeID]compiledRoute
+	// liveKeys and nextKeys are what the routes of each listener were
+	// compiled under, by listener name: one per listener rather than one
+	// per route.
+	liveKeys, nextKeys map[string]listenerKey
+	// reuse holds the routes of the snapshot being compiled that start
+	// found unchanged, with their compiled configuration. Keyed by the
+	// route's address: a lookup costs no hashing of names.
+	reuse map[*snapshot.Route]*routeConfig
+	// sets and targets are the compiled backends the routes share.
+	sets    sharedCache[*backendSet]
+	targets sharedCache[*backendTarget]
 }
 
-// start begins the compilation of a snapshot.
-func (c *routeCache) start() {
-	c.next = map[routeID]compiledRoute{}
+// start begins the compilation of s: it takes over the live routes that s
+// has unchanged, on a listener of the same name and key, which validation
+// then skips (reused) and reuseOrCompile reuses. Routes of TLS listeners
+// are never live: compileStream compiles them whole.
+func (c *routeCache) start(s *snapshot.Snapshot) {
+	// Sized for a snapshot like the serving one, which an edit's is: a
+	// map grown one route at a time is rehashed a dozen times.
+	c.next = make(map[routeID]compiledRoute, len(c.live))
+	c.reuse = make(map[*snapshot.Route]*routeConfig, len(c.live))
+	c.nextKeys = make(map[string]listenerKey, len(s.Listeners))
+	c.sets.start()
+	c.targets.start()
+	for i := range s.Listeners {
+		l := &s.Listeners[i]
+		key := keyOf(l)
+		c.nextKeys[l.Name] = key
+		if old, ok := c.liveKeys[l.Name]; ok && old == key {
+			c.match(l)
+		}
+	}
+}
+
+// match takes over the live routes l has unchanged.
+func (c *routeCache) match(l *snapshot.Listener) {
+	for i := range l.Routes {
+		r := &l.Routes[i]
+		id := idOf(l, r)
+		if old, ok := c.live[id]; ok && sameRoute(old.source, r) {
+			c.next[id] = compiledRoute{source: r, config: old.config}
+			c.reuse[r] = old.config
+		}
+	}
+}
+
+// reused reports whether r, a route of l in the snapshot being compiled,
+// is reused as the serving snapshot compiled it.
+func (c *routeCache) reused(_ *snapshot.Listener, r *snapshot.Route) bool {
+	_, ok := c.reuse[r]
+	return ok
+}
+
+func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
+	return routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
 }
 
 // commit makes the routes of the snapshot just compiled the live ones;
 // Apply calls it once that snapshot serves. A snapshot that failed to
 // compile or to bind never commits, so live always matches what serves.
 func (c *routeCache) commit() {
-	c.live, c.next = c.next, nil
+	c.live, c.next, c.reuse = c.next, nil, nil
+	c.liveKeys, c.nextKeys = c.nextKeys, nil
+	c.sets.commit()
+	c.targets.commit()
 }
 
 // reuseOrCompile returns the compiled route r of listener l: the live one when r
-// is equal to what it was compiled from, else a new one.
+// is equal to what it was compiled from (see start), else a new one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
-	id := routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
-	lk := keyOf(l)
-	if c, ok := d.routes.live[id]; ok && c.listener == lk && sameRoute(c.source, r) {
-		d.keep(l, r, c.config)
-		d.routes.next[id] = compiledRoute{source: r, listener: lk, config: c.config}
-		return c.config, nil
+	if rc, ok := d.routes.reuse[r]; ok {
+		d.keep(l, r, rc)
+		return rc, nil
 	}
 	rc, err := d.compileRoute(l, r)
 	if err != nil {
 		return nil, err
 	}
-	d.routes.next[id] = compiledRoute{source: r, listener: lk, config: rc}
+	d.routes.next[idOf(l, r)] = compiledRoute{source: r, config: rc}
 	return rc, nil
 }
 
 // keep marks what a reused route uses as used by the snapshot being
-// compiled, as compiling it would: its metric series (metrics.Retain)
-// and its upstream transports (upstream.Pool.Sweep). It returns the same
-// recorders and transports the route holds: the route is equal, so every
-// key is.
+// compiled, as compiling it would: its metric series (metrics.Retain), its
+// shared backends (see share.go) and the upstream transports of its
+// mirrors (upstream.Pool.Sweep). It returns the same recorders and
+// transports the route holds: the route is equal, so every key is.
 func (d *Dataplane) keep(l *snapshot.Listener, r *snapshot.Route, rc *routeConfig) {
 	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label())
-	for i := range r.Rules {
-		for _, b := range r.Rules[i].Backends {
-			if b.Invalid != "" {
-				continue
-			}
-			d.opts.Metrics.Backend(b.Namespace, b.Service)
-			_, _ = d.upstream.Transport(&b.Backend)
-		}
-	}
 	for _, rule := range rc.rules {
+		if d.routes.sets.carry(rule.backends.id, rule.backends) {
+			d.keepSet(rule.backends)
+		}
 		for _, m := range rule.mirrors {
 			_, _ = d.upstream.Transport(&m.mirror.Backend)
 		}

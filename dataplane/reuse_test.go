@@ -99,3 +99,35 @@ func TestReusedGRPCRouteKeepsCountingUnderItsLabel(t *testing.T) {
 	c.get("http://h.example.com/rpc")
 	g.awaitLine(`certgate_http_requests_total{code="200",gateway="default/gw",namespace="default",route="GRPCRoute/rpc"} 2`)
 }
+
+// Apply validates only the routes it does not reuse, with the errors a
+// validation of the whole snapshot gives: the same listener and route
+// paths, indexes counted in the new snapshot.
+func TestApplyNamesInvalidRoutesAsWholeValidationDoes(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	kept := route("kept", nil, headerRule("/kept", "v1", be.weighted(1)))
+	g.apply(httpListener("http", port, kept, route("edited", nil, prefixRule("/edited", be.weighted(1)))))
+	bad := prefixRule("/edited", be.weighted(1))
+	bad.Retry = &snapshot.Retry{Attempts: -1}
+	added := prefixRule("/added", be.weighted(1))
+	added.Matches[0].Headers = []snapshot.ValueMatch{{Type: snapshot.MatchExact, Value: "x"}}
+	s := &snapshot.Snapshot{Listeners: []snapshot.Listener{
+		httpListener("http", port, route("added", nil, added), kept, route("edited", nil, bad)),
+	}}
+	err := g.dp.Apply(s)
+	whole := s.Validate()
+	if err == nil || whole == nil || err.Error() != "invalid snapshot: "+whole.Error() {
+		t.Fatalf("Apply: %v\nwant invalid snapshot: %v", err, whole)
+	}
+	for _, want := range []string{"routes[0] (default/added).rules[0].matches[0].headers[0].name", "routes[2] (default/edited).rules[0].retry.attempts"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Apply: %v\ndoes not name %s", err, want)
+		}
+	}
+	c := newClient(t, port, nil)
+	if v := c.get("http://h.example.com/kept").echo(t).Header.Get("X-Version"); v != "v1" {
+		t.Errorf("after the rejected snapshot X-Version %q, want v1", v)
+	}
+}

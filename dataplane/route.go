@@ -28,13 +28,9 @@ type ruleConfig struct {
 	label       string
 	filters     *filter.Chain
 	requirement *clientcert.Requirement
-	// verified and rejected are this rule's client certificate counters,
-	// looked up once here so a request only increments them.
-	verified prometheus.Counter
-	rejected map[clientcert.Reason]prometheus.Counter
-	// retiring counts passes on a retiring pin; each also counts as
-	// verified.
-	retiring prometheus.Counter
+	// counters are set with requirement: most rules have none, and a
+	// compiled rule is kept for every rule of the configuration.
+	counters *certCounters
 	backends *backendSet
 	// source is the snapshot's rule, for Explain to name its backends.
 	source   *snapshot.Rule
@@ -49,6 +45,7 @@ func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*rout
 	rc := &routeConfig{
 		id:       r.ID(),
 		recorder: d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label()),
+		rules:    make([]*ruleConfig, 0, len(r.Rules)),
 	}
 	for i := range r.Rules {
 		rule, err := d.compileRule(l, r, i)
@@ -58,6 +55,16 @@ func (d *Dataplane) compileRoute(l *snapshot.Listener, r *snapshot.Route) (*rout
 		rc.rules = append(rc.rules, rule)
 	}
 	return rc, nil
+}
+
+// certCounters are a rule's client certificate counters, looked up once
+// at compile so a request only increments them.
+type certCounters struct {
+	verified prometheus.Counter
+	rejected map[clientcert.Reason]prometheus.Counter
+	// retiring counts passes on a retiring pin; each also counts as
+	// verified.
+	retiring prometheus.Counter
 }
 
 func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index int) (*ruleConfig, error) {
@@ -73,7 +80,7 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		source:   rule,
 	}
 	d.compileRequirement(rc, r, rule)
-	if rc.backends, err = d.compileBackends(rule); err != nil {
+	if rc.backends, err = d.backendsOf(rule); err != nil {
 		return nil, err
 	}
 	for i, m := range chain.Mirrors() {
@@ -101,12 +108,14 @@ func (d *Dataplane) compileRequirement(rc *ruleConfig, r *snapshot.Route, rule *
 			"policy", rule.ClientCert.Policy, "route", r.ID(), "rule", rc.label, "problem", problem)
 	}
 	m := d.opts.Metrics
-	rc.verified = m.ClientCertVerified.WithLabelValues(r.Namespace, route, rc.label)
-	rc.retiring = m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, route, rc.label)
+	rc.counters = &certCounters{
+		verified: m.ClientCertVerified.WithLabelValues(r.Namespace, route, rc.label),
+		retiring: m.ClientCertRetiringPinPasses.WithLabelValues(r.Namespace, route, rc.label),
+		rejected: map[clientcert.Reason]prometheus.Counter{},
+	}
 	mode := strings.ToLower(string(rc.requirement.Mode()))
-	rc.rejected = map[clientcert.Reason]prometheus.Counter{}
 	for _, reason := range clientcert.Reasons() {
-		rc.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, route, rc.label, string(reason), mode)
+		rc.counters.rejected[reason] = m.ClientCertRejections.WithLabelValues(r.Namespace, route, rc.label, string(reason), mode)
 	}
 }
 
@@ -116,13 +125,13 @@ func (d *Dataplane) compileRequirement(rc *ruleConfig, r *snapshot.Route, rule *
 func (rc *ruleConfig) judge(peer *clientcert.Peer, now time.Time) clientcert.Reason {
 	verdict := rc.requirement.Judge(peer, now)
 	if verdict.Reason == "" {
-		rc.verified.Inc()
+		rc.counters.verified.Inc()
 		if verdict.Retiring {
-			rc.retiring.Inc()
+			rc.counters.retiring.Inc()
 		}
 		return ""
 	}
-	rc.rejected[verdict.Reason].Inc()
+	rc.counters.rejected[verdict.Reason].Inc()
 	return verdict.Reason
 }
 

@@ -59,15 +59,17 @@ type Metrics struct {
 	// Traffic holds the upstream and downstream connection metrics.
 	Traffic
 
-	// mu guards the route sets below, which keep the per-route series
-	// bounded by the configuration in force (see Retain).
+	// mu guards the recorders below, which keep the per-route series
+	// bounded by the configuration in force (see Retain), and gen.
 	mu sync.Mutex
 	// exported holds the recorder of every route with series, so that a
 	// route compiled again gets the recorder it had (and a snapshot of
-	// thousands of routes does not allocate thousands of recorders);
-	// current holds the routes recorded since the last Retain.
+	// thousands of routes does not allocate thousands of recorders).
 	exported map[routeKey]*RouteRecorder
-	current  map[routeKey]bool
+	// gen counts Retains: a recorder (route or backend) asked for since
+	// the last Retain has its gen. A generation rather than a set of the
+	// routes asked for, which every Retain would build again.
+	gen uint64
 }
 
 // routeKey names the series of one route on one gateway.
@@ -79,7 +81,6 @@ func New() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		exported: map[routeKey]*RouteRecorder{},
-		current:  map[routeKey]bool{},
 		ClientCertRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_clientcert_rejections_total",
 			Help: "Requests rejected by a client certificate requirement (mode=\"audit\": that would have been rejected), by reason.",
@@ -163,11 +164,22 @@ func (m *Metrics) Applied(err error, now time.Time) {
 }
 
 // RouteRecorder records requests of one route on one gateway. It is built
-// once per configuration and creates each series the first time a request
-// needs it, then keeps it, so recording takes no label lookup after that.
+// once and kept while its route is, and creates each series the first time
+// a request needs it, then keeps it, so recording takes no label lookup
+// after that. Until its first request it is only its labels: most routes
+// of a large configuration serve nothing most of the time.
 type RouteRecorder struct {
 	m      *Metrics
 	labels [3]string
+	// gen is the generation that last asked for the recorder; Metrics.mu
+	// guards it.
+	gen uint64
+	// series is set by the first request.
+	series atomic.Pointer[routeSeries]
+}
+
+// routeSeries holds the series of a route that served requests.
+type routeSeries struct {
 	// codes holds the request counter of each status code seen. A map
 	// under a lock rather than a sync.Map, whose interface keys would
 	// allocate for every code from 256 up.
@@ -187,12 +199,12 @@ func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := routeKey{gateway, namespace, route}
-	m.current[k] = true
 	r, ok := m.exported[k]
 	if !ok {
-		r = &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}, codes: map[int]prometheus.Counter{}}
+		r = &RouteRecorder{m: m, labels: [3]string{gateway, namespace, route}}
 		m.exported[k] = r
 	}
+	r.gen = m.gen
 	return r
 }
 
@@ -205,15 +217,30 @@ func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 func (m *Metrics) Retain() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	live := map[[2]string]bool{}
-	for k := range m.current {
+	var gone []routeKey
+	for k, r := range m.exported {
+		if r.gen != m.gen {
+			gone = append(gone, k)
+		}
+	}
+	if len(gone) > 0 {
+		m.deleteRoutes(gone)
+	}
+	m.retainTraffic()
+	m.gen++
+}
+
+// deleteRoutes deletes the series of routes no longer asked for. The
+// caller holds m.mu.
+func (m *Metrics) deleteRoutes(gone []routeKey) {
+	for _, k := range gone {
+		delete(m.exported, k)
+	}
+	live := make(map[[2]string]bool, len(m.exported))
+	for k := range m.exported {
 		live[[2]string{k.namespace, k.route}] = true
 	}
-	for k := range m.exported {
-		if m.current[k] {
-			continue
-		}
-		delete(m.exported, k)
+	for _, k := range gone {
 		byGateway := prometheus.Labels{"gateway": k.gateway, "namespace": k.namespace, "route": k.route}
 		m.HTTPRequests.DeletePartialMatch(byGateway)
 		m.HTTPRequestDuration.DeletePartialMatch(byGateway)
@@ -225,32 +252,40 @@ func (m *Metrics) Retain() {
 		m.ClientCertRejections.DeletePartialMatch(byRoute)
 		m.ClientCertRetiringPinPasses.DeletePartialMatch(byRoute)
 	}
-	m.current = map[routeKey]bool{}
-	m.retainTraffic()
 }
 
 // Record counts one answered request and observes its duration.
 func (r *RouteRecorder) Record(method string, code int, elapsed time.Duration) {
-	r.counter(code).Inc()
-	r.duration(methodIndex(method), codeIndex(code)).Observe(elapsed.Seconds())
+	s := r.seriesOf()
+	r.counter(s, code).Inc()
+	r.duration(s, methodIndex(method), codeIndex(code)).Observe(elapsed.Seconds())
 }
 
-func (r *RouteRecorder) counter(code int) prometheus.Counter {
-	r.mu.RLock()
-	c, ok := r.codes[code]
-	r.mu.RUnlock()
+// seriesOf returns the route's series, made by the first request.
+func (r *RouteRecorder) seriesOf() *routeSeries {
+	if s := r.series.Load(); s != nil {
+		return s
+	}
+	r.series.CompareAndSwap(nil, &routeSeries{codes: map[int]prometheus.Counter{}})
+	return r.series.Load()
+}
+
+func (r *RouteRecorder) counter(s *routeSeries, code int) prometheus.Counter {
+	s.mu.RLock()
+	c, ok := s.codes[code]
+	s.mu.RUnlock()
 	if ok {
 		return c
 	}
 	c = r.m.HTTPRequests.WithLabelValues(r.labels[0], r.labels[1], r.labels[2], strconv.Itoa(code))
-	r.mu.Lock()
-	r.codes[code] = c
-	r.mu.Unlock()
+	s.mu.Lock()
+	s.codes[code] = c
+	s.mu.Unlock()
 	return c
 }
 
-func (r *RouteRecorder) duration(method, code int) prometheus.Observer {
-	slot := &r.durations[method][code]
+func (r *RouteRecorder) duration(s *routeSeries, method, code int) prometheus.Observer {
+	slot := &s.durations[method][code]
 	if o := slot.Load(); o != nil {
 		return o.Observer
 	}

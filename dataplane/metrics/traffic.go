@@ -25,12 +25,12 @@ type Traffic struct {
 	// usable ClientHello), reason.
 	DownstreamTLSHandshakeFailures *prometheus.CounterVec
 
-	// exportedBackends holds every backend with series, currentBackends
-	// those compiled since the last Retain; both guarded by Metrics.mu.
+	// exportedBackends holds every backend with series; Metrics.mu
+	// guards it.
 	exportedBackends map[backendKey]*BackendRecorder
-	currentBackends  map[backendKey]bool
-	// exportedListeners and currentListeners do the same for the
-	// handshake failures of listeners, by gateway and listener name.
+	// exportedListeners holds the listeners whose handshake failures have
+	// series, currentListeners those compiled since the last Retain, by
+	// gateway and listener name.
 	exportedListeners, currentListeners map[[2]string]bool
 }
 
@@ -38,7 +38,7 @@ type Traffic struct {
 type backendKey struct{ namespace, service string }
 
 func (m *Metrics) registerTraffic() {
-	m.exportedBackends, m.currentBackends = map[backendKey]*BackendRecorder{}, map[backendKey]bool{}
+	m.exportedBackends = map[backendKey]*BackendRecorder{}
 	m.exportedListeners, m.currentListeners = map[[2]string]bool{}, map[[2]string]bool{}
 	m.UpstreamRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "certgate_upstream_requests_total",
@@ -65,9 +65,12 @@ func (m *Metrics) registerTraffic() {
 type BackendRecorder struct {
 	m                  *Metrics
 	namespace, service string
-	once               sync.Once
-	duration           prometheus.Observer
-	codes              [len(codeClasses)]prometheus.Counter
+	// gen is the generation that last asked for the recorder (see
+	// Metrics.gen); Metrics.mu guards it.
+	gen      uint64
+	once     sync.Once
+	duration prometheus.Observer
+	codes    [len(codeClasses)]prometheus.Counter
 }
 
 // Backend returns the recorder of a backend Service, one per Service
@@ -78,12 +81,12 @@ func (m *Metrics) Backend(namespace, service string) *BackendRecorder {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := backendKey{namespace, service}
-	m.currentBackends[k] = true
 	r, ok := m.exportedBackends[k]
 	if !ok {
 		r = &BackendRecorder{m: m, namespace: namespace, service: service}
 		m.exportedBackends[k] = r
 	}
+	r.gen = m.gen
 	return r
 }
 
@@ -113,8 +116,8 @@ func (r *BackendRecorder) create() {
 // failures of listeners, that no configuration compiled since the last
 // Retain asked for. The caller holds m.mu.
 func (m *Metrics) retainTraffic() {
-	for k := range m.exportedBackends {
-		if m.currentBackends[k] {
+	for k, r := range m.exportedBackends {
+		if r.gen == m.gen {
 			continue
 		}
 		delete(m.exportedBackends, k)
@@ -123,7 +126,6 @@ func (m *Metrics) retainTraffic() {
 		m.UpstreamRequestDuration.DeletePartialMatch(byService)
 		m.BackendTLSErrors.DeletePartialMatch(byService)
 	}
-	m.currentBackends = map[backendKey]bool{}
 	for k := range m.exportedListeners {
 		if !m.currentListeners[k] {
 			delete(m.exportedListeners, k)

@@ -93,3 +93,29 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		})
 	}
 }
+
+// ValidateExcept skips the checks of the routes it is told are known and
+// nothing else: the other routes and the listeners are checked, with the
+// errors Validate gives for them.
+func TestValidateExceptSkipsOnlyKnownRoutes(t *testing.T) {
+	l := validListener()
+	l.Port = 0
+	known, changed := l.Routes[0], l.Routes[0]
+	known.Name, changed.Name = "known", "changed"
+	known.Rules = []Rule{{Retry: &Retry{Attempts: -1}}}
+	changed.Rules = []Rule{{Retry: &Retry{Attempts: -2}}}
+	l.Routes = []Route{known, changed}
+	s := &Snapshot{Listeners: []Listener{l}}
+	err := s.ValidateExcept(func(_ *Listener, r *Route) bool { return r.Name == "known" })
+	want := strings.Join([]string{
+		"listeners[0] (ns/gw/http).port: 0 is not between 1 and 65535",
+		"listeners[0] (ns/gw/http).routes[1] (ns/changed).rules[0].retry.attempts: -2 is negative",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("ValidateExcept = %v, want\n%s", err, want)
+	}
+	all, none := s.Validate(), s.ValidateExcept(nil)
+	if all == nil || none == nil || all.Error() != none.Error() || !strings.Contains(all.Error(), "(ns/known).rules[0].retry.attempts: -1") {
+		t.Errorf("Validate = %v, ValidateExcept(nil) = %v: want both, with the known route's error", all, none)
+	}
+}

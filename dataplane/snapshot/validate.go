@@ -13,7 +13,14 @@ import (
 // filter fields set for their types. Every error names the field at fault,
 // starting at the listener ("listeners[0] (ns/gw/https).routes[1] ...").
 // All problems are reported together.
-func (s *Snapshot) Validate() error {
+func (s *Snapshot) Validate() error { return s.ValidateExcept(nil) }
+
+// ValidateExcept is Validate without the checks of the routes for which
+// known reports true: routes validated before, unchanged, on a listener of
+// the same name and protocol. Everything else is checked as Validate
+// checks it, with the same errors: the listeners whole, TLS listeners'
+// routes included, and every other route. A nil known skips nothing.
+func (s *Snapshot) ValidateExcept(known func(l *Listener, r *Route) bool) error {
 	var errs []error
 	sockets := map[string]int{}
 	names := map[string]bool{}
@@ -26,7 +33,7 @@ func (s *Snapshot) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.name: duplicate listener name", at))
 		}
 		names[l.Name] = true
-		errs = append(errs, l.validate(at)...)
+		errs = append(errs, l.validate(at, known)...)
 		if first, ok := sockets[l.socket()]; ok && !shareable(s.Listeners[first].Protocol, l.Protocol) {
 			errs = append(errs, fmt.Errorf("%s.protocol: %s conflicts with %s on listeners[%d], which shares %s", at, l.Protocol, s.Listeners[first].Protocol, first, l.socket()))
 		} else if ok && s.Listeners[first].publicPort() != l.publicPort() {
@@ -59,7 +66,7 @@ func (l *Listener) socket() string {
 	return net.JoinHostPort(l.Address, fmt.Sprint(l.Port))
 }
 
-func (l *Listener) validate(at string) []error {
+func (l *Listener) validate(at string, known func(l *Listener, r *Route) bool) []error {
 	var errs []error
 	if l.Port < 1 || l.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s.port: %d is not between 1 and 65535", at, l.Port))
@@ -90,6 +97,9 @@ func (l *Listener) validate(at string) []error {
 	}
 	for i := range l.Routes {
 		r := &l.Routes[i]
+		if known != nil && known(l, r) {
+			continue
+		}
 		at := fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name)
 		if l.Protocol != ProtocolTLS && r.Kind == RouteKindTLS {
 			errs = append(errs, fmt.Errorf("%s.kind: a %s listener takes HTTPRoutes and GRPCRoutes", at, l.Protocol))
