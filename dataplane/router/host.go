@@ -137,3 +137,22 @@ func wildcardCovers(p string) []string {
 	}
 	return out
 }
+
+// pattern returns the value given for pattern p itself, canonical, as
+// opposed to Lookup's most specific pattern matching a host.
+func (h *HostIndex[T]) pattern(p string) (T, bool) {
+	switch {
+	case p == "":
+		return h.any, h.hasAny
+	case strings.HasPrefix(p, "*."):
+		v, ok := h.wildcard[p[2:]]
+		return v, ok
+	}
+	v, ok := h.exact[p]
+	return v, ok
+}
+
+// empty reports whether h has no pattern at all.
+func (h *HostIndex[T]) empty() bool {
+	return len(h.exact) == 0 && len(h.wildcard) == 0 && !h.hasAny
+}

@@ -44,13 +44,17 @@ func (e *entry) admits(r *Request) bool {
 	if e.method != "" && e.method != r.Method {
 		return false
 	}
-	for i := range e.headers {
-		if !e.headers[i].match(r.Header) {
+	c := e.cond
+	if c == nil {
+		return true
+	}
+	for i := range c.headers {
+		if !c.headers[i].match(r.Header) {
 			return false
 		}
 	}
-	for i := range e.query {
-		if !e.query[i].matchQuery(r.RawQuery) {
+	for i := range c.query {
+		if !c.query[i].matchQuery(r.RawQuery) {
 			return false
 		}
 	}
