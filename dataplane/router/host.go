@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -155,4 +156,12 @@ func (h *HostIndex[T]) pattern(p string) (T, bool) {
 // empty reports whether h has no pattern at all.
 func (h *HostIndex[T]) empty() bool {
 	return len(h.exact) == 0 && len(h.wildcard) == 0 && !h.hasAny
+}
+
+// clone returns a copy of h whose exact patterns may be changed without
+// changing h's. The copy shares the wildcards and the catch-all.
+func (h *HostIndex[T]) clone() *HostIndex[T] {
+	c := *h
+	c.exact = maps.Clone(h.exact)
+	return &c
 }

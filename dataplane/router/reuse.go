@@ -1,7 +1,9 @@
 package router
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
@@ -18,27 +20,29 @@ import (
 // an entry names its route by a slot, which a compiled route keeps for as
 // long as tables share it, and each table maps slots to indexes.
 
-// compileRoutes fills t.routes: routes reused from prev, or compiled.
-func (t *Table) compileRoutes(prev *Table, routes []snapshot.Route) error {
-	old := newPredecessor(prev)
+// compileRoutes fills t.routes: routes reused from old (nil for none), or
+// compiled. It returns the indexes of the routes it compiled.
+func (t *Table) compileRoutes(old *predecessor, routes []snapshot.Route) ([]int, error) {
+	var fresh []int
 	for i := range routes {
 		r := &routes[i]
 		u := old.reuse(i, r)
 		if u == nil {
 			var err error
 			if u, err = compileRoute(i, r); err != nil {
-				return err
+				return nil, err
 			}
-			if prev != nil {
+			if old != nil {
 				u.slot = -1 // assignSlots picks one
 			}
+			fresh = append(fresh, i)
 		}
 		t.routes[i] = tableRoute{src: r, unit: u}
 	}
-	if prev != nil {
-		t.assignSlots(prev.slotCount())
+	if old != nil {
+		t.assignSlots(old.t.slotCount())
 	}
-	return nil
+	return fresh, nil
 }
 
 // assignSlots maps the slots of reused routes to their new indexes and
@@ -85,6 +89,14 @@ func (t *Table) reusable(n int) *Table {
 	return t
 }
 
+// table is the previous table, or nil.
+func (p *predecessor) table() *Table {
+	if p == nil {
+		return nil
+	}
+	return p.t
+}
+
 // indexFor returns t's path index for host pattern host when it holds
 // exactly the routes us, in this order, or nil.
 func (t *Table) indexFor(host string, us []*compiledRoute) *pathIndex {
@@ -107,6 +119,10 @@ type predecessor struct {
 	shift   int
 	byName  map[routeKey]int
 	claimed []bool
+	// last is the previous index of the last route reused; ordered says
+	// whether the reused routes kept their order.
+	last    int
+	ordered bool
 }
 
 // routeKey identifies a route of a listener.
@@ -123,7 +139,7 @@ func newPredecessor(t *Table) *predecessor {
 	if t == nil {
 		return nil
 	}
-	return &predecessor{t: t, claimed: make([]bool, len(t.routes))}
+	return &predecessor{t: t, claimed: make([]bool, len(t.routes)), last: -1, ordered: true}
 }
 
 // reuse returns the compiled route of the previous table for r, route i,
@@ -137,6 +153,8 @@ func (p *predecessor) reuse(i int, r *snapshot.Route) *compiledRoute {
 		return nil
 	}
 	p.claimed[j] = true
+	p.ordered = p.ordered && j > p.last
+	p.last = j
 	return p.t.routes[j].unit
 }
 
@@ -188,4 +206,91 @@ func samePath(a, b *snapshot.PathMatch) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// updateHosts derives t's host index from the previous table's, when the
+// change touched only exact host names and the routes it left alone kept
+// their order; ok is false otherwise. The host names of the routes
+// compiled (fresh) and of the previous routes not reused get their index
+// again; the other host names keep theirs.
+func (t *Table) updateHosts(old *predecessor, fresh []int) (h *HostIndex[candidates], ok bool) {
+	if !old.ordered {
+		return nil, false
+	}
+	// dirty maps a host name to the compiled routes it gains.
+	dirty := map[string][]*compiledRoute{}
+	for _, i := range fresh {
+		for _, host := range t.routes[i].unit.hosts {
+			dirty[host] = append(dirty[host], t.routes[i].unit)
+		}
+	}
+	for j, tr := range old.t.routes {
+		if old.claimed[j] {
+			continue
+		}
+		for _, host := range tr.unit.hosts {
+			if _, seen := dirty[host]; !seen {
+				dirty[host] = nil
+			}
+		}
+	}
+	if len(dirty) == 0 {
+		return old.t.hosts, true
+	}
+	for host := range dirty {
+		if host == "" || strings.HasPrefix(host, "*.") {
+			// Every host name it covers would need its candidates again.
+			return nil, false
+		}
+	}
+	return t.updateExact(old.t, dirty), true
+}
+
+// updateExact is prev's host index with the exact host names in dirty
+// indexed again; the wildcards and the catch-all are prev's.
+func (t *Table) updateExact(prev *Table, dirty map[string][]*compiledRoute) *HostIndex[candidates] {
+	h := prev.hosts.clone()
+	var all *pathIndex
+	if h.hasAny {
+		all = h.any.own
+	}
+	for host, added := range dirty {
+		us := t.hostRoutes(prev, host, added)
+		if len(us) == 0 {
+			delete(h.exact, host)
+			continue
+		}
+		x := prev.indexFor(host, us)
+		if x == nil {
+			x = newPathIndex(us)
+		}
+		h.exact[host] = candidates{own: x, more: covering(host, h.wildcard, all)}
+	}
+	return h
+}
+
+// hostRoutes lists, in route order, the routes of t on the exact host
+// name host: those of prev that t reused, and added, compiled for t.
+func (t *Table) hostRoutes(prev *Table, host string, added []*compiledRoute) []*compiledRoute {
+	var us []*compiledRoute
+	if c, ok := prev.hosts.exact[host]; ok {
+		for _, u := range c.own.routes {
+			if t.holds(u) {
+				us = append(us, u)
+			}
+		}
+	}
+	us = append(us, added...)
+	slices.SortFunc(us, func(a, b *compiledRoute) int { return cmp.Compare(t.slots[a.slot], t.slots[b.slot]) })
+	return us
+}
+
+// holds reports whether u is one of t's routes: a route of an older table
+// that t did not reuse may have left its slot to another.
+func (t *Table) holds(u *compiledRoute) bool {
+	if int(u.slot) >= len(t.slots) {
+		return false
+	}
+	i := t.slots[u.slot]
+	return i >= 0 && t.routes[i].unit == u
 }

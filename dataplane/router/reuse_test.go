@@ -153,6 +153,14 @@ func TestCompileFromShares(t *testing.T) {
 			t.Errorf("route %d shared: %v, want %v", i, shared, want)
 		}
 	}
+	specs[4].tag = "v2" // a filter: nothing the table reads
+	same, err := CompileFrom(next, build(specs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.hosts != next.hosts {
+		t.Error("a change the table does not read built a new host index")
+	}
 }
 
 // TestCompileFromError leaves the previous table as it was when the new

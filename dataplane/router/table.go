@@ -87,19 +87,24 @@ func Compile(routes []snapshot.Route) (*Table, error) {
 // routes it was compiled from must not have been modified since.
 func CompileFrom(prev *Table, routes []snapshot.Route) (*Table, error) {
 	t := &Table{routes: make([]tableRoute, len(routes))}
-	prev = prev.reusable(len(routes))
-	if err := t.compileRoutes(prev, routes); err != nil {
+	old := newPredecessor(prev.reusable(len(routes)))
+	fresh, err := t.compileRoutes(old, routes)
+	if err != nil {
 		return nil, err
+	}
+	if old != nil {
+		if hosts, ok := t.updateHosts(old, fresh); ok {
+			t.hosts = hosts
+			return t, nil
+		}
 	}
 	units := make([]*compiledRoute, len(t.routes))
 	for i := range t.routes {
 		units[i] = t.routes[i].unit
 	}
-	hosts, err := indexHosts(units, prev)
-	if err != nil {
+	if t.hosts, err = indexHosts(units, old.table()); err != nil {
 		return nil, err
 	}
-	t.hosts = hosts
 	return t, nil
 }
 
