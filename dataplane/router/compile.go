@@ -43,20 +43,21 @@ type compiledRoute struct {
 // without matches).
 type entry struct {
 	route *compiledRoute
-	rule  int32
+	// pathKey is the normalised exact path or prefix, or the expression.
+	pathKey string
+	// cond is nil when the match has no method, header, query parameter
+	// or regular expression condition, as most have: the fields cost a
+	// pointer then.
+	cond *conditions
+	rule int32
 	// match is -1 for a rule without matches.
 	match int32
 	kind  pathKind
-	// pathKey is the normalised exact path or prefix, or the expression.
-	pathKey string
-	method  string
-	// cond is nil when the match has no header, query parameter or regular
-	// expression condition, as most have: the fields cost a pointer then.
-	cond *conditions
 }
 
 // conditions are the rarer conditions of an entry.
 type conditions struct {
+	method  string
 	headers []headerCond
 	query   []valueCond
 	pathRE  *regexp.Regexp
@@ -114,7 +115,9 @@ func (e *entry) compileMatch(m *snapshot.Match) error {
 	if err := e.compilePath(m.Path, "path"); err != nil {
 		return err
 	}
-	e.method = m.Method
+	if m.Method != "" {
+		e.conditions().method = m.Method
+	}
 	headers, err := compileValues(m.Headers, "headers", textproto.CanonicalMIMEHeaderKey)
 	if err != nil {
 		return err
@@ -142,7 +145,15 @@ func (e *entry) conditions() *conditions {
 	return e.cond
 }
 
-// headers and query are e's header and query parameter conditions.
+// method, headers and query are e's method, header and query parameter
+// conditions.
+func (e *entry) method() string {
+	if e.cond == nil {
+		return ""
+	}
+	return e.cond.method
+}
+
 func (e *entry) headers() []headerCond {
 	if e.cond == nil {
 		return nil
@@ -288,7 +299,7 @@ func compareEntries(a, b *entry) int {
 		}
 	}
 	return cmp.Or(
-		compareBool(a.method != "", b.method != ""),
+		compareBool(a.method() != "", b.method() != ""),
 		cmp.Compare(len(b.headers()), len(a.headers())),
 		cmp.Compare(len(b.query()), len(a.query())),
 		a.route.created.Compare(b.route.created),

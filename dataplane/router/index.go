@@ -20,20 +20,26 @@ type pathIndex struct {
 	// order. A later table reuses the index for a host with the same
 	// routes (CompileFrom).
 	routes []*compiledRoute
+	// entries are every entry of routes, by compareEntries: buckets and
+	// the regular expressions are runs of it.
+	entries []*entry
 	// buckets holds, when the index is small, the exact paths (the first
 	// exacts of them), then the prefixes, longest first.
 	buckets []bucket
-	exacts  int
-	// regex is tried in order; an expression cannot be indexed.
-	regex []*entry
 	// large is set instead of buckets when there are more than smallIndex.
-	large *largeIndex
+	large  *largeIndex
+	exacts int32
+	// regex is tried in order; an expression cannot be indexed.
+	regex span
 }
+
+// span is a run of pathIndex.entries.
+type span struct{ lo, hi int32 }
 
 // bucket is the entries of one exact path or prefix, best first.
 type bucket struct {
-	key     string
-	entries []*entry
+	key string
+	span
 }
 
 // largeIndex finds exact paths in a map and prefixes in a trie.
@@ -57,21 +63,22 @@ type prefixNode struct {
 // index is read-only once built.
 func newPathIndex(routes []*compiledRoute) *pathIndex {
 	all := sortedEntries(routes)
-	x := &pathIndex{routes: routes}
+	x := &pathIndex{routes: routes, entries: all}
 	buckets := make([]bucket, 0, countBuckets(all))
 	for i := 0; i < len(all); {
 		j := i + 1
 		for j < len(all) && sameBucket(all[i], all[j]) {
 			j++
 		}
+		run := span{int32(i), int32(j)}
 		switch all[i].kind {
 		case regexPath:
-			x.regex = all[i:j:j]
+			x.regex = run
 		case exactPath:
 			x.exacts++
 			fallthrough
 		default:
-			buckets = append(buckets, bucket{key: all[i].pathKey, entries: all[i:j:j]})
+			buckets = append(buckets, bucket{key: all[i].pathKey, span: run})
 		}
 		i = j
 	}
@@ -79,7 +86,7 @@ func newPathIndex(routes []*compiledRoute) *pathIndex {
 		x.buckets = buckets
 		return x
 	}
-	x.large = newLargeIndex(buckets[:x.exacts], buckets[x.exacts:])
+	x.large = newLargeIndex(all, buckets[:x.exacts], buckets[x.exacts:])
 	x.exacts = 0
 	return x
 }
@@ -117,38 +124,43 @@ func countBuckets(all []*entry) int {
 	return n
 }
 
-func newLargeIndex(exact, prefix []bucket) *largeIndex {
+func newLargeIndex(all []*entry, exact, prefix []bucket) *largeIndex {
 	l := &largeIndex{exact: make(map[string][]*entry, len(exact)), prefix: &prefixNode{}}
 	for _, b := range exact {
-		l.exact[b.key] = b.entries
+		l.exact[b.key] = b.of(all)
 	}
 	for _, b := range prefix {
-		l.prefix.insert(b.key).entries = b.entries
+		l.prefix.insert(b.key).entries = b.of(all)
 	}
 	l.prefix.link(nil)
 	return l
+}
+
+// of returns the run s of entries.
+func (s span) of(entries []*entry) []*entry {
+	return entries[s.lo:s.hi:s.hi]
 }
 
 // match returns the winning entry for r: exact paths, then regexes, then
 // prefixes from the longest down, as the package documentation ranks them.
 func (x *pathIndex) match(r *Request) *entry {
 	if x.large != nil {
-		return x.large.match(r, x.regex)
+		return x.large.match(r, x.regex.of(x.entries))
 	}
 	for i := range x.buckets[:x.exacts] {
 		if b := &x.buckets[i]; b.key == r.Path {
-			if e := firstAdmitted(b.entries, r); e != nil {
+			if e := firstAdmitted(b.of(x.entries), r); e != nil {
 				return e
 			}
 			break
 		}
 	}
-	if e := matchRegex(x.regex, r); e != nil {
+	if e := matchRegex(x.regex.of(x.entries), r); e != nil {
 		return e
 	}
-	for i := x.exacts; i < len(x.buckets); i++ {
+	for i := int(x.exacts); i < len(x.buckets); i++ {
 		if b := &x.buckets[i]; hasPathPrefix(r.Path, b.key) {
-			if e := firstAdmitted(b.entries, r); e != nil {
+			if e := firstAdmitted(b.of(x.entries), r); e != nil {
 				return e
 			}
 		}

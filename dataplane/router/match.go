@@ -41,12 +41,12 @@ func newHeaderCond(c valueCond) headerCond {
 // which the index has already compared (or, for a regex, compares after:
 // these checks are cheaper).
 func (e *entry) admits(r *Request) bool {
-	if e.method != "" && e.method != r.Method {
-		return false
-	}
 	c := e.cond
 	if c == nil {
 		return true
+	}
+	if c.method != "" && c.method != r.Method {
+		return false
 	}
 	for i := range c.headers {
 		if !c.headers[i].match(r.Header) {

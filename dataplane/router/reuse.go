@@ -34,8 +34,8 @@ func (t *Table) compileRoutes(old *predecessor, routes []snapshot.Route) ([]int,
 			}
 			if old != nil {
 				u.slot = -1 // assignSlots picks one
+				fresh = append(fresh, i)
 			}
-			fresh = append(fresh, i)
 		}
 		t.routes[i] = tableRoute{src: r, unit: u}
 	}

@@ -207,7 +207,7 @@ func routeHosts(i int, r *snapshot.Route) ([]string, error) {
 // every less specific pattern matching that host covers it, so the list
 // holds every route that could serve the request.
 func indexHosts(units []*compiledRoute, prev *Table) (*HostIndex[candidates], error) {
-	groups := map[string][]*compiledRoute{}
+	groups := make(map[string][]*compiledRoute, len(units))
 	for _, u := range units {
 		for _, h := range u.hosts {
 			groups[h] = append(groups[h], u)
