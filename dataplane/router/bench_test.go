@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -100,6 +101,8 @@ func BenchmarkCompileEdit(b *testing.B) {
 			}
 			i++
 		}
+		b.StopTimer()
+		b.ReportMetric(liveBytes(b, versions[0])/n, "live-B/route")
 	})
 	b.Run("from-previous", func(b *testing.B) {
 		prev, err := Compile(versions[0])
@@ -115,4 +118,19 @@ func BenchmarkCompileEdit(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// liveBytes is the heap a table of routes holds once compiled.
+func liveBytes(b *testing.B, routes []snapshot.Route) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	table, err := Compile(routes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(table)
+	return float64(after.HeapAlloc - before.HeapAlloc)
 }
