@@ -250,9 +250,9 @@ func (t *Table) updateHosts(old *predecessor, fresh []int) (h *HostIndex[candida
 // indexed again; the wildcards and the catch-all are prev's.
 func (t *Table) updateExact(prev *Table, dirty map[string][]*compiledRoute) *HostIndex[candidates] {
 	h := prev.hosts.clone()
-	var all *pathIndex
+	var all []*pathIndex
 	if h.hasAny {
-		all = h.any.own
+		all = []*pathIndex{h.any.own}
 	}
 	for host, added := range dirty {
 		us := t.hostRoutes(prev, host, added)

@@ -228,30 +228,50 @@ func indexHosts(units []*compiledRoute, prev *Table) (*HostIndex[candidates], er
 }
 
 // linkCovers fills the candidate list of every pattern of h, whose values
-// hold only their own path index so far.
+// hold only their own path index so far. Exact host names under one
+// wildcard share one list: the wildcard's index and its own candidates.
 func linkCovers(h *HostIndex[candidates]) {
-	var all *pathIndex
+	var all []*pathIndex
 	if h.hasAny {
-		all = h.any.own
+		all = []*pathIndex{h.any.own}
 	}
 	if len(h.wildcard) == 0 && all == nil {
 		return
 	}
-	for p, c := range h.exact {
-		c.more = covering(p, h.wildcard, all)
-		h.exact[p] = c
-	}
+	chains := make(map[string][]*pathIndex, len(h.wildcard))
 	for suffix, c := range h.wildcard {
 		// The wildcards covering "*.a.example.com" are those covering
 		// "a.example.com", itself aside.
 		c.more = covering(suffix, h.wildcard, all)
 		h.wildcard[suffix] = c
+		chains[suffix] = append([]*pathIndex{c.own}, c.more...)
+	}
+	for p, c := range h.exact {
+		c.more = all
+		if suffix, ok := nearestWildcard(p, h.wildcard); ok {
+			c.more = chains[suffix]
+		}
+		h.exact[p] = c
 	}
 }
 
+// nearestWildcard returns the suffix of the longest wildcard in wild that
+// covers the exact host name host.
+func nearestWildcard(host string, wild map[string]candidates) (string, bool) {
+	for i := 1; i+1 < len(host) && len(wild) > 0; i++ {
+		if host[i] != '.' {
+			continue
+		}
+		if _, ok := wild[host[i+1:]]; ok {
+			return host[i+1:], true
+		}
+	}
+	return "", false
+}
+
 // covering lists the path indexes of the wildcards in wild that cover the
-// exact host name host, longest first, then all when there is one.
-func covering(host string, wild map[string]candidates, all *pathIndex) []*pathIndex {
+// exact host name host, longest first, then all.
+func covering(host string, wild map[string]candidates, all []*pathIndex) []*pathIndex {
 	var out []*pathIndex
 	if len(wild) > 0 {
 		for _, suffix := range wildcardCovers(host) {
@@ -260,8 +280,8 @@ func covering(host string, wild map[string]candidates, all *pathIndex) []*pathIn
 			}
 		}
 	}
-	if all != nil {
-		out = append(out, all)
+	if len(out) == 0 {
+		return all
 	}
-	return out
+	return append(out, all...)
 }
