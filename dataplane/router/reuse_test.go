@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -64,15 +65,20 @@ func probes() []*Request {
 // from scratch from routes does.
 func checkSame(t *testing.T, step string, got *Table, routes []snapshot.Route) {
 	t.Helper()
+	checkSameOn(t, step, got, routes, probes())
+}
+
+func checkSameOn(t *testing.T, step string, got *Table, routes []snapshot.Route, reqs []*Request) {
+	t.Helper()
 	want, err := Compile(routes)
 	if err != nil {
 		t.Fatalf("%s: Compile: %v", step, err)
 	}
-	for _, r := range probes() {
+	for _, r := range reqs {
 		g, gok := got.Match(r)
 		w, wok := want.Match(r)
 		if g != w || gok != wok {
-			t.Errorf("%s: %s%s matched %+v %v, want %+v %v", step, r.Host, r.Path, g, gok, w, wok)
+			t.Errorf("%s: %s %s%s matched %+v %v, want %+v %v", step, r.Method, r.Host, r.Path, g, gok, w, wok)
 		}
 	}
 }
@@ -261,4 +267,91 @@ func TestSmallAndLargeIndexAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCompileFromRandomEdits applies random edits (a route's matches or
+// host names changed, a route added, removed or moved, nothing the table
+// reads changed) to random routes, each table compiled from the one
+// before, and checks every table against one compiled from scratch.
+func TestCompileFromRandomEdits(t *testing.T) {
+	for seed := range 20 {
+		r := rand.New(rand.NewPCG(uint64(seed), 2))
+		routes := make([]snapshot.Route, 0, 30)
+		for i := range 30 {
+			routes = append(routes, randomRoute(r, i))
+		}
+		table, err := Compile(routes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := range 30 {
+			next := randomEdit(r, slices.Clone(routes), step)
+			if table, err = CompileFrom(table, next); err != nil {
+				t.Fatal(err)
+			}
+			checkSameOn(t, fmt.Sprintf("seed %d step %d", seed, step), table, next, randomProbes())
+			routes = next
+		}
+	}
+}
+
+var randomHosts = []string{"a.example.com", "b.example.com", "x.a.example.com", "*.example.com", "*.a.example.com", "A.example.com."}
+
+// randomRoute is route i with up to two host names and rules of random
+// exact, prefix and regular expression matches.
+func randomRoute(r *rand.Rand, i int) snapshot.Route {
+	var hs []string
+	for range r.IntN(3) {
+		hs = append(hs, randomHosts[r.IntN(len(randomHosts))])
+	}
+	paths := []string{"/", "/a", "/a/b", "/b", "/a//b"}
+	var rules []snapshot.Rule
+	for range 1 + r.IntN(2) {
+		var ms []snapshot.Match
+		for range r.IntN(3) {
+			p := paths[r.IntN(len(paths))]
+			m := []snapshot.Match{exact(p), regex(p + ".*"), prefix(p), prefix(p)}[r.IntN(4)]
+			if r.IntN(3) == 0 {
+				m = with(m, method("POST"))
+			}
+			ms = append(ms, m)
+		}
+		rules = append(rules, rule(ms...))
+	}
+	return rt(fmt.Sprintf("ns%d/r%d", r.IntN(2), i), r.IntN(3), hs, rules...)
+}
+
+// randomEdit changes routes, a copy, as one configuration change would;
+// the routes themselves are replaced, never modified.
+func randomEdit(r *rand.Rand, routes []snapshot.Route, step int) []snapshot.Route {
+	i := r.IntN(len(routes))
+	switch r.IntN(6) {
+	case 5:
+		routes[i].Hostnames = randomRoute(r, i).Hostnames
+	case 0:
+		fresh := randomRoute(r, 100+step)
+		fresh.Namespace, fresh.Name = routes[i].Namespace, routes[i].Name
+		routes[i] = fresh
+	case 1:
+		routes = slices.Insert(routes, i, randomRoute(r, 100+step))
+	case 2:
+		routes = slices.Delete(routes, i, i+1)
+	case 3:
+		j := r.IntN(len(routes))
+		routes[i], routes[j] = routes[j], routes[i]
+	default:
+		routes[i].Rules = slices.Clone(routes[i].Rules)
+		routes[i].Rules[0].Name = fmt.Sprint(step) // not read by the table
+	}
+	return routes
+}
+
+func randomProbes() []*Request {
+	var out []*Request
+	for _, h := range []string{"a.example.com", "b.example.com", "x.a.example.com", "y.a.example.com", "z.example.com", "other"} {
+		for _, p := range []string{"/", "/a", "/a/b", "/a/bc", "/b", "/a//b", "/zz"} {
+			out = append(out, req(h, p), withMethod(req(h, p), "POST"))
+		}
+	}
+	return out
 }
