@@ -250,10 +250,7 @@ func (t *Table) updateHosts(old *predecessor, fresh []int) (h *HostIndex[candida
 // indexed again; the wildcards and the catch-all are prev's.
 func (t *Table) updateExact(prev *Table, dirty map[string][]*compiledRoute) *HostIndex[candidates] {
 	h := prev.hosts.clone()
-	var all []*pathIndex
-	if h.hasAny {
-		all = []*pathIndex{h.any.own}
-	}
+	all := anyFallback(h)
 	for host, added := range dirty {
 		us := t.hostRoutes(prev, host, added)
 		if len(us) == 0 {

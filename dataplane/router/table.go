@@ -65,7 +65,24 @@ type tableRoute struct {
 // costs no allocation.
 type candidates struct {
 	own  *pathIndex
-	more []*pathIndex
+	more *fallback
+}
+
+// fallback is the path indexes a host name tries after its own. The exact
+// host names under one wildcard share one.
+type fallback struct {
+	indexes []*pathIndex
+}
+
+// then is f followed by g's indexes; either may be nil.
+func (f *fallback) then(g *fallback) *fallback {
+	if g == nil {
+		return f
+	}
+	if f == nil {
+		return g
+	}
+	return &fallback{indexes: append(slices.Clip(f.indexes), g.indexes...)}
 }
 
 // Compile builds the table for routes, the routes attached to one
@@ -151,7 +168,10 @@ func (t *Table) Match(r *Request) (Result, bool) {
 	if e := c.own.match(r); e != nil {
 		return t.result(e), true
 	}
-	for _, x := range c.more {
+	if c.more == nil {
+		return Result{}, false
+	}
+	for _, x := range c.more.indexes {
 		if e := x.match(r); e != nil {
 			return t.result(e), true
 		}
@@ -231,20 +251,17 @@ func indexHosts(units []*compiledRoute, prev *Table) (*HostIndex[candidates], er
 // hold only their own path index so far. Exact host names under one
 // wildcard share one list: the wildcard's index and its own candidates.
 func linkCovers(h *HostIndex[candidates]) {
-	var all []*pathIndex
-	if h.hasAny {
-		all = []*pathIndex{h.any.own}
-	}
+	all := anyFallback(h)
 	if len(h.wildcard) == 0 && all == nil {
 		return
 	}
-	chains := make(map[string][]*pathIndex, len(h.wildcard))
+	chains := make(map[string]*fallback, len(h.wildcard))
 	for suffix, c := range h.wildcard {
 		// The wildcards covering "*.a.example.com" are those covering
 		// "a.example.com", itself aside.
 		c.more = covering(suffix, h.wildcard, all)
 		h.wildcard[suffix] = c
-		chains[suffix] = append([]*pathIndex{c.own}, c.more...)
+		chains[suffix] = (&fallback{indexes: []*pathIndex{c.own}}).then(c.more)
 	}
 	for p, c := range h.exact {
 		c.more = all
@@ -253,6 +270,15 @@ func linkCovers(h *HostIndex[candidates]) {
 		}
 		h.exact[p] = c
 	}
+}
+
+// anyFallback is the fallback of the routes without host names alone, or
+// nil when there are none.
+func anyFallback(h *HostIndex[candidates]) *fallback {
+	if !h.hasAny {
+		return nil
+	}
+	return &fallback{indexes: []*pathIndex{h.any.own}}
 }
 
 // nearestWildcard returns the suffix of the longest wildcard in wild that
@@ -269,9 +295,9 @@ func nearestWildcard(host string, wild map[string]candidates) (string, bool) {
 	return "", false
 }
 
-// covering lists the path indexes of the wildcards in wild that cover the
-// exact host name host, longest first, then all.
-func covering(host string, wild map[string]candidates, all []*pathIndex) []*pathIndex {
+// covering is the fallback of the exact host name host: the path indexes
+// of the wildcards in wild that cover it, longest first, then all.
+func covering(host string, wild map[string]candidates, all *fallback) *fallback {
 	var out []*pathIndex
 	if len(wild) > 0 {
 		for _, suffix := range wildcardCovers(host) {
@@ -283,5 +309,5 @@ func covering(host string, wild map[string]candidates, all []*pathIndex) []*path
 	if len(out) == 0 {
 		return all
 	}
-	return append(out, all...)
+	return (&fallback{indexes: out}).then(all)
 }
