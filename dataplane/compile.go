@@ -155,7 +155,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		}
 		lc.tls, lc.tlsProfile = cfg, profile
 	}
-	table, err := router.Compile(l.Routes)
+	table, err := router.CompileFrom(d.servingTable(l), l.Routes)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,25 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		return nil, err
 	}
 	return lc, nil
+}
+
+// servingTable returns the route table listener l serves now, or nil: the
+// next table shares with it what l's routes left unchanged. The serving
+// table is never modified, and the snapshot it was compiled from is not
+// either (see Apply).
+func (d *Dataplane) servingTable(l *snapshot.Listener) *router.Table {
+	s := d.sockets[net.JoinHostPort(l.Address, fmt.Sprint(l.Port))]
+	if s == nil {
+		return nil
+	}
+	pc := s.config.Load()
+	if pc == nil {
+		return nil
+	}
+	if lc := pc.listenerFor(l.Hostname); lc.name == l.Name {
+		return lc.table
+	}
+	return nil
 }
 
 // compileStreamListener compiles a TLS listener: its routes by SNI and,

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -70,4 +71,66 @@ func BenchmarkMatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// editRoutes builds n routes shaped like the scale test's (one host name
+// each, prefixes /api and /web), route edited with /api changed to /v2.
+func editRoutes(n, edited int) []snapshot.Route {
+	routes := make([]snapshot.Route, 0, n)
+	for i := range n {
+		api := "/api"
+		if i == edited {
+			api = "/v2"
+		}
+		routes = append(routes, rt(fmt.Sprintf("ns/route-%d", i), i, hosts(fmt.Sprintf("r%d.example.com", i)), rule(prefix(api)), rule(prefix("/web"))))
+	}
+	return routes
+}
+
+// BenchmarkCompileEdit compiles the table of 10,000 routes after one
+// route's path changed: from scratch, and from the table before.
+func BenchmarkCompileEdit(b *testing.B) {
+	const n = 10000
+	versions := [][]snapshot.Route{editRoutes(n, -1), editRoutes(n, n/2)}
+	b.Run("scratch", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := Compile(versions[i%2]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.StopTimer()
+		b.ReportMetric(liveBytes(b, versions[0])/n, "live-B/route")
+	})
+	b.Run("from-previous", func(b *testing.B) {
+		prev, err := Compile(versions[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		i := 1
+		for b.Loop() {
+			if prev, err = CompileFrom(prev, versions[i%2]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// liveBytes is the heap a table of routes holds once compiled.
+func liveBytes(b *testing.B, routes []snapshot.Route) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	table, err := Compile(routes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(table)
+	return float64(after.HeapAlloc - before.HeapAlloc)
 }

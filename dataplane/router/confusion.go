@@ -37,7 +37,6 @@ type Guard struct {
 // thousands of routes, most have none. Errors are those of Compile.
 func CompileGuard(routes []snapshot.Route, guarded func(route, rule int) bool) (*Guard, error) {
 	g := &Guard{}
-	kept := 0
 	anyGuarded := func(i int) bool {
 		for j := range routes[i].Rules {
 			if guarded(i, j) {
@@ -46,14 +45,21 @@ func CompileGuard(routes []snapshot.Route, guarded func(route, rule int) bool) (
 		}
 		return false
 	}
-	table, err := compileTable(routes, anyGuarded, func(e *entry) (*entry, error) {
-		if !guarded(e.result.RouteIndex, e.result.RuleIndex) {
-			return nil, nil
+	table, err := compileTable(routes, anyGuarded, func(i int, u *compiledRoute) error {
+		kept := u.entries[:0]
+		for _, e := range u.entries {
+			if !guarded(i, int(e.rule)) {
+				continue
+			}
+			if err := g.fold(&e); err != nil {
+				return err
+			}
+			kept = append(kept, e)
 		}
-		kept++
-		return e, g.fold(e)
+		u.entries = kept
+		return nil
 	})
-	if err != nil || kept == 0 {
+	if err != nil || table.hosts.empty() {
 		return nil, err
 	}
 	g.table = table
@@ -75,13 +81,13 @@ func (g *Guard) fold(e *entry) error {
 		g.foldAll = g.foldAll || folded != e.pathKey
 		e.setPrefix(folded)
 	case regexPath:
-		field := fmt.Sprintf("route %s rules[%d]: guard", e.route, e.result.RuleIndex)
+		field := fmt.Sprintf("route %s/%s rules[%d]: guard", e.route.namespace, e.route.name, e.rule)
 		re, err := compileAnchored("(?i)"+e.pathKey, field)
 		if err != nil {
 			return err
 		}
 		g.foldAll = g.foldAll || strings.ContainsFunc(e.pathKey, func(c rune) bool { return 'A' <= c && c <= 'Z' })
-		e.pathRE = re
+		e.cond.pathRE = re
 	}
 	return nil
 }

@@ -123,8 +123,17 @@
 // a guarded value itself changes under folding ("/Admin") must every path
 // be matched.
 //
-// Exact paths are found in a map and prefixes in a trie of path segments,
-// so matching looks only at candidates whose path could match, however many
-// routes share a host. Regular expressions cannot be indexed that way and
-// are tried one by one; keep them few.
+// A host name with a few exact paths and prefixes compares them one by
+// one; with more, exact paths are found in a map and prefixes in a trie of
+// path segments, so matching looks only at candidates whose path could
+// match, however many routes share a host. Regular expressions cannot be
+// indexed that way and are tried one by one; keep them few.
+//
+// # Compiling again
+//
+// CompileFrom builds a table from a previous one, sharing what a change
+// left alone: a route whose namespace, name, creation time, host names and
+// matches are unchanged is not compiled again, and a host name whose routes
+// are all unchanged keeps its index. An edit to one route of thousands
+// rebuilds that route and its host names' indexes, not the table.
 package router

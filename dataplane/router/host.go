@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -136,4 +137,31 @@ func wildcardCovers(p string) []string {
 		}
 	}
 	return out
+}
+
+// pattern returns the value given for pattern p itself, canonical, as
+// opposed to Lookup's most specific pattern matching a host.
+func (h *HostIndex[T]) pattern(p string) (T, bool) {
+	switch {
+	case p == "":
+		return h.any, h.hasAny
+	case strings.HasPrefix(p, "*."):
+		v, ok := h.wildcard[p[2:]]
+		return v, ok
+	}
+	v, ok := h.exact[p]
+	return v, ok
+}
+
+// empty reports whether h has no pattern at all.
+func (h *HostIndex[T]) empty() bool {
+	return len(h.exact) == 0 && len(h.wildcard) == 0 && !h.hasAny
+}
+
+// clone returns a copy of h whose exact patterns may be changed without
+// changing h's. The copy shares the wildcards and the catch-all.
+func (h *HostIndex[T]) clone() *HostIndex[T] {
+	c := *h
+	c.exact = maps.Clone(h.exact)
+	return &c
 }

@@ -41,16 +41,20 @@ func newHeaderCond(c valueCond) headerCond {
 // which the index has already compared (or, for a regex, compares after:
 // these checks are cheaper).
 func (e *entry) admits(r *Request) bool {
-	if e.method != "" && e.method != r.Method {
+	c := e.cond
+	if c == nil {
+		return true
+	}
+	if c.method != "" && c.method != r.Method {
 		return false
 	}
-	for i := range e.headers {
-		if !e.headers[i].match(r.Header) {
+	for i := range c.headers {
+		if !c.headers[i].match(r.Header) {
 			return false
 		}
 	}
-	for i := range e.query {
-		if !e.query[i].matchQuery(r.RawQuery) {
+	for i := range c.query {
+		if !c.query[i].matchQuery(r.RawQuery) {
 			return false
 		}
 	}

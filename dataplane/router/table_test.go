@@ -220,6 +220,26 @@ func TestMatchHostnamePrecedence(t *testing.T) {
 		req:  req("foo.example.com.", "/"),
 		want: res(1, 0, 0, "/"),
 	}, {
+		name:   "exact host under two wildcards tries each, then the catch-all: /api",
+		routes: nestedWildcards(),
+		req:    req("x.a.example.com", "/api"),
+		want:   res(0, 0, 0, "/api"),
+	}, {
+		name:   "exact host under two wildcards tries each, then the catch-all: /web",
+		routes: nestedWildcards(),
+		req:    req("x.a.example.com", "/web"),
+		want:   res(1, 0, 0, "/web"),
+	}, {
+		name:   "exact host under two wildcards tries each, then the catch-all: /static",
+		routes: nestedWildcards(),
+		req:    req("x.a.example.com", "/static"),
+		want:   res(2, 0, 0, "/static"),
+	}, {
+		name:   "exact host under two wildcards tries each, then the catch-all: /other",
+		routes: nestedWildcards(),
+		req:    req("x.a.example.com", "/other"),
+		want:   res(3, 0, 0, "/"),
+	}, {
 		name: "unknown host without a catch-all route",
 		routes: []snapshot.Route{
 			rt("a/exact", 0, hosts("foo.example.com"), rule(prefix("/"))),
@@ -321,5 +341,16 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(200, func() { table.Match(r) }); n != 0 {
 			t.Errorf("%s: Match allocates %v times, want 0", name, n)
 		}
+	}
+}
+
+// nestedWildcards has an exact host under two wildcards and a catch-all,
+// each with its own prefix.
+func nestedWildcards() []snapshot.Route {
+	return []snapshot.Route{
+		rt("a/exact", 0, hosts("x.a.example.com"), rule(prefix("/api"))),
+		rt("b/long", 1, hosts("*.a.example.com"), rule(prefix("/web"))),
+		rt("c/short", 2, hosts("*.example.com"), rule(prefix("/static"))),
+		rt("d/any", 3, nil, rule(prefix("/"))),
 	}
 }
