@@ -55,9 +55,12 @@ func equalValue(a, b reflect.Value) bool {
 	case reflect.Array:
 		return equalElems(a, b)
 	case reflect.Slice:
-		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && equalElems(a, b)
+		// As for DeepEqual, a slice is equal to one that starts at the same
+		// element: the translator hands an unchanged route the rules it
+		// made before, and those need no walk.
+		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && (a.Pointer() == b.Pointer() || equalElems(a, b))
 	case reflect.Map:
-		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && equalEntries(a, b)
+		return a.IsNil() == b.IsNil() && a.Len() == b.Len() && (a.Pointer() == b.Pointer() || equalEntries(a, b))
 	}
 	return false
 }

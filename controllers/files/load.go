@@ -78,6 +78,10 @@ func Load(dir string) (*Loaded, error) {
 // for concurrent use.
 type Loader struct {
 	files map[string]decodedFile
+	// class is the synthetic GatewayClass, one object for every load: the
+	// translator takes the rules of unchanged routes only while every
+	// other object is the same one (translator/reuse.go).
+	class *gatewayv1.GatewayClass
 }
 
 // decodedFile is one file's objects, namespaces defaulted, and the hash
@@ -112,7 +116,10 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 	}
 	if len(l.Resources.GatewayClasses) == 0 {
 		l.Synthesised = true
-		_ = l.Resources.Add(syntheticClass())
+		if c.class == nil {
+			c.class = syntheticClass()
+		}
+		_ = l.Resources.Add(c.class)
 	}
 	l.Resources.Sort()
 	return l, nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,9 @@ type Provider struct {
 	// reloading serialises Reload, which owns loader.
 	reloading sync.Mutex
 	loader    Loader
+	// remembered are the ClientCertPolicies rememberStatus gave a status,
+	// by the decoded object; Reload owns it.
+	remembered map[*v1alpha1.ClientCertPolicy]*v1alpha1.ClientCertPolicy
 
 	mu      sync.Mutex // guards report and printed
 	report  Report
@@ -126,13 +130,25 @@ func (p *Provider) rememberStatus(res *resources.Resources) {
 		s := &last.Status.ClientCertPolicies[i]
 		prev[s.NamespacedName] = &s.Status
 	}
+	kept := map[*v1alpha1.ClientCertPolicy]*v1alpha1.ClientCertPolicy{}
 	for i, policy := range res.ClientCertPolicies {
-		if st, ok := prev[client.ObjectKeyFromObject(policy)]; ok {
-			policy, st = policy.DeepCopy(), st.DeepCopy()
-			policy.Status.PEMPins, policy.Status.RetiringPins = st.PEMPins, st.RetiringPins
-			res.ClientCertPolicies[i] = policy
+		st, ok := prev[client.ObjectKeyFromObject(policy)]
+		if !ok {
+			continue
 		}
+		withStatus := p.remembered[policy]
+		// The same memory on the same object gives the same object, so the
+		// translator can take the rules of the routes the policy governs
+		// (translator/reuse.go).
+		if withStatus == nil || !reflect.DeepEqual(withStatus.Status.PEMPins, st.PEMPins) ||
+			!reflect.DeepEqual(withStatus.Status.RetiringPins, st.RetiringPins) {
+			withStatus, st = policy.DeepCopy(), st.DeepCopy()
+			withStatus.Status.PEMPins, withStatus.Status.RetiringPins = st.PEMPins, st.RetiringPins
+		}
+		kept[policy] = withStatus
+		res.ClientCertPolicies[i] = withStatus
 	}
+	p.remembered = kept
 }
 
 // fail reports a reload that changed nothing.

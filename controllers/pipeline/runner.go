@@ -22,8 +22,8 @@ type Applier interface {
 type Runner struct {
 	// Dataplane receives each snapshot.
 	Dataplane Applier
-	// Options are the translation options; Now and LastGoodCertificates
-	// are set on each run.
+	// Options are the translation options; Now, LastGoodCertificates and
+	// Previous are set on each run.
 	Options translator.Options
 	// Publish, when set, receives every translation result with the error
 	// of applying its snapshot, so statuses can be written or printed.
@@ -41,6 +41,10 @@ type Runner struct {
 	// describe what the data plane serves; they live as long as the
 	// process.
 	lastGood translator.LastGoodCertificates
+	// reuse is what the last applied translation leaves the next one
+	// (translator/reuse.go): the rules it may take are then always those
+	// the data plane serves.
+	reuse *translator.Reuse
 }
 
 // Run translates res and applies the result. It returns the result (nil
@@ -59,13 +63,13 @@ func (r *Runner) Run(res *resources.Resources) (result *translator.Result, err e
 	}()
 	opts := r.Options
 	opts.Now = r.now()
-	opts.LastGoodCertificates = r.lastGood
+	opts.LastGoodCertificates, opts.Previous = r.lastGood, r.reuse
 	result = translator.Translate(res, opts)
 	err = r.Dataplane.Apply(&result.Snapshot)
 	if err != nil {
 		r.log().Error("snapshot rejected; the previous configuration keeps serving", "error", err)
 	} else {
-		r.last, r.lastGood = result, result.LastGoodCertificates
+		r.last, r.lastGood, r.reuse = result, result.LastGoodCertificates, result.Reuse
 	}
 	if r.Publish != nil {
 		r.Publish(result, err)

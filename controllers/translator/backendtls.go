@@ -43,22 +43,35 @@ func (a *btlsAttachment) name() string { return a.policy.Namespace + "/" + a.pol
 // client certificate can differ per Gateway for the same Service.
 func (t *translator) translateBackendTLS() {
 	holders, byKey, all := t.claimBackendTLSTargets()
-	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
+	t.eachBackend(func(ls *listenerState, r *snapshot.Route, b *snapshot.Backend) {
 		if b.Invalid != "" {
 			return // already answers 500; nothing to connect to
 		}
 		var buf [2]btlsKey // most backends have one or two keys: no allocation each
 		keys := t.backendKeys(buf[:0], b)
 		gw := ls.gatewayName()
+		rec := t.freshMemo(r)
 		for _, k := range keys {
 			for _, a := range byKey[k] {
 				a.reach(gw, k)
+			}
+			if rec != nil && len(byKey[k]) > 0 {
+				rec.reaches = append(rec.reaches, btlsReach{gw: gw, key: k})
 			}
 		}
 		for _, k := range keys {
 			if a, ok := holders[k]; ok {
 				a.apply(b)
 				return
+			}
+		}
+	})
+	// Taken rules reach what they reached when they were converted: the
+	// policies and Services are the same objects.
+	t.eachTaken(func(_ *listenerState, _ *snapshot.Route, lm *listenerMemo) {
+		for _, r := range lm.reaches {
+			for _, a := range byKey[r.key] {
+				a.reach(r.gw, r.key)
 			}
 		}
 	})

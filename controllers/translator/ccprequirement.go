@@ -29,6 +29,14 @@ type ccpContent struct {
 	invalid []string
 }
 
+// policyContent resolves p and gives its requirement the
+// object of the previous translation when they are equal (reuse.go).
+func (t *translator) policyContent(p *v1alpha1.ClientCertPolicy) ccpContent {
+	c := t.resolveClientCertPolicy(p)
+	c.requirement = t.checkRequirement(p.Namespace+"/"+p.Name, c.requirement)
+	return c
+}
+
 // resolveClientCertPolicy turns a policy's spec into a requirement. It
 // reports every problem it finds, not just the first, so one status
 // update shows the user everything to fix.

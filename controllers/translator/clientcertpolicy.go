@@ -60,6 +60,11 @@ func (t *translator) translateClientCertPolicies() {
 			a.govern(ls, rule)
 		}
 	})
+	t.eachTaken(func(ls *listenerState, r *snapshot.Route, lm *listenerMemo) {
+		for i := range lm.rules {
+			t.accountTaken(holders, ls, r, &lm.rules[i])
+		}
+	})
 	for _, a := range all {
 		t.policyStatus[nameOf(a.policy.Namespace, a.policy.Name)] = t.ccpStatus(a)
 	}
@@ -72,7 +77,7 @@ func (t *translator) resolveClientCertPolicies() []*ccpAttachment {
 	for _, p := range t.res.ClientCertPolicies {
 		all = append(all, &ccpAttachment{
 			policy:      p,
-			content:     t.resolveClientCertPolicy(p),
+			content:     t.policyContent(p),
 			rules:       map[types.NamespacedName]int{},
 			plainHTTP:   map[types.NamespacedName]map[string]bool{},
 			passthrough: map[types.NamespacedName]map[string]bool{},
@@ -147,15 +152,37 @@ func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *sn
 // the connection as it was opens nothing the policy's absence kept closed.
 // The policy's status says it is not applied there.
 func (a *ccpAttachment) govern(ls *listenerState, rule *snapshot.Rule) {
+	if a.account(ls) {
+		rule.ClientCert = a.content.requirement
+	}
+}
+
+// accountTaken accounts for a rule taken from the previous translation
+// as govern would, without writing to it, and checks that it carries what
+// this translation gives it: the governing policy's requirement (the same
+// object, see checkRequirement), or none. A rule that does not makes the
+// translation start again without reuse.
+func (t *translator) accountTaken(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) {
+	var want *snapshot.Requirement
+	if a := governingPolicy(holders, ls, r, rule); a != nil && a.account(ls) {
+		want = a.content.requirement
+	}
+	if rule.ClientCert != want {
+		t.reuseFailed = true
+	}
+}
+
+// account records that a governs a rule on ls, and reports whether the
+// rule takes its requirement: not on a Passthrough listener.
+func (a *ccpAttachment) account(ls *listenerState) bool {
 	gw := ls.gatewayName()
 	if ls.passthrough() {
 		if a.passthrough[gw] == nil {
 			a.passthrough[gw] = map[string]bool{}
 		}
 		a.passthrough[gw][ls.name()] = true
-		return
+		return false
 	}
-	rule.ClientCert = a.content.requirement
 	a.rules[gw]++
 	if ls.spec.Protocol == gatewayv1.HTTPProtocolType {
 		if a.plainHTTP[gw] == nil {
@@ -163,4 +190,5 @@ func (a *ccpAttachment) govern(ls *listenerState, rule *snapshot.Rule) {
 		}
 		a.plainHTTP[gw][ls.name()] = true
 	}
+	return true
 }

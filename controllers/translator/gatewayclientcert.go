@@ -43,7 +43,7 @@ func (t *translator) applyGatewayClientCertificates() {
 			t.markGatewayUnresolved(gw, gc.unresolved.reason, "spec.tls.backend.clientCertificateRef: "+gc.unresolved.message)
 		}
 	}
-	t.eachBackend(func(ls *listenerState, b *snapshot.Backend) {
+	t.eachBackend(func(ls *listenerState, _ *snapshot.Route, b *snapshot.Backend) {
 		gc, ok := certs[ls.gatewayName()]
 		if !ok || b.TLS == nil || b.Invalid != "" || b.TLS.ClientCertificate != nil {
 			return

@@ -16,7 +16,14 @@ import (
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
 	for _, r := range t.res.HTTPRoutes {
-		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildRoute(r) })
+		t.translateRoute(httpRouteHead(r), func() *routeBuild {
+			if m := t.memoOf(r); m != nil {
+				return t.reusedBuild(r, m)
+			}
+			b := t.buildRoute(r)
+			b.obj = r
+			return b
+		})
 	}
 }
 
@@ -78,7 +85,7 @@ func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, 
 	}
 	sl := &t.snapshot.Listeners[a.l.snap]
 	done.add(a.l, len(sl.Routes))
-	head.Hostnames, head.Rules = a.hostnames, b.rulesForListener()
+	head.Hostnames, head.Rules = a.hostnames, t.rulesForListener(b, a.l)
 	sl.Routes = append(sl.Routes, head)
 }
 
@@ -106,18 +113,36 @@ func (d *addedTo) add(l *listenerState, i int) {
 	}{l, i})
 }
 
-// rulesForListener returns the rules of the route for one more listener
-// of the snapshot. The first listener takes the built rules themselves;
-// each other one gets a copy, made while the rules are still as built:
-// later stages write to a listener's rules only after every route is
-// added. Most routes reach one listener, and copying for it too made a
-// second set of rules per route per translation.
-func (b *routeBuild) rulesForListener() []snapshot.Rule {
-	if !b.rulesGiven {
-		b.rulesGiven = true
-		return b.rules
+// rulesForListener returns the rules of route b for one more listener l
+// of the snapshot: the final rules of the previous translation when they
+// can be taken (reuse.go), else converted ones. The first listener takes
+// the converted rules themselves; each other one gets a copy, made while
+// the rules are still as built: later stages write to a listener's rules
+// only after every route is added. Most routes reach one listener, and
+// copying for it too made a second set of rules per route per
+// translation.
+func (t *translator) rulesForListener(b *routeBuild, l *listenerState) []snapshot.Rule {
+	if b.memo != nil {
+		if lm := b.memo.on(keyOfListener(l)); lm != nil {
+			t.taken[&lm.rules[0]] = lm
+			t.remember(b, l, lm)
+			return lm.rules
+		}
 	}
-	return listenerRules(b.rules)
+	if b.rules == nil && b.fresh != nil {
+		b.rules = b.fresh().rules
+	}
+	rules := b.rules
+	if b.rulesGiven {
+		rules = listenerRules(b.rules)
+	}
+	b.rulesGiven = true
+	if b.obj != nil && len(rules) > 0 {
+		lm := &listenerMemo{rules: rules}
+		t.recording[&rules[0]] = lm
+		t.remember(b, l, lm)
+	}
+	return rules
 }
 
 // listenerRules copies a route's rules for one listener, with everything a

@@ -6,11 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/certgate/certgate/api/v1alpha1"
 	"github.com/certgate/certgate/controllers/resources"
 )
 
@@ -25,14 +23,7 @@ func newPolicyTranslator(t *testing.T, objs ...client.Object) *translator {
 		}
 	}
 	res.Sort()
-	return &translator{
-		res:          res,
-		opts:         Options{Now: goldenNow, ControllerName: ControllerName},
-		idx:          newIndex(res),
-		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
-		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
-		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
-	}
+	return newTranslator(res, Options{Now: goldenNow, ControllerName: ControllerName}, nil)
 }
 
 func objectMeta(name string, created time.Time) metav1.ObjectMeta {

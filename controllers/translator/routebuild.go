@@ -18,6 +18,13 @@ type routeBuild struct {
 	// rulesGiven is set once rules belong to a listener of the snapshot
 	// (rulesForListener).
 	rulesGiven bool
+	// obj is the HTTPRoute, whose rules the next translation may take
+	// (reuse.go); nil for other kinds.
+	obj *gatewayv1.HTTPRoute
+	// memo, when set, holds the rules of the previous translation to
+	// take, and fresh converts them instead where the memo has none.
+	memo  *routeMemo
+	fresh func() *routeBuild
 	// invalid lists the rules that cannot be served as written, one
 	// message each; invalidReason is the first one's Accepted reason.
 	invalid       []string

@@ -46,6 +46,18 @@ type Options struct {
 	// Secret became unusable keeps its last good one (lastgood.go). Nil
 	// means none: the first translation after a start.
 	LastGoodCertificates LastGoodCertificates
+	// Previous is the Reuse of the last translation whose snapshot was
+	// applied: the final rules of its HTTPRoutes, which this translation
+	// takes for the routes and inputs that did not change (reuse.go). Nil
+	// means none: every route is converted.
+	Previous *Reuse
+	// Versioned says that every object carries the API server's UID and
+	// resourceVersion, so an object whose resourceVersion did not change
+	// did not change (the Kubernetes provider, whose objects are new
+	// copies on every run). Without it, the translation compares objects
+	// by pointer (the file provider, which decodes a changed file into
+	// new objects).
+	Versioned bool
 }
 
 // Result is the output of a translation.
@@ -56,6 +68,9 @@ type Result struct {
 	// resolved, for Options.LastGoodCertificates of the next one. They are
 	// left out of the JSON form: the snapshot already shows what is served.
 	LastGoodCertificates LastGoodCertificates `json:"-"`
+	// Reuse is what the next translation may take from this one, for
+	// Options.Previous once this result's snapshot is applied.
+	Reuse *Reuse `json:"-"`
 }
 
 // Status holds the status of every object certgate is responsible for,
@@ -131,6 +146,17 @@ type translator struct {
 	kindConflicts *kindConflicts
 	// lastGood is built by the gateway stage (lastgood.go).
 	lastGood LastGoodCertificates
+
+	// Reuse (reuse.go): prev is what this translation may take, nil when
+	// its inputs differ; next is what it leaves. taken are the memos of
+	// the rules it took and recording those of the rules it converted,
+	// each by its route's first rule in the snapshot. reuseFailed is set
+	// when the taken rules turn out to be out of date.
+	prev        *Reuse
+	next        *Reuse
+	taken       map[*snapshot.Rule]*listenerMemo
+	recording   map[*snapshot.Rule]*listenerMemo
+	reuseFailed bool
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
@@ -140,6 +166,18 @@ func Translate(res *resources.Resources, opts Options) *Result {
 	if opts.ControllerName == "" {
 		opts.ControllerName = ControllerName
 	}
+	t := newTranslator(res, opts, opts.Previous)
+	t.run()
+	if t.reuseFailed {
+		t = newTranslator(res, opts, nil)
+		t.run()
+	}
+	return t.finish()
+}
+
+// newTranslator starts a translation that may take rules from prev.
+func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *translator {
+	inputs, ro := inputsOf(res, opts.Versioned), optionsOf(opts)
 	t := &translator{
 		res:          res,
 		opts:         opts,
@@ -151,11 +189,21 @@ func Translate(res *resources.Resources, opts Options) *Result {
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
 		listeners:    map[types.NamespacedName][]*listenerState{},
+		next: &Reuse{inputs: inputs, opts: ro, routes: make(map[identity]*routeMemo, len(res.HTTPRoutes)),
+			requirements: map[string]*snapshot.Requirement{}},
+		taken:     map[*snapshot.Rule]*listenerMemo{},
+		recording: map[*snapshot.Rule]*listenerMemo{},
 	}
+	if prev.sameInputs(inputs, ro) {
+		t.prev = prev
+	}
+	return t
+}
+
+func (t *translator) run() {
 	for _, stage := range stages {
 		stage(t)
 	}
-	return t.finish()
 }
 
 // stages are Translate's stages in the order they run (doc.go describes
@@ -174,7 +222,7 @@ var stages = []func(*translator){
 
 // finish sorts the snapshot and the statuses into the result.
 func (t *translator) finish() *Result {
-	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood}
+	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood, Reuse: t.next}
 	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
 		out.Status.GatewayClasses = append(out.Status.GatewayClasses, GatewayClassStatus{Name: name, Status: *t.classStatus[name]})

@@ -116,7 +116,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	p.status.Events = mgr.GetEventRecorder(string(opts.ControllerName))
 	p.runner = &pipeline.Runner{
 		Dataplane: opts.Dataplane,
-		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress},
+		Options:   translator.Options{ControllerName: opts.ControllerName, GatewayAddress: opts.GatewayAddress, Versioned: true},
 		Log:       opts.Log,
 	}
 	if opts.GatewayService != nil {

@@ -1,0 +1,267 @@
+package translator
+
+import (
+	"reflect"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/dataplane/snapshot"
+)
+
+// A change usually touches one route, but a translation converted every
+// route's rules again: at thousands of routes that was most of an edit's
+// work and a second copy of every rule in memory until the old snapshot
+// was dropped. So a translation leaves a Reuse for the next one: the final
+// rules (after every stage) of each HTTPRoute on each listener it reached.
+// The next translation takes them as they are for an HTTPRoute that did
+// not change while every other input did not either (sameInputs): then
+// converting the route again and running every later stage over it would
+// give equal rules. What "did not change" means depends on the source
+// (identityOf): an object from the API server is the same while its UID
+// and resourceVersion are, which the API server changes with every change;
+// an object from a file is the same only while it is the same object in
+// memory, since the file provider decodes a changed file into new objects
+// and a file may carry any resourceVersion.
+//
+// Only the rules are taken: attaching the route, its status and the
+// listeners' attachedRoutes are computed every time, since they are
+// cheap and depend on the other routes. The later stages skip the taken
+// rules, which are shared with the serving snapshot and must not be
+// written, and account for them instead: the BackendTLSPolicy stage
+// replays what they reached the first time (listenerMemo), the
+// ClientCertPolicy stage works it out again and checks each rule carries
+// what it would give it (accountTaken).
+//
+// Time is the one input an object does not show: a ClientCertPolicy's
+// retiring pins expire as it passes. The ClientCertPolicy stage compares
+// each policy's requirement with the one the taken rules carry; if one
+// differs, the translation is made again from scratch (Translate). Any
+// other inconsistency found while replaying does the same: reuse can make
+// a translation cheaper, never different.
+
+// Reuse is what a translation leaves for the next one (Options.Previous).
+type Reuse struct {
+	inputs []identity
+	opts   reuseOptions
+	routes map[identity]*routeMemo
+	// requirements are the ClientCertPolicy requirements the rules carry,
+	// by policy, "namespace/name".
+	requirements map[string]*snapshot.Requirement
+}
+
+// reuseOptions are the options a route's rules may depend on.
+type reuseOptions struct {
+	controllerName    gatewayv1.GatewayController
+	servicePerGateway bool
+	serviceNamespace  string
+	versioned         bool
+}
+
+// identity names one state of an object: its kind (the nil pointer of its
+// type) with its UID and resourceVersion when Options.Versioned says they
+// are the API server's, else the object itself.
+type identity struct {
+	obj any
+	uid types.UID
+	rv  string
+}
+
+// identityOf returns the identity of obj under opts.
+func identityOf[T any, PT interface {
+	*T
+	metav1.Object
+}](obj PT, versioned bool) identity {
+	if versioned {
+		return identity{obj: PT(nil), uid: obj.GetUID(), rv: obj.GetResourceVersion()}
+	}
+	return identity{obj: obj}
+}
+
+// routeMemo is one HTTPRoute's translation: what its status needs of the
+// converted rules, and its final rules on each listener.
+type routeMemo struct {
+	build     routeBuild
+	listeners []listenerEntry
+}
+
+// listenerEntry is a route's memo on one listener. A route reaches a
+// listener or two: a slice, not a map per route.
+type listenerEntry struct {
+	key memoListener
+	lm  *listenerMemo
+}
+
+func (m *routeMemo) on(k memoListener) *listenerMemo {
+	for _, e := range m.listeners {
+		if e.key == k {
+			return e.lm
+		}
+	}
+	return nil
+}
+
+// memoListener names a listener across translations: its Gateway object
+// is the same one while the inputs are.
+type memoListener struct {
+	gw   *gatewayv1.Gateway
+	name gatewayv1.SectionName
+}
+
+// listenerMemo is a route's final rules on one listener and what the later
+// stages recorded for them in the policies' statuses.
+type listenerMemo struct {
+	rules []snapshot.Rule
+	// reaches are the BackendTLSPolicy targets the rules' backends reached
+	// (btlsAttachment.reach), for targets some policy has. What the
+	// ClientCertPolicies governed is worked out again from the rules
+	// (accountTaken), which also checks them.
+	reaches []btlsReach
+}
+
+type btlsReach struct {
+	gw  types.NamespacedName
+	key btlsKey
+}
+
+// inputsOf lists every input object a route's rules may depend on, other
+// than HTTPRoutes, so that any change, addition or removal shows. GRPCRoutes
+// and TLSRoutes are in it: an HTTPRoute loses a hostname to an older route
+// of another kind.
+func inputsOf(res *resources.Resources, versioned bool) []identity {
+	out := make([]identity, 0, 64)
+	out = appendAll(out, res.GatewayClasses, versioned)
+	out = appendAll(out, res.Gateways, versioned)
+	out = appendAll(out, res.TLSRoutes, versioned)
+	out = appendAll(out, res.GRPCRoutes, versioned)
+	out = appendAll(out, res.ReferenceGrants, versioned)
+	out = appendAll(out, res.BackendTLSPolicies, versioned)
+	out = appendAll(out, res.ClientCertPolicies, versioned)
+	out = appendAll(out, res.Services, versioned)
+	out = appendAll(out, res.EndpointSlices, versioned)
+	out = appendAll(out, res.Secrets, versioned)
+	out = appendAll(out, res.ConfigMaps, versioned)
+	out = appendAll(out, res.Namespaces, versioned)
+	return out
+}
+
+// appendAll appends the identities of the objects of one kind, then one
+// that ends the kind, so that objects moving between kinds cannot look
+// the same.
+func appendAll[T any, PT interface {
+	*T
+	metav1.Object
+}](out []identity, objs []PT, versioned bool) []identity {
+	for _, o := range objs {
+		out = append(out, identityOf(o, versioned))
+	}
+	return append(out, identity{obj: PT(nil), rv: "end"})
+}
+
+func optionsOf(o Options) reuseOptions {
+	return reuseOptions{controllerName: o.ControllerName, servicePerGateway: o.ServicePerGateway,
+		serviceNamespace: o.ServiceNamespace, versioned: o.Versioned}
+}
+
+// sameInputs reports whether a translation of inputs and opts may take
+// the rules prev left.
+func (prev *Reuse) sameInputs(inputs []identity, opts reuseOptions) bool {
+	return prev != nil && prev.opts == opts && slices.Equal(prev.inputs, inputs)
+}
+
+// memoOf returns the memo of route r to take its rules from, or nil.
+func (t *translator) memoOf(r *gatewayv1.HTTPRoute) *routeMemo {
+	if t.prev == nil {
+		return nil
+	}
+	return t.prev.routes[identityOf(r, t.opts.Versioned)]
+}
+
+// reusedBuild is a route's build taken from its memo: everything but the
+// rules, which each listener takes from the memo (rulesForListener).
+func (t *translator) reusedBuild(r *gatewayv1.HTTPRoute, m *routeMemo) *routeBuild {
+	b := m.build
+	b.obj, b.memo = r, m
+	b.fresh = func() *routeBuild { return t.buildRoute(r) }
+	return &b
+}
+
+// keyOfListener is l's name across translations.
+func keyOfListener(l *listenerState) memoListener {
+	return memoListener{gw: l.gw, name: l.spec.Name}
+}
+
+// remember records, for the next translation, that route b's rules on
+// listener l are lm's. A route whose rules were all taken keeps its memo;
+// one converted again, on some listener or all, gets a new one.
+func (t *translator) remember(b *routeBuild, l *listenerState, lm *listenerMemo) {
+	id := identityOf(b.obj, t.opts.Versioned)
+	m := t.next.routes[id]
+	switch {
+	case m == nil && b.memo != nil && b.memo.on(keyOfListener(l)) == lm:
+		t.next.routes[id] = b.memo
+		return
+	case m == nil:
+		m = &routeMemo{build: b.statusPart()}
+		t.next.routes[id] = m
+	case m == b.memo:
+		if m.on(keyOfListener(l)) == lm {
+			return
+		}
+		// Taken on one listener, converted on this one: a memo of its own,
+		// the previous translation's stays as it was.
+		m = &routeMemo{build: m.build, listeners: slices.Clone(m.listeners)}
+		t.next.routes[id] = m
+	}
+	m.listeners = append(m.listeners, listenerEntry{key: keyOfListener(l), lm: lm})
+}
+
+// statusPart is b without its rules and the links to where they come
+// from: what a memo keeps.
+func (b *routeBuild) statusPart() routeBuild {
+	out := *b
+	out.rules, out.rulesGiven, out.obj, out.memo, out.fresh = nil, false, nil, nil, nil
+	return out
+}
+
+// takenMemo returns the memo of a route whose rules were taken from the
+// previous translation, nil for a route converted by this one.
+func (t *translator) takenMemo(r *snapshot.Route) *listenerMemo {
+	if len(r.Rules) == 0 || len(t.taken) == 0 {
+		return nil
+	}
+	return t.taken[&r.Rules[0]]
+}
+
+// freshMemo returns the memo being recorded for a route converted by this
+// translation, nil when it is not kept.
+func (t *translator) freshMemo(r *snapshot.Route) *listenerMemo {
+	if len(r.Rules) == 0 {
+		return nil
+	}
+	return t.recording[&r.Rules[0]]
+}
+
+// checkRequirement compares a ClientCertPolicy's requirement with the one
+// the taken rules carry. Equal, the policy keeps the previous requirement
+// object, so that every rule it governs shares one; different (time
+// changed it), the taken rules are out of date and the translation is
+// made again.
+func (t *translator) checkRequirement(name string, req *snapshot.Requirement) *snapshot.Requirement {
+	t.next.requirements[name] = req
+	if t.prev == nil || req == nil {
+		return req
+	}
+	old, ok := t.prev.requirements[name]
+	if !ok || !reflect.DeepEqual(old, req) {
+		if len(t.taken) > 0 {
+			t.reuseFailed = true
+		}
+		return req
+	}
+	t.next.requirements[name] = old
+	return old
+}
