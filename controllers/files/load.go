@@ -9,7 +9,6 @@
 package files
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -72,18 +71,19 @@ func Load(dir string) (*Loaded, error) {
 // Loader reads a configuration directory as Load does, but decodes only
 // the files whose content changed since its previous read: decoding YAML
 // is most of the cost of a reload, and an edit usually touches one file
-// of many. A file's objects are reused while its SHA-256 is unchanged;
-// they are shared between reads and must not be modified (resources
-// says so for every source). The zero Loader is ready; it is not safe
-// for concurrent use.
+// of many. A file's objects are reused while the digest of its content
+// (see digester) is unchanged; they are shared between reads and must
+// not be modified (resources says so for every source). The zero Loader
+// is ready; it is not safe for concurrent use.
 type Loader struct {
-	files map[string]decodedFile
+	files  map[string]decodedFile
+	digest digester
 }
 
-// decodedFile is one file's objects, namespaces defaulted, and the hash
-// of the content they were decoded from.
+// decodedFile is one file's objects, namespaces defaulted, and the
+// digest of the content they were decoded from.
 type decodedFile struct {
-	sum  [sha256.Size]byte
+	sum  uint64
 	objs []client.Object
 }
 
@@ -147,16 +147,24 @@ func yamlFiles(dir string) ([]string, error) {
 }
 
 // decode returns the objects of one file, decoding it only when its
-// content is not the one decoded last time.
+// content is not the one decoded last time. An unchanged file is only
+// streamed through the digester; a changed one is then read whole, and
+// the digest kept is that of the bytes decoded, so a write between the
+// two reads is seen by the next Load.
 func (c *Loader) decode(dir, name string) (decodedFile, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	path := filepath.Join(dir, name)
+	sum, err := c.digest.file(path)
 	if err != nil {
 		return decodedFile{}, err
 	}
-	sum := sha256.Sum256(data)
 	if f, ok := c.files[name]; ok && f.sum == sum {
 		return f, nil
 	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return decodedFile{}, err
+	}
+	sum = c.digest.bytes(data)
 	objs, err := resources.Decode(name, data)
 	if err != nil {
 		return decodedFile{}, err
