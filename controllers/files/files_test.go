@@ -114,3 +114,28 @@ func TestLoadReportsEveryFileThatDoesNotDecode(t *testing.T) {
 		t.Fatalf("errors %q, want one for a.yaml and one for c.yaml", errs)
 	}
 }
+
+// TestLoaderDecodesASameSizeRewriteWithinTheSameModificationTime: the
+// Loader reuses a file's objects only while its content is the same; the
+// size and the modification time decide nothing.
+func TestLoaderDecodesASameSizeRewriteWithinTheSameModificationTime(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "aaaa"))
+	var loader Loader
+	if _, err := loader.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(path)
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "bbbb"))
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	l, err := loader.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Resources.ConfigMaps[0].Name; got != "bbbb" {
+		t.Errorf("ConfigMap %q after a same-size rewrite, want bbbb", got)
+	}
+}
