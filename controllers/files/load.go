@@ -52,6 +52,7 @@ type Loaded struct {
 	// Resources holds every object, sorted.
 	Resources *resources.Resources
 	// Files maps each object to the file it was read from (base name).
+	// A Loader's next Load updates it in place: read it before.
 	Files map[Key]string
 	// Synthesised is true when the directory has no GatewayClass and the
 	// ClassName class was made up.
@@ -78,6 +79,9 @@ func Load(dir string) (*Loaded, error) {
 type Loader struct {
 	files  map[string]decodedFile
 	digest digester
+	// owners is the Files of the last Load, when it succeeded; the next
+	// Load updates it (see assemble).
+	owners map[Key]string
 }
 
 // decodedFile is one file's objects, namespaces defaulted, and the
@@ -93,29 +97,120 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Loaded{Resources: &resources.Resources{}, Files: map[Key]string{}}
-	next := make(map[string]decodedFile, len(names))
-	var errs []error
-	for _, name := range names {
-		f, err := c.decode(dir, name)
-		if err == nil {
-			next[name] = f
-			err = l.addObjects(name, f.objs)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	next, decodeErrs := c.decodeAll(dir, names)
+	l, errs := c.assemble(names, next, decodeErrs)
 	c.files = next
 	if len(errs) > 0 {
+		c.owners = nil
 		return nil, errors.Join(errs...)
 	}
+	c.owners = l.Files
 	if len(l.Resources.GatewayClasses) == 0 {
 		l.Synthesised = true
 		_ = l.Resources.Add(syntheticClass())
 	}
 	l.Resources.Sort()
 	return l, nil
+}
+
+// decodeAll decodes the files names (see decode). It returns nil errors
+// when every file decodes, else one error per name, nil for those that
+// decode.
+func (c *Loader) decodeAll(dir string, names []string) (map[string]decodedFile, []error) {
+	next := make(map[string]decodedFile, len(names))
+	var errs []error
+	for i, name := range names {
+		f, err := c.decode(dir, name)
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(names))
+			}
+			errs[i] = err
+			continue
+		}
+		next[name] = f
+	}
+	return next, errs
+}
+
+// assemble puts the decoded files together. When the last Load succeeded
+// and every file decodes, the map of objects to files it returned is
+// updated for the files that changed: at 10,000 routes, rebuilding it
+// allocated 2 MB per reload for an edit of one file. Anything unusual (an
+// object defined twice, a kind resources refuses) takes the whole
+// rebuild, which names every error in file order.
+func (c *Loader) assemble(names []string, next map[string]decodedFile, decodeErrs []error) (*Loaded, []error) {
+	if decodeErrs == nil && c.owners != nil && c.updateOwners(names, next) {
+		l := &Loaded{Resources: &resources.Resources{}, Files: c.owners}
+		if l.addResources(names, next) {
+			return l, nil
+		}
+	}
+	return rebuild(names, next, decodeErrs)
+}
+
+// updateOwners moves c.owners from c.files to next: the objects of a file
+// that changed or went away are forgotten, those of a file that changed
+// or came are added. It returns false when an added object is already
+// owned, leaving c.owners to be rebuilt.
+func (c *Loader) updateOwners(names []string, next map[string]decodedFile) bool {
+	for name, old := range c.files {
+		if f, ok := next[name]; ok && f.sum == old.sum {
+			continue
+		}
+		for _, obj := range old.objs {
+			if k := KeyOf(obj); c.owners[k] == name {
+				delete(c.owners, k)
+			}
+		}
+	}
+	for _, name := range names {
+		f := next[name]
+		if old, ok := c.files[name]; ok && old.sum == f.sum {
+			continue
+		}
+		for _, obj := range f.objs {
+			k := KeyOf(obj)
+			if _, dup := c.owners[k]; dup {
+				return false
+			}
+			c.owners[k] = name
+		}
+	}
+	return true
+}
+
+// addResources adds the objects of every file to l.Resources, in file
+// order; false if resources refuses one.
+func (l *Loaded) addResources(names []string, files map[string]decodedFile) bool {
+	for _, name := range names {
+		for _, obj := range files[name].objs {
+			if l.Resources.Add(obj) != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rebuild puts the decoded files together from nothing: each object is
+// added and its file recorded, and every error is named, one per file,
+// in file order (decodeErrs, as decodeAll returns them).
+func rebuild(names []string, next map[string]decodedFile, decodeErrs []error) (*Loaded, []error) {
+	l := &Loaded{Resources: &resources.Resources{}, Files: map[Key]string{}}
+	var errs []error
+	for i, name := range names {
+		var err error
+		if decodeErrs != nil && decodeErrs[i] != nil {
+			err = decodeErrs[i]
+		} else {
+			err = l.addObjects(name, next[name].objs)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return l, errs
 }
 
 // loadErrors splits an error of Load into one error per file.
