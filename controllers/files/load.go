@@ -4,7 +4,7 @@
 // per problem, naming the file, the object and the field.
 //
 //	Load ──► pipeline.Runner (translate, apply) ──► Lines (status report)
-//	  ▲
+//	  ▲                                              lineMemory (only new lines)
 //	Watch (poll) ──► pipeline.Debouncer
 package files
 
