@@ -60,6 +60,39 @@ func withMessage(c metav1.Condition, msg string) metav1.Condition {
 	return c
 }
 
+// listenersOfStep gives the Gateway two listeners whose conditions change
+// every third step, and a third listener every other step.
+func listenersOfStep(i int) []gatewayv1.ListenerStatus {
+	conflicted := cond("Conflicted", metav1.ConditionFalse, "NoConflicts", "none")
+	if i%3 == 1 {
+		conflicted = cond("Conflicted", metav1.ConditionTrue, "HostnameConflict", "listener http on the same port")
+	}
+	ls := []gatewayv1.ListenerStatus{
+		{Name: "https", Conditions: []metav1.Condition{accepted, conflicted}},
+		{Name: "http", Conditions: []metav1.Condition{accepted, conflicted}},
+	}
+	if i%2 == 1 {
+		ls = append(ls, gatewayv1.ListenerStatus{Name: "extra", Conditions: []metav1.Condition{accepted}})
+	}
+	return ls
+}
+
+// policiesOfStep gives the policy ns/pin an ancestor from the fourth
+// step on (it is unserved before), with a section from the sixth.
+func policiesOfStep(i int) []translator.ClientCertPolicyStatus {
+	if i < 3 {
+		return nil
+	}
+	p := translator.ClientCertPolicyStatus{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "pin"}}
+	ref := gatewayv1.ParentReference{Name: "a"}
+	if i >= 5 {
+		section := gatewayv1.SectionName("")
+		ref.SectionName = &section
+	}
+	p.Status.Ancestors = []gatewayv1.PolicyAncestorStatus{{AncestorRef: ref, Conditions: []metav1.Condition{accepted}}}
+	return []translator.ClientCertPolicyStatus{p}
+}
+
 // reloadStep is one reload: the routes' statuses and their files.
 type reloadStep struct {
 	name   string
@@ -80,7 +113,8 @@ func routeFiles(names ...string) map[Key]string {
 // and the whole reprint through the same reloads: unchanged, a condition
 // that changes its status, then only its message, an object moved to another file, a parent
 // added and removed, two parents that print the same lines (two ports of
-// one Gateway), a route that loses its status and gets it back. Every
+// one Gateway), a route that loses its status and gets it back, listeners
+// and a policy's ancestor that change on their own steps. Every
 // reload must print the same lines in the same order and report the same
 // problems.
 func TestLineMemoryPrintsWhatReprintingEverythingPrinted(t *testing.T) {
@@ -99,10 +133,13 @@ func TestLineMemoryPrintsWhatReprintingEverythingPrinted(t *testing.T) {
 	}
 	var memory lineMemory
 	var whole wholeReprint
-	for _, s := range steps {
+	for i, s := range steps {
 		st := &translator.Status{HTTPRoutes: s.routes, Gateways: []translator.GatewayStatus{{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "gw"}}}}
 		st.Gateways[0].Status.Conditions = []metav1.Condition{accepted}
+		st.Gateways[0].Status.Listeners = listenersOfStep(i)
+		st.ClientCertPolicies = policiesOfStep(i)
 		l := &Loaded{Files: s.files}
+		l.Files[Key{"ClientCertPolicy", "ns", "pin"}] = "policy.yaml"
 		gotFresh, gotProblems := memory.update(st, l)
 		wantFresh, wantProblems := whole.update(st, l)
 		if !slices.Equal(gotFresh, wantFresh) {
