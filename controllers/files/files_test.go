@@ -2,8 +2,11 @@ package files
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +19,7 @@ import (
 
 const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n"
 
-func write(t *testing.T, dir, name, content string) {
+func write(t testing.TB, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -113,4 +116,85 @@ func TestLoadReportsEveryFileThatDoesNotDecode(t *testing.T) {
 	if len(errs) != 2 || !strings.HasPrefix(errs[0].Error(), "a.yaml:1: document 1: ") || !strings.HasPrefix(errs[1].Error(), "c.yaml:1: document 1: ") {
 		t.Fatalf("errors %q, want one for a.yaml and one for c.yaml", errs)
 	}
+}
+
+// TestLoaderDecodesASameSizeRewriteWithinTheSameModificationTime: the
+// Loader reuses a file's objects only while its content is the same; the
+// size and the modification time decide nothing.
+func TestLoaderDecodesASameSizeRewriteWithinTheSameModificationTime(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "aaaa"))
+	var loader Loader
+	if _, err := loader.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(path)
+	write(t, dir, "a.yaml", strings.ReplaceAll(cm, "%s", "bbbb"))
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	l, err := loader.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Resources.ConfigMaps[0].Name; got != "bbbb" {
+		t.Errorf("ConfigMap %q after a same-size rewrite, want bbbb", got)
+	}
+}
+
+// TestLoaderReadsWhatAFreshLoadReads edits a directory step by step and
+// compares, after each step, what one Loader (which updates its map of
+// objects to files for the files that changed) reads with what a fresh
+// Load reads: the same objects from the same files, or the same errors.
+func TestLoaderReadsWhatAFreshLoadReads(t *testing.T) {
+	dir := t.TempDir()
+	cms := func(names ...string) string {
+		var docs []string
+		for _, n := range names {
+			docs = append(docs, strings.ReplaceAll(cm, "%s", n))
+		}
+		return strings.Join(docs, "---\n")
+	}
+	steps := []struct {
+		name  string
+		apply func()
+	}{
+		{"first", func() { write(t, dir, "a.yaml", cms("one", "two")); write(t, dir, "b.yaml", cms("three")) }},
+		{"an object moves to another file", func() { write(t, dir, "a.yaml", cms("one")); write(t, dir, "b.yaml", cms("three", "two")) }},
+		{"a file comes", func() { write(t, dir, "c.yaml", cms("four")) }},
+		{"an object defined twice", func() { write(t, dir, "c.yaml", cms("four", "one")) }},
+		{"defined once again", func() { write(t, dir, "c.yaml", cms("four")) }},
+		{"twice within one file", func() { write(t, dir, "c.yaml", cms("four", "four")) }},
+		{"a file goes", func() { _ = os.Remove(filepath.Join(dir, "c.yaml")) }},
+		{"a file does not decode", func() { write(t, dir, "b.yaml", cms("three")+"data: [\n") }},
+		{"an object moves while a file decodes again", func() { write(t, dir, "b.yaml", cms("three", "one")); write(t, dir, "a.yaml", cms("two")) }},
+	}
+	var loader Loader
+	for _, s := range steps {
+		s.apply()
+		got, gotErr := loader.Load(dir)
+		want, wantErr := Load(dir)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: error %v, want %v", s.name, gotErr, wantErr)
+			continue
+		}
+		if wantErr != nil {
+			continue
+		}
+		if !maps.Equal(got.Files, want.Files) {
+			t.Errorf("%s: files %v, want %v", s.name, got.Files, want.Files)
+		}
+		if g, w := configMapNames(got), configMapNames(want); !slices.Equal(g, w) {
+			t.Errorf("%s: config maps %v, want %v", s.name, g, w)
+		}
+	}
+}
+
+func configMapNames(l *Loaded) []string {
+	var names []string
+	for _, c := range l.Resources.ConfigMaps {
+		names = append(names, c.Name)
+	}
+	return names
 }

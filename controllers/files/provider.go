@@ -45,9 +45,9 @@ type Provider struct {
 	// by the decoded object; Reload owns it.
 	remembered map[*v1alpha1.ClientCertPolicy]*v1alpha1.ClientCertPolicy
 
-	mu      sync.Mutex // guards report and printed
-	report  Report
-	printed map[string]bool
+	mu     sync.Mutex // guards report and lines
+	report Report
+	lines  lineMemory
 }
 
 // Report is what /status serves: the outcome of the last reload and the
@@ -70,10 +70,9 @@ func New(opts Options) *Provider {
 		opts.Out = io.Discard
 	}
 	return &Provider{
-		opts:    opts,
-		runner:  &pipeline.Runner{Dataplane: opts.Dataplane, Log: opts.Log},
-		printed: map[string]bool{},
-		report:  Report{Problems: []string{}},
+		opts:   opts,
+		runner: &pipeline.Runner{Dataplane: opts.Dataplane, Log: opts.Log},
+		report: Report{Problems: []string{}},
 	}
 }
 
@@ -106,7 +105,7 @@ func (p *Provider) Reload() error {
 	if result == nil {
 		return p.fail(err)
 	}
-	p.publish(Lines(&result.Status, l), &result.Status, err)
+	p.publish(&result.Status, l, err)
 	if err != nil {
 		return p.fail(fmt.Errorf("the data plane refused the configuration: %w", err))
 	}
@@ -162,23 +161,15 @@ func (p *Provider) fail(err error) error {
 	return err
 }
 
-// publish prints the lines not printed by the previous reload, then one
-// summary line, and records the report.
-func (p *Provider) publish(lines []Line, st *translator.Status, applyErr error) {
+// publish prints the lines of st (see Lines) that the previous reload did
+// not have, then one summary line, and records the report.
+func (p *Provider) publish(st *translator.Status, l *Loaded, applyErr error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := map[string]bool{}
-	problems := []string{}
-	for _, l := range lines {
-		now[l.Text] = true
-		if !p.printed[l.Text] {
-			fmt.Fprintln(p.opts.Out, l.Text)
-		}
-		if l.Problem {
-			problems = append(problems, l.Text)
-		}
+	fresh, problems := p.lines.update(st, l)
+	for _, text := range fresh {
+		fmt.Fprintln(p.opts.Out, text)
 	}
-	p.printed = now
 	p.report.Status, p.report.Problems, p.report.Error = *st, problems, ""
 	if applyErr == nil {
 		p.report.Applied++

@@ -1,7 +1,6 @@
 package files
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -39,39 +38,22 @@ var informational = map[string]bool{
 // policy of the directory that got no status at all: it reaches nothing
 // certgate serves, and the line names the field to check.
 func Lines(st *translator.Status, l *Loaded) []Line {
-	r := reporter{files: l.Files, seen: map[Key]bool{}}
-	for _, s := range st.GatewayClasses {
-		r.conditions(Key{Kind: "GatewayClass", Name: s.Name}, "", s.Status.Conditions)
-	}
-	for _, s := range st.Gateways {
-		k := Key{"Gateway", s.Namespace, s.Name}
-		r.conditions(k, "", s.Status.Conditions)
-		for _, ls := range s.Status.Listeners {
-			r.conditions(k, "listener "+string(ls.Name), ls.Conditions)
+	var lines []Line
+	seen := map[Key]bool{}
+	eachPart(st, func(p *part) {
+		seen[p.key] = true
+		for i := range p.conds {
+			lines = append(lines, conditionLine(fileOf(l, p.key), p, &p.conds[i]))
+		}
+	})
+	var extra []Line
+	for k, file := range l.Files {
+		if _, ok := unservedWhy[k.Kind]; ok && !seen[k] {
+			extra = append(extra, Line{Text: unservedLine(file, k), Problem: true})
 		}
 	}
-	for _, kind := range []struct {
-		name   string
-		routes []translator.RouteStatus
-	}{{"HTTPRoute", st.HTTPRoutes}, {"TLSRoute", st.TLSRoutes}, {"GRPCRoute", st.GRPCRoutes}} {
-		for _, s := range kind.routes {
-			for _, p := range s.Status.Parents {
-				r.conditions(Key{kind.name, s.Namespace, s.Name}, "parentRef "+refText(p.ParentRef, s.Namespace), p.Conditions)
-			}
-		}
-	}
-	for _, s := range st.BackendTLSPolicies {
-		for _, a := range s.Status.Ancestors {
-			r.conditions(Key{"BackendTLSPolicy", s.Namespace, s.Name}, "ancestor "+refText(a.AncestorRef, s.Namespace), a.Conditions)
-		}
-	}
-	for _, s := range st.ClientCertPolicies {
-		for _, a := range s.Status.Ancestors {
-			r.conditions(Key{"ClientCertPolicy", s.Namespace, s.Name}, "ancestor "+refText(a.AncestorRef, s.Namespace), a.Conditions)
-		}
-	}
-	r.unserved(l)
-	return r.lines
+	slices.SortFunc(extra, func(a, b Line) int { return strings.Compare(a.Text, b.Text) })
+	return append(lines, extra...)
 }
 
 // Problems returns the lines of ls that are problems.
@@ -85,38 +67,144 @@ func Problems(ls []Line) []Line {
 	return out
 }
 
-type reporter struct {
-	files map[Key]string
-	seen  map[Key]bool
-	lines []Line
+// part is one block of an object's status: its own conditions, or those
+// of one of its listeners, parents or ancestors. Each condition of a part
+// is one line.
+type part struct {
+	key Key
+	// index is the block's place in the object's status: a Gateway's own
+	// conditions are 0 and its listeners 1 on; a route's parents and a
+	// policy's ancestors count from 0.
+	index int
+	scope scope
+	conds []metav1.Condition
 }
 
-func (r *reporter) conditions(k Key, scope string, conds []metav1.Condition) {
-	r.seen[k] = true
-	for _, c := range conds {
-		bad := c.Status != metav1.ConditionTrue
-		if negative[c.Type] {
-			bad = c.Status != metav1.ConditionFalse
+// scope says which block of an object's status a line is about. It holds
+// the pieces of its text rather than the text, so that comparing two
+// reloads' scopes (see lineMemory) builds no string.
+type scope struct {
+	// label is "listener", "parentRef" or "ancestor"; empty for the
+	// object's own conditions.
+	label string
+	// namespace, name and section are a reference's; a listener has only
+	// a name.
+	namespace, name, section string
+	isRef, hasSection        bool
+}
+
+// String is the scope as lines show it: "listener https",
+// "parentRef ns/name[/section]", or empty.
+func (s scope) String() string {
+	switch {
+	case s.label == "":
+		return ""
+	case !s.isRef:
+		return s.label + " " + s.name
+	case s.hasSection:
+		return s.label + " " + s.namespace + "/" + s.name + "/" + s.section
+	}
+	return s.label + " " + s.namespace + "/" + s.name
+}
+
+// refScope is the scope of a parent or ancestor reference; its namespace
+// defaults to the object's.
+func refScope(label string, ref *gatewayv1.ParentReference, defaultNS string) scope {
+	s := scope{label: label, namespace: defaultNS, name: string(ref.Name), isRef: true}
+	if ref.Namespace != nil {
+		s.namespace = string(*ref.Namespace)
+	}
+	if ref.SectionName != nil {
+		s.section, s.hasSection = string(*ref.SectionName), true
+	}
+	return s
+}
+
+// eachPart calls visit for every part of st, in the order of the status
+// lists. The part is reused between calls.
+func eachPart(st *translator.Status, visit func(*part)) {
+	var p part
+	for _, s := range st.GatewayClasses {
+		p = part{key: Key{Kind: "GatewayClass", Name: s.Name}, conds: s.Status.Conditions}
+		visit(&p)
+	}
+	for _, s := range st.Gateways {
+		k := Key{"Gateway", s.Namespace, s.Name}
+		p = part{key: k, conds: s.Status.Conditions}
+		visit(&p)
+		for i := range s.Status.Listeners {
+			ls := &s.Status.Listeners[i]
+			p = part{key: k, index: i + 1, scope: scope{label: "listener", name: string(ls.Name)}, conds: ls.Conditions}
+			visit(&p)
 		}
-		if informational[c.Type] {
-			bad = false
-		}
-		text := fmt.Sprintf("%s: %s: condition %s=%s %s: %s", r.file(k), r.object(k, scope), c.Type, c.Status, c.Reason, c.Message)
-		r.lines = append(r.lines, Line{Text: text, Problem: bad})
+	}
+	eachRoutePart("HTTPRoute", st.HTTPRoutes, visit)
+	eachRoutePart("TLSRoute", st.TLSRoutes, visit)
+	eachRoutePart("GRPCRoute", st.GRPCRoutes, visit)
+	for _, s := range st.BackendTLSPolicies {
+		eachAncestorPart(Key{"BackendTLSPolicy", s.Namespace, s.Name}, s.Status.Ancestors, visit)
+	}
+	for _, s := range st.ClientCertPolicies {
+		eachAncestorPart(Key{"ClientCertPolicy", s.Namespace, s.Name}, s.Status.Ancestors, visit)
 	}
 }
 
-// unserved adds a problem for every object of a kind that gets status
-// when certgate serves it, but got none.
-func (r *reporter) unserved(l *Loaded) {
-	var extra []Line
-	for k := range l.Files {
-		if msg, ok := unservedWhy[k.Kind]; ok && !r.seen[k] {
-			extra = append(extra, Line{Text: fmt.Sprintf("%s: %s: %s", r.file(k), k, msg), Problem: true})
+// eachRoutePart visits one part per parent of each route of one kind.
+func eachRoutePart(kind string, routes []translator.RouteStatus, visit func(*part)) {
+	var p part // one for all: a part per route would be an allocation per route
+	for _, s := range routes {
+		k := Key{kind, s.Namespace, s.Name}
+		for i := range s.Status.Parents {
+			ps := &s.Status.Parents[i]
+			p = part{key: k, index: i, scope: refScope("parentRef", &ps.ParentRef, s.Namespace), conds: ps.Conditions}
+			visit(&p)
 		}
 	}
-	slices.SortFunc(extra, func(a, b Line) int { return strings.Compare(a.Text, b.Text) })
-	r.lines = append(r.lines, extra...)
+}
+
+// eachAncestorPart visits one part per ancestor of a policy.
+func eachAncestorPart(k Key, ancestors []gatewayv1.PolicyAncestorStatus, visit func(*part)) {
+	var p part
+	for i := range ancestors {
+		a := &ancestors[i]
+		p = part{key: k, index: i, scope: refScope("ancestor", &a.AncestorRef, k.Namespace), conds: a.Conditions}
+		visit(&p)
+	}
+}
+
+// conditionLine is the line of one condition of part p, read from file.
+func conditionLine(file string, p *part, c *metav1.Condition) Line {
+	object := p.key.String()
+	if sc := p.scope.String(); sc != "" {
+		object += " " + sc
+	}
+	text := file + ": " + object + ": condition " + c.Type + "=" + string(c.Status) + " " + c.Reason + ": " + c.Message
+	return Line{Text: text, Problem: isProblem(c)}
+}
+
+// isProblem says whether a condition says something is wrong.
+func isProblem(c *metav1.Condition) bool {
+	switch {
+	case informational[c.Type]:
+		return false
+	case negative[c.Type]:
+		return c.Status != metav1.ConditionFalse
+	}
+	return c.Status != metav1.ConditionTrue
+}
+
+// unservedLine is the problem line of an object of a kind that gets
+// status when certgate serves it, but got none.
+func unservedLine(file string, k Key) string {
+	return file + ": " + k.String() + ": " + unservedWhy[k.Kind]
+}
+
+// fileOf is the file an object was read from.
+func fileOf(l *Loaded, k Key) string {
+	if f, ok := l.Files[k]; ok {
+		return f
+	}
+	return "(synthesised)"
 }
 
 // unservedWhy says, per kind, why an object got no status and which
@@ -128,31 +216,4 @@ var unservedWhy = map[string]string{
 	"GRPCRoute":        "not attached: spec.parentRefs names no Gateway certgate serves",
 	"BackendTLSPolicy": "not in effect: spec.targetRefs reaches no Service used by a route certgate serves",
 	"ClientCertPolicy": "not in effect: spec.targetRefs reaches no route or Gateway certgate serves",
-}
-
-func (r *reporter) file(k Key) string {
-	if f, ok := r.files[k]; ok {
-		return f
-	}
-	return "(synthesised)"
-}
-
-func (r *reporter) object(k Key, scope string) string {
-	if scope == "" {
-		return k.String()
-	}
-	return k.String() + " " + scope
-}
-
-// refText is a parent or ancestor reference as "ns/name[/section]".
-func refText(ref gatewayv1.ParentReference, defaultNS string) string {
-	ns := defaultNS
-	if ref.Namespace != nil {
-		ns = string(*ref.Namespace)
-	}
-	s := ns + "/" + string(ref.Name)
-	if ref.SectionName != nil {
-		s += "/" + string(*ref.SectionName)
-	}
-	return s
 }
