@@ -2,6 +2,7 @@ package resources
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,7 +115,48 @@ func splitDocuments(data []byte) []document {
 // serializer, the decoder kubectl uses: an unknown or duplicated field is
 // reported with its path ("unknown field \"spec.listeners[0].prot\""),
 // and no defaults are applied, so what is read is what the file says.
+//
+// That serializer parses the YAML twice, and reading apiVersion and kind
+// first a third time: most of what a reload of an edited file cost. So a
+// document is first converted once, with duplicated fields refused, and
+// decoded from JSON by the same serializer; only a document that fails
+// there is decoded again the long way, whose error is the one reported,
+// word for word what it always was.
 func decodeOne(doc []byte) (client.Object, error) {
+	if obj, ok := decodeOnce(doc); ok {
+		return obj, nil
+	}
+	return decodeChecked(doc)
+}
+
+// decodeOnce converts doc to JSON once and decodes it; ok is false on any
+// problem, which decodeChecked then reports.
+func decodeOnce(doc []byte) (client.Object, bool) {
+	data, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, false
+	}
+	var meta struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if json.Unmarshal(data, &meta) != nil {
+		return nil, false
+	}
+	gv, err := schema.ParseGroupVersion(meta.APIVersion)
+	newObj, ok := kinds[gv.WithKind(meta.Kind)]
+	if err != nil || !ok || meta.APIVersion == "" || meta.Kind == "" {
+		return nil, false
+	}
+	obj := newObj()
+	if _, _, err := strictJSON.Decode(data, nil, obj); err != nil || obj.GetName() == "" {
+		return nil, false
+	}
+	return obj, true
+}
+
+// decodeChecked decodes doc the long way, with every error a user sees.
+func decodeChecked(doc []byte) (client.Object, error) {
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -146,6 +188,9 @@ func decodeOne(doc []byte) (client.Object, error) {
 // strictYAML decodes YAML into the types of kinds and refuses unknown and
 // duplicated fields.
 var strictYAML = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
+
+// strictJSON is strictYAML for a document already converted to JSON.
+var strictJSON = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme, kjson.SerializerOptions{Strict: true})
 
 // scheme knows every kind certgate reads, each at every version it is
 // accepted at, so the serializer can decode into the newest type.
