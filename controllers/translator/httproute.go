@@ -15,6 +15,7 @@ import (
 // parentRefs select, adds it to those listeners in the snapshot, and
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
+	t.makeRoom()
 	for _, r := range t.res.HTTPRoutes {
 		t.translateRoute(httpRouteHead(r), func() *routeBuild {
 			if m := t.memoOf(r); m != nil {

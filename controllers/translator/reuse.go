@@ -51,6 +51,10 @@ type Reuse struct {
 	// requirements are the ClientCertPolicy requirements the rules carry,
 	// by policy, "namespace/name".
 	requirements map[string]*snapshot.Requirement
+	// sizes are the number of routes of each listener of the snapshot, by
+	// name: the next translation makes room for as many at once rather
+	// than growing the list route by route.
+	sizes map[string]int
 }
 
 // reuseOptions are the options a route's rules may depend on.
@@ -264,4 +268,27 @@ func (t *translator) checkRequirement(name string, req *snapshot.Requirement) *s
 	}
 	t.next.requirements[name] = old
 	return old
+}
+
+// makeRoom gives each listener of the snapshot room for the routes it had
+// in the previous translation, whatever its inputs.
+func (t *translator) makeRoom() {
+	if t.opts.Previous == nil {
+		return
+	}
+	for i := range t.snapshot.Listeners {
+		l := &t.snapshot.Listeners[i]
+		if n := t.opts.Previous.sizes[l.Name]; n > 0 && l.Routes == nil {
+			l.Routes = make([]snapshot.Route, 0, n)
+		}
+	}
+}
+
+// recordSizes notes the number of routes of each listener for the next
+// translation (makeRoom).
+func (t *translator) recordSizes() {
+	t.next.sizes = make(map[string]int, len(t.snapshot.Listeners))
+	for _, l := range t.snapshot.Listeners {
+		t.next.sizes[l.Name] = len(l.Routes)
+	}
 }

@@ -222,6 +222,7 @@ var stages = []func(*translator){
 
 // finish sorts the snapshot and the statuses into the result.
 func (t *translator) finish() *Result {
+	t.recordSizes()
 	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood, Reuse: t.next}
 	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
