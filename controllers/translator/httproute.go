@@ -57,10 +57,21 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 	}
 	if len(parents) > 0 {
 		if t.routeStatus[h.kind] == nil {
-			t.routeStatus[h.kind] = map[types.NamespacedName][]gatewayv1.RouteParentStatus{}
+			t.routeStatus[h.kind] = make(map[types.NamespacedName][]gatewayv1.RouteParentStatus, t.routesOfKind(h.kind))
 		}
 		t.routeStatus[h.kind][nameOf(h.meta.Namespace, h.meta.Name)] = parents
 	}
+}
+
+// routesOfKind is the number of routes of kind, to size their maps.
+func (t *translator) routesOfKind(kind groupKind) int {
+	switch kind {
+	case kindHTTPRoute:
+		return len(t.res.HTTPRoutes)
+	case kindGRPCRoute:
+		return len(t.res.GRPCRoutes)
+	}
+	return len(t.res.TLSRoutes)
 }
 
 // addRoute adds an accepted route (head names it: kind, namespace, name,

@@ -196,6 +196,7 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 	}
 	if prev.sameInputs(inputs, ro) {
 		t.prev = prev
+		t.taken = make(map[*snapshot.Rule]*listenerMemo, len(prev.routes))
 	}
 	return t
 }
