@@ -108,10 +108,11 @@ func (m *routeMemo) on(k memoListener) *listenerMemo {
 	return nil
 }
 
-// memoListener names a listener across translations: its Gateway object
-// is the same one while the inputs are.
+// memoListener names a listener across translations: its Gateway and
+// section name. (The Gateway object itself is a new copy on every run of
+// the Kubernetes provider.)
 type memoListener struct {
-	gw   *gatewayv1.Gateway
+	gw   types.NamespacedName
 	name gatewayv1.SectionName
 }
 
@@ -195,7 +196,7 @@ func (t *translator) reusedBuild(r *gatewayv1.HTTPRoute, m *routeMemo) *routeBui
 
 // keyOfListener is l's name across translations.
 func keyOfListener(l *listenerState) memoListener {
-	return memoListener{gw: l.gw, name: l.spec.Name}
+	return memoListener{gw: l.gatewayName(), name: l.spec.Name}
 }
 
 // remember records, for the next translation, that route b's rules on

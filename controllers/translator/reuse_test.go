@@ -127,27 +127,65 @@ func TestReuseChains(t *testing.T) {
 // TestReuseTakesTheRulesOfUnchangedRoutes checks that reuse happens: with
 // nothing changed, every HTTPRoute's rules in the new snapshot are those
 // of the previous one, the same objects, and an edited route's are new.
+// With versioned objects, "nothing changed" is every object a new copy
+// with its resourceVersion, as the Kubernetes provider lists them.
 func TestReuseTakesTheRulesOfUnchangedRoutes(t *testing.T) {
-	in := filepath.Join("testdata", "ccp-pin-sha256-route.in.yaml")
-	res := goldenResources(t, in, newGoldenPKI(t))
-	opts := goldenOptions(t, in)
-	first := Translate(res, opts)
-	before := firstRules(first)
-	if len(before) == 0 {
-		t.Fatal("the scenario has no HTTPRoute in the snapshot")
+	for _, versioned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("versioned=%v", versioned), func(t *testing.T) {
+			in := filepath.Join("testdata", "ccp-pin-sha256-route.in.yaml")
+			res := goldenResources(t, in, newGoldenPKI(t))
+			opts := goldenOptions(t, in)
+			opts.Versioned = versioned
+			again := res
+			if versioned {
+				versionAll(res)
+				again = copyAll(res)
+			}
+			first := Translate(res, opts)
+			before := firstRules(first)
+			if len(before) == 0 {
+				t.Fatal("the scenario has no HTTPRoute in the snapshot")
+			}
+			for name, rule := range firstRules(Translate(again, withPrevious(opts, first.Reuse))) {
+				if before[name] != rule {
+					t.Errorf("route %s: rules converted again, want them taken", name)
+				}
+			}
+			edit := withRoute(again, 0, edited(again.HTTPRoutes[0], 1))
+			changed := Translate(edit, withPrevious(opts, first.Reuse))
+			name := res.HTTPRoutes[0].Namespace + "/" + res.HTTPRoutes[0].Name
+			if got := firstRules(changed)[name]; got == nil || got == before[name] {
+				t.Errorf("edited route %s: got the previous rules, want converted ones", name)
+			}
+		})
 	}
-	again := Translate(res, withPrevious(opts, first.Reuse))
-	for name, rule := range firstRules(again) {
-		if before[name] != rule {
-			t.Errorf("route %s: rules converted again, want them taken", name)
-		}
+}
+
+// copyAll is res with every object a deep copy.
+func copyAll(res *resources.Resources) *resources.Resources {
+	return &resources.Resources{
+		GatewayClasses:     copies(res.GatewayClasses),
+		Gateways:           copies(res.Gateways),
+		HTTPRoutes:         copies(res.HTTPRoutes),
+		TLSRoutes:          copies(res.TLSRoutes),
+		GRPCRoutes:         copies(res.GRPCRoutes),
+		ReferenceGrants:    copies(res.ReferenceGrants),
+		BackendTLSPolicies: copies(res.BackendTLSPolicies),
+		ClientCertPolicies: copies(res.ClientCertPolicies),
+		Services:           copies(res.Services),
+		EndpointSlices:     copies(res.EndpointSlices),
+		Secrets:            copies(res.Secrets),
+		ConfigMaps:         copies(res.ConfigMaps),
+		Namespaces:         copies(res.Namespaces),
 	}
-	edit := withRoute(res, 0, edited(res.HTTPRoutes[0], 1))
-	changed := Translate(edit, withPrevious(opts, first.Reuse))
-	name := res.HTTPRoutes[0].Namespace + "/" + res.HTTPRoutes[0].Name
-	if got := firstRules(changed)[name]; got == nil || got == before[name] {
-		t.Errorf("edited route %s: got the previous rules, want converted ones", name)
+}
+
+func copies[T interface{ DeepCopy() T }](objs []T) []T {
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		out[i] = o.DeepCopy()
 	}
+	return out
 }
 
 type change struct {
