@@ -17,14 +17,7 @@ import (
 func (t *translator) translateHTTPRoutes() {
 	t.makeRoom()
 	for _, r := range t.res.HTTPRoutes {
-		t.translateRoute(httpRouteHead(r), func() *routeBuild {
-			if m := t.memoOf(r); m != nil {
-				return t.reusedBuild(r, m)
-			}
-			b := t.buildRoute(r)
-			b.obj = r
-			return b
-		})
+		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r) })
 	}
 }
 
@@ -141,8 +134,8 @@ func (t *translator) rulesForListener(b *routeBuild, l *listenerState) []snapsho
 			return lm.rules
 		}
 	}
-	if b.rules == nil && b.fresh != nil {
-		b.rules = b.fresh().rules
+	if b.rules == nil && b.memo != nil {
+		b.rules = t.buildRoute(b.obj).rules
 	}
 	rules := b.rules
 	if b.rulesGiven {

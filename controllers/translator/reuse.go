@@ -74,11 +74,14 @@ type identity struct {
 	rv  string
 }
 
-// identityOf returns the identity of obj under opts.
-func identityOf[T any, PT interface {
+// object is a pointer to a Kubernetes object type.
+type object[T any] interface {
 	*T
 	metav1.Object
-}](obj PT, versioned bool) identity {
+}
+
+// identityOf returns the identity of obj under opts.
+func identityOf[T any, PT object[T]](obj PT, versioned bool) identity {
 	if versioned {
 		return identity{obj: PT(nil), uid: obj.GetUID(), rv: obj.GetResourceVersion()}
 	}
@@ -156,10 +159,7 @@ func inputsOf(res *resources.Resources, versioned bool) []identity {
 // appendAll appends the identities of the objects of one kind, then one
 // that ends the kind, so that objects moving between kinds cannot look
 // the same.
-func appendAll[T any, PT interface {
-	*T
-	metav1.Object
-}](out []identity, objs []PT, versioned bool) []identity {
+func appendAll[T any, PT object[T]](out []identity, objs []PT, versioned bool) []identity {
 	for _, o := range objs {
 		out = append(out, identityOf(o, versioned))
 	}
@@ -177,21 +177,23 @@ func (prev *Reuse) sameInputs(inputs []identity, opts reuseOptions) bool {
 	return prev != nil && prev.opts == opts && slices.Equal(prev.inputs, inputs)
 }
 
-// memoOf returns the memo of route r to take its rules from, or nil.
-func (t *translator) memoOf(r *gatewayv1.HTTPRoute) *routeMemo {
-	if t.prev == nil {
-		return nil
+// buildHTTPRoute is route r's build: taken from the previous
+// translation's memo when it has one, else converted. The route's identity
+// is worked out once, here, for the memo this translation leaves.
+func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute) *routeBuild {
+	id := identityOf(r, t.opts.Versioned)
+	if t.prev != nil {
+		if m := t.prev.routes[id]; m != nil {
+			// Everything but the rules, which each listener takes from the
+			// memo (rulesForListener).
+			b := m.build
+			b.obj, b.id, b.memo = r, id, m
+			return &b
+		}
 	}
-	return t.prev.routes[identityOf(r, t.opts.Versioned)]
-}
-
-// reusedBuild is a route's build taken from its memo: everything but the
-// rules, which each listener takes from the memo (rulesForListener).
-func (t *translator) reusedBuild(r *gatewayv1.HTTPRoute, m *routeMemo) *routeBuild {
-	b := m.build
-	b.obj, b.memo = r, m
-	b.fresh = func() *routeBuild { return t.buildRoute(r) }
-	return &b
+	b := t.buildRoute(r)
+	b.obj, b.id = r, id
+	return b
 }
 
 // keyOfListener is l's name across translations.
@@ -203,7 +205,7 @@ func keyOfListener(l *listenerState) memoListener {
 // listener l are lm's. A route whose rules were all taken keeps its memo;
 // one converted again, on some listener or all, gets a new one.
 func (t *translator) remember(b *routeBuild, l *listenerState, lm *listenerMemo) {
-	id := identityOf(b.obj, t.opts.Versioned)
+	id := b.id
 	m := t.next.routes[id]
 	switch {
 	case m == nil && b.memo != nil && b.memo.on(keyOfListener(l)) == lm:
@@ -228,7 +230,7 @@ func (t *translator) remember(b *routeBuild, l *listenerState, lm *listenerMemo)
 // from: what a memo keeps.
 func (b *routeBuild) statusPart() routeBuild {
 	out := *b
-	out.rules, out.rulesGiven, out.obj, out.memo, out.fresh = nil, false, nil, nil, nil
+	out.rules, out.rulesGiven, out.obj, out.id, out.memo = nil, false, nil, identity{}, nil
 	return out
 }
 

@@ -19,12 +19,12 @@ type routeBuild struct {
 	// (rulesForListener).
 	rulesGiven bool
 	// obj is the HTTPRoute, whose rules the next translation may take
-	// (reuse.go); nil for other kinds.
+	// (reuse.go), and id its identity; nil for other kinds.
 	obj *gatewayv1.HTTPRoute
+	id  identity
 	// memo, when set, holds the rules of the previous translation to
-	// take, and fresh converts them instead where the memo has none.
-	memo  *routeMemo
-	fresh func() *routeBuild
+	// take; a listener the memo has none for gets obj converted.
+	memo *routeMemo
 	// invalid lists the rules that cannot be served as written, one
 	// message each; invalidReason is the first one's Accepted reason.
 	invalid       []string
