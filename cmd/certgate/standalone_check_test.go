@@ -33,7 +33,7 @@ func checkDir(t *testing.T, pin string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, 8443, 8080))
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(policyYAML, pin))
 	return dir
 }

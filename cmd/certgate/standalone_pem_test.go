@@ -161,7 +161,7 @@ func writePEMPolicyConfig(t *testing.T, serving *testpki.Cert, keepPrevious stri
 	b64 := base64.StdEncoding.EncodeToString
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(httpsGatewayYAML, port, b64(serving.CertPEM), b64(serving.KeyPEM))+
 		"---\n"+strings.SplitN(fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)), "---\n", 2)[1])
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pemPolicyYAML, keepPrevious, indent(pinned.CertPEM)))
 	return dir, port
 }

@@ -13,21 +13,8 @@ import (
 	"github.com/certgate/certgate/internal/testpki"
 )
 
-// pinPolicyYAML pins the route "api" to the SHA-256 %s: 64 hex digits,
-// so every such policy file has the same size.
-const pinPolicyYAML = `apiVersion: certgate.dev/v1alpha1
-kind: ClientCertPolicy
-metadata:
-  name: api-pin
-spec:
-  targetRefs:
-  - group: gateway.networking.k8s.io
-    kind: HTTPRoute
-    name: api
-  pins:
-  - sha256: "%s"
-`
-
+// pinOf is c's SHA-256 pin as 64 hex digits, so every policy file
+// written with one has the same size.
 func pinOf(c *testpki.Cert) string {
 	sum := sha256.Sum256(c.Leaf.Raw)
 	return hex.EncodeToString(sum[:])
@@ -45,7 +32,7 @@ func TestARewriteOfTheSameSizeAndTimeSwapsThePinnedClient(t *testing.T) {
 	first, second := ca.Issue(t, testpki.Options{CommonName: "first"}), ca.Issue(t, testpki.Options{CommonName: "second"})
 	dir, port := writePEMPolicyConfig(t, serving, "0s", first)
 	policy := filepath.Join(dir, "policy.yaml")
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pinPolicyYAML, pinOf(first)))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(policyYAML, pinOf(first)))
 	startStandalone(t, dir, port)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	firstClient, secondClient := httpsClient(ca, first, host, addr), httpsClient(ca, second, host, addr)
@@ -58,7 +45,7 @@ func TestARewriteOfTheSameSizeAndTimeSwapsThePinnedClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(pinPolicyYAML, pinOf(second)))
+	writeConfigFile(t, dir, "policy.yaml", fmt.Sprintf(policyYAML, pinOf(second)))
 	if err := os.Chtimes(policy, before.ModTime(), before.ModTime()); err != nil {
 		t.Fatal(err)
 	}

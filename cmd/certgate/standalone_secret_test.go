@@ -58,7 +58,7 @@ spec:
 func TestStandaloneNeverShowsSecretContent(t *testing.T) {
 	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/"))
 	writeConfigFile(t, dir, "policy.yaml", canaryPolicyYAML)
 	base, statusURL, out, logs := startStandaloneWithLog(t, dir, port)
 

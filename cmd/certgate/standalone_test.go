@@ -19,24 +19,6 @@ import (
 	"github.com/certgate/certgate/internal/testnet"
 )
 
-// routeYAML routes the path prefix %s to the backend.
-const routeYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: api
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: %s
-    backendRefs:
-    - name: backend
-      port: 80
-`
-
 func writeConfigFile(t *testing.T, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
@@ -99,18 +81,18 @@ func newBackend(t *testing.T) int {
 func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile(t *testing.T) {
 	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/one"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/one"))
 	base, out := startStandalone(t, dir, port)
 	eventually(t, 5*time.Second, "the first configuration serves /one", func() bool { return status(base+"/one") == 200 })
 
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/two"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/two"))
 	took := eventually(t, time.Second, "the edited route serves /two", func() bool { return status(base+"/two") == 200 })
 	t.Logf("edit served after %s", took)
 	if code := status(base + "/one"); code != http.StatusNotFound {
 		t.Errorf("/one after the edit: %d, want 404", code)
 	}
 
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/three")+"---\nkind: [not, an, object\n")
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/three")+"---\nkind: [not, an, object\n")
 	eventually(t, 2*time.Second, "an error naming route.yaml and its line", func() bool {
 		return strings.Contains(out.String(), "error: route.yaml:17:")
 	})
@@ -125,7 +107,7 @@ func TestStandaloneServesAnEditWithinASecondAndKeepsServingThroughAMalformedFile
 func TestStandalonePrintsAProblemNamingFileObjectAndField(t *testing.T) {
 	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
-	writeConfigFile(t, dir, "route.yaml", strings.Replace(fmt.Sprintf(routeYAML, "/"), "name: backend", "name: missing", 1))
+	writeConfigFile(t, dir, "route.yaml", strings.Replace(fmt.Sprintf(testconfig.RouteYAML, "/"), "name: backend", "name: missing", 1))
 	_, out := startStandalone(t, dir, port)
 	want := regexp.MustCompile(`(?m)^route\.yaml: HTTPRoute default/api parentRef default/gw: condition ResolvedRefs=False BackendNotFound: .*missing`)
 	eventually(t, 5*time.Second, "a ResolvedRefs=False line for route.yaml", func() bool { return want.MatchString(out.String()) })

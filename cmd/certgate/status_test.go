@@ -43,7 +43,7 @@ var statusAddress = regexp.MustCompile(`status on (http://\S+/status)`)
 func TestStatusHasTheDocumentedShape(t *testing.T) {
 	dir, port := t.TempDir(), testnet.FreePort(t)
 	writeConfigFile(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, newBackend(t)))
-	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/"))
+	writeConfigFile(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/"))
 	_, out := startStandalone(t, dir, port)
 	var st documentedStatus
 	eventually(t, 5*time.Second, "a /status with one applied configuration", func() bool {

@@ -20,24 +20,6 @@ import (
 	"github.com/certgate/certgate/internal/testnet"
 )
 
-// routeYAML routes the path prefix %s to the Service %s.
-const routeYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: api
-spec:
-  parentRefs:
-  - name: gw
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: %s
-    backendRefs:
-    - name: %s
-      port: 80
-`
-
 // servingProvider is a Provider of dir applying to a real data plane,
 // and the base URL of the Gateway's listener on port.
 func servingProvider(t *testing.T, dir string, port int, out io.Writer) (*Provider, string) {
@@ -90,7 +72,7 @@ func reloadPrints(t *testing.T, p *Provider, out *bytes.Buffer) string {
 func TestReloadPrintsOnlyNewLinesAndAChangedConditionAgain(t *testing.T) {
 	dir, port := t.TempDir(), testnet.FreePort(t)
 	write(t, dir, "gateway.yaml", fmt.Sprintf(testconfig.GatewayYAML, port, backendPort(t)))
-	write(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/one", "backend"))
+	write(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/one"))
 	out := &bytes.Buffer{}
 	p, base := servingProvider(t, dir, port, out)
 	const resolved = "route.yaml: HTTPRoute default/api parentRef default/gw: condition ResolvedRefs=True ResolvedRefs: "
@@ -98,7 +80,7 @@ func TestReloadPrintsOnlyNewLinesAndAChangedConditionAgain(t *testing.T) {
 		t.Fatalf("first reload printed:\n%s", first)
 	}
 
-	write(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/two", "backend"))
+	write(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/two"))
 	if got, want := reloadPrints(t, p, out), "configuration 2 applied from "+dir+" (0 problems)\n"; got != want {
 		t.Errorf("an edit that changes no status printed:\n%s\nwant only:\n%s", got, want)
 	}
@@ -106,7 +88,7 @@ func TestReloadPrintsOnlyNewLinesAndAChangedConditionAgain(t *testing.T) {
 		t.Errorf("GET /two after the edit: %d, want 200", code)
 	}
 
-	write(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/two", "missing"))
+	write(t, dir, "route.yaml", strings.Replace(fmt.Sprintf(testconfig.RouteYAML, "/two"), "name: backend", "name: missing", 1))
 	broken := reloadPrints(t, p, out)
 	lines := strings.Split(strings.TrimSpace(broken), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "route.yaml: HTTPRoute default/api parentRef default/gw: condition ResolvedRefs=False BackendNotFound: ") ||
@@ -117,7 +99,7 @@ func TestReloadPrintsOnlyNewLinesAndAChangedConditionAgain(t *testing.T) {
 		t.Errorf("problems %q, want %q", problems, lines[:1])
 	}
 
-	write(t, dir, "route.yaml", fmt.Sprintf(routeYAML, "/two", "backend"))
+	write(t, dir, "route.yaml", fmt.Sprintf(testconfig.RouteYAML, "/two"))
 	if fixed := reloadPrints(t, p, out); !strings.Contains(fixed, resolved) || strings.Count(fixed, "\n") != 2 {
 		t.Errorf("the condition changed back printed:\n%s\nwant its line again and the summary", fixed)
 	}

@@ -41,3 +41,22 @@ ports:
 endpoints:
 - addresses: ["127.0.0.1"]
 `
+
+// RouteYAML is the HTTPRoute "api" on the Gateway of GatewayYAML, routing
+// the path prefix %s to its Service, for fmt.Sprintf(RouteYAML, prefix).
+const RouteYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: api
+spec:
+  parentRefs:
+  - name: gw
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: %s
+    backendRefs:
+    - name: backend
+      port: 80
+`
