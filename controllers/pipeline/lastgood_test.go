@@ -102,7 +102,7 @@ func TestRunnerKeepsServingTheLastGoodCertificate(t *testing.T) {
 		defer cancel()
 		_ = app.dp.Shutdown(ctx)
 	})
-	r := &Runner{Dataplane: app, Options: translator.Options{
+	r := &Runner{Dataplane: app, ReleaseAfter: -1, Options: translator.Options{
 		GatewayAddress: func(*gatewayv1.Gateway) (string, bool) { return "127.0.0.1", true },
 	}}
 	secret := servingSecret(first)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func (a *recordingApplier) Apply(s *snapshot.Snapshot) error {
 func TestRunnerRecoversAPanicAndKeepsTheLastGoodResult(t *testing.T) {
 	app := &recordingApplier{}
 	var published int
-	r := &Runner{Dataplane: app, Publish: func(*translator.Result, error) { published++ }}
+	r := &Runner{Dataplane: app, ReleaseAfter: -1, Publish: func(*translator.Result, error) { published++ }}
 	good, err := r.Run(&resources.Resources{})
 	if err != nil || good == nil || len(app.applied) != 1 {
 		t.Fatalf("first run: %v, %d applied", err, len(app.applied))
@@ -118,5 +119,54 @@ func TestRunnerReportsARejectedSnapshot(t *testing.T) {
 	}
 	if gotErr == nil || r.Last() != nil {
 		t.Errorf("publish got %v, last = %v", gotErr, r.Last())
+	}
+}
+
+// forcedCollections is how many garbage collections the process has been
+// asked for (runtime.GC, debug.FreeOSMemory).
+func forcedCollections() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// A burst of applies hands the memory it freed back to the operating
+// system once, after the configuration has stayed put for ReleaseAfter.
+// (The package's other Runners never release, so the only collections
+// forced are this one's.)
+func TestRunnerReleasesMemoryOnceAfterABurst(t *testing.T) {
+	r := &Runner{Dataplane: &recordingApplier{}, ReleaseAfter: 100 * time.Millisecond}
+	before := forcedCollections()
+	for range 5 {
+		if _, err := r.Run(&resources.Resources{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := forcedCollections() - before; n != 0 {
+		t.Fatalf("%d collections forced during the burst, want none before it ends", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for forcedCollections() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no memory released within 5s of the last apply")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := forcedCollections() - before; n != 1 {
+		t.Errorf("%d collections forced after one burst, want 1", n)
+	}
+}
+
+func TestRunnerReleasesNoMemoryWhenToldNever(t *testing.T) {
+	r := &Runner{Dataplane: &recordingApplier{}, ReleaseAfter: -1}
+	before := forcedCollections()
+	if _, err := r.Run(&resources.Resources{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(DefaultReleaseAfter + 300*time.Millisecond)
+	if n := forcedCollections() - before; n != 0 {
+		t.Errorf("%d collections forced with ReleaseAfter < 0, want none", n)
 	}
 }

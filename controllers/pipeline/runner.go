@@ -32,6 +32,10 @@ type Runner struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ReleaseAfter is how long the configuration has to stay as applied
+	// before the memory its translations freed is handed back to the
+	// operating system; 0 means DefaultReleaseAfter, a negative value never.
+	ReleaseAfter time.Duration
 
 	mu   sync.Mutex
 	last *translator.Result
@@ -45,7 +49,13 @@ type Runner struct {
 	// (translator/reuse.go): the rules it may take are then always those
 	// the data plane serves.
 	reuse *translator.Reuse
+	// release hands freed memory back once applies stop (scheduleRelease).
+	release *time.Timer
 }
+
+// DefaultReleaseAfter is Runner.ReleaseAfter's default: a burst of
+// changes (a deploy, a CI pipeline editing many routes) is over by then.
+const DefaultReleaseAfter = time.Second
 
 // Run translates res and applies the result. It returns the result (nil
 // after a panic) and the error of applying it. Runs are serialised.
@@ -70,11 +80,35 @@ func (r *Runner) Run(res *resources.Resources) (result *translator.Result, err e
 		r.log().Error("snapshot rejected; the previous configuration keeps serving", "error", err)
 	} else {
 		r.last, r.lastGood, r.reuse = result, result.LastGoodCertificates, result.Reuse
+		r.scheduleRelease()
 	}
 	if r.Publish != nil {
 		r.Publish(result, err)
 	}
 	return result, err
+}
+
+// scheduleRelease hands the memory freed by translations back to the
+// operating system once the configuration has stayed as applied for
+// ReleaseAfter. A translation of many routes leaves a heap several times
+// the size of what serving keeps; with the garbage collector's target at
+// twice the live heap, and its scavenger returning only what lies above
+// that target, a process would otherwise hold on to the peak of its last
+// burst of changes for good. Each apply pushes the release back, so a
+// burst costs one collection, after it.
+func (r *Runner) scheduleRelease() {
+	after := r.ReleaseAfter
+	switch {
+	case after < 0:
+		return
+	case after == 0:
+		after = DefaultReleaseAfter
+	}
+	if r.release == nil {
+		r.release = time.AfterFunc(after, debug.FreeOSMemory)
+		return
+	}
+	r.release.Reset(after)
 }
 
 // Last returns the result of the last run whose snapshot was applied.

@@ -76,6 +76,11 @@ func (env *runEnv) setup() error {
 	if err := os.MkdirAll(matDir, 0o755); err != nil {
 		return err
 	}
+	if env.perfDir != "" {
+		if err := os.MkdirAll(env.perfDir, 0o755); err != nil {
+			return err
+		}
+	}
 	m, err := issueMaterial(matDir, 9999)
 	if err != nil {
 		return err

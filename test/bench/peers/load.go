@@ -35,7 +35,9 @@ type throughput struct {
 
 // measure runs workers against t for warm+dur and counts only the requests
 // and the CPU time of pid's process tree during dur.
-func measure(m *material, t target, md mode, workers int, warm, dur time.Duration, pid int) (throughput, error) {
+// When during is not nil it is called as the measured window opens, and
+// what it returns as the window closes.
+func measure(m *material, t target, md mode, workers int, warm, dur time.Duration, pid int, during func() func()) (throughput, error) {
 	var cache tls.ClientSessionCache
 	if md == resumedHandshake {
 		cache = tls.NewLRUClientSessionCache(workers * 4)
@@ -57,7 +59,12 @@ func measure(m *material, t target, md mode, workers int, warm, dur time.Duratio
 	time.Sleep(warm)
 	ok0, failed0, cpu0 := cs.ok.Load(), cs.failed.Load(), treeCPU(pid)
 	new0, res0 := cs.newConns.Load(), cs.resumed.Load()
+	stop := func() {}
+	if during != nil {
+		stop = during()
+	}
 	time.Sleep(dur)
+	stop()
 	ok1, failed1, cpu1 := cs.ok.Load(), cs.failed.Load(), treeCPU(pid)
 	new1, res1 := cs.newConns.Load(), cs.resumed.Load()
 	cancel()

@@ -26,6 +26,9 @@ const pinnedEnv = "CERTGATE_BENCH_PEERS_PINNED"
 // runEnv is what every round shares: flags, key material, the backend.
 type runEnv struct {
 	out, certgate, baseline, toolsBin, workDir string
+	// perfDir, when set, receives a `perf record -g` of every measured
+	// window of a proxy: PEER-SCENARIO-ROUND.data.
+	perfDir string
 	rounds                                     int
 	quick, keep                                bool
 	only                                       string
@@ -58,6 +61,7 @@ func run() error {
 	flag.IntVar(&env.rounds, "rounds", 3, "interleaved rounds; the figures are medians over them")
 	flag.BoolVar(&env.quick, "quick", false, "one round, short measurements, 100 route changes: for development, not for the document")
 	flag.StringVar(&env.only, "peers", "", "comma-separated peers to run (default all)")
+	flag.StringVar(&env.perfDir, "perf", "", "record each proxy's measured windows with perf record -g into this folder (for profiling, not for the document)")
 	flag.BoolVar(&env.keep, "keep", false, "keep the work folder (configurations, peer logs) and print its path")
 	flag.Parse()
 	if os.Getenv(pinnedEnv) == "" {

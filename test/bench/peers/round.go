@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -74,7 +76,7 @@ func (env *runEnv) directRound(res *results) error {
 }
 
 func (env *runEnv) record(res *results, s scenario, name string, t target, pid int) error {
-	tp, err := measure(env.mat, t, s.mode, s.workers, env.tm.warm, env.tm.measure, pid)
+	tp, err := measure(env.mat, t, s.mode, s.workers, env.tm.warm, env.tm.measure, pid, env.perfRecord(name, s.id, len(res.tp[s.id][name]), pid))
 	if err != nil {
 		return err
 	}
@@ -98,4 +100,25 @@ func (env *runEnv) recordLatency(res *results, name string, t target) error {
 	res.lat[name] = append(res.lat[name], latency{p50: p50, p99: p99, failed: failed})
 	fmt.Printf("%-18s latency       p50 %v  p99 %v  failed %d\n", name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), failed)
 	return nil
+}
+
+// perfRecord returns what records pid's measured window of scenario with
+// perf into env.perfDir, or nil when no profile was asked for.
+func (env *runEnv) perfRecord(name, scenario string, round, pid int) func() func() {
+	if env.perfDir == "" {
+		return nil
+	}
+	return func() func() {
+		out := filepath.Join(env.perfDir, fmt.Sprintf("%s-%s-%d.data", name, scenario, round))
+		cmd := exec.Command("perf", "record", "-g", "-q", "-o", out, "-p", strconv.Itoa(pid))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "perf:", err)
+			return func() {}
+		}
+		return func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			_ = cmd.Wait()
+		}
+	}
 }
