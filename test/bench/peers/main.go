@@ -28,14 +28,14 @@ type runEnv struct {
 	out, certgate, baseline, toolsBin, workDir string
 	// perfDir, when set, receives a `perf record -g` of every measured
 	// window of a proxy: PEER-SCENARIO-ROUND.data.
-	perfDir string
-	rounds                                     int
-	quick, keep                                bool
-	only                                       string
-	tm                                         timing
-	mat                                        *material
-	backendHTTP, backendTLS                    int
-	backend                                    *exec.Cmd
+	perfDir                 string
+	rounds                  int
+	quick, keep             bool
+	only                    string
+	tm                      timing
+	mat                     *material
+	backendHTTP, backendTLS int
+	backend                 *exec.Cmd
 }
 
 func main() {
