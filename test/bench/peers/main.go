@@ -26,7 +26,7 @@ const pinnedEnv = "CERTGATE_BENCH_PEERS_PINNED"
 // runEnv is what every round shares: flags, key material, the backend.
 type runEnv struct {
 	out, certgate, baseline, toolsBin, workDir string
-	// perfDir, when set, receives a `perf record -g` of every measured
+	// perfDir, when set, receives a `perf record -e cpu-clock -g` of every measured
 	// window of a proxy: PEER-SCENARIO-ROUND.data.
 	perfDir                 string
 	rounds                  int

@@ -110,7 +110,7 @@ func (env *runEnv) perfRecord(name, scenario string, round, pid int) func() func
 	}
 	return func() func() {
 		out := filepath.Join(env.perfDir, fmt.Sprintf("%s-%s-%d.data", name, scenario, round))
-		cmd := exec.Command("perf", "record", "-g", "-q", "-o", out, "-p", strconv.Itoa(pid))
+		cmd := exec.Command("perf", "record", "-e", "cpu-clock", "-g", "-q", "-o", out, "-p", strconv.Itoa(pid))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "perf:", err)
