@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -274,7 +275,29 @@ func (c *Loader) decode(dir, name string) (decodedFile, error) {
 	for _, obj := range objs {
 		defaultNamespace(obj)
 	}
+	keepUnchanged(c.files[name].objs, objs)
 	return decodedFile{sum: sum, objs: objs}, nil
+}
+
+// keepUnchanged replaces each object of a changed file that is equal to
+// the one of its key the file held before by that one. The translator
+// takes the rules of a route only while it is the same object
+// (translator/reuse.go): an edit of one route of a file of a hundred
+// would otherwise convert the other 99 again, and the data plane compare
+// each of them field by field to find it unchanged.
+func keepUnchanged(old, objs []client.Object) {
+	if len(old) == 0 {
+		return
+	}
+	byKey := make(map[Key]client.Object, len(old))
+	for _, o := range old {
+		byKey[KeyOf(o)] = o
+	}
+	for i, obj := range objs {
+		if o, ok := byKey[KeyOf(obj)]; ok && reflect.DeepEqual(o, obj) {
+			objs[i] = o
+		}
+	}
 }
 
 // addObjects adds one file's objects, refusing an object defined twice.
