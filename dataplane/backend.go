@@ -20,7 +20,12 @@ import (
 // the same backends, retry and timeouts (see share.go).
 type backendSet struct {
 	// id is the identity of the setSource it was compiled from.
-	id       identity
+	id identity
+	// backends are the rule's backends, for Explain to name them. Every
+	// rule that shares the set has equal ones; a compiled rule keeps no
+	// link to its snapshot rule, so a route reused from the serving
+	// snapshot (reuse.go) does not keep that snapshot's rules alive.
+	backends []snapshot.WeightedBackend
 	weighted *upstream.Weighted
 	// targets parallel the rule's backends; nil for an invalid one.
 	targets []*backendTarget
@@ -50,7 +55,7 @@ type backendTarget struct {
 }
 
 func (d *Dataplane) compileBackends(id identity, src *setSource) (*backendSet, error) {
-	set := &backendSet{id: id, weighted: upstream.NewWeighted(src.Backends)}
+	set := &backendSet{id: id, backends: src.Backends, weighted: upstream.NewWeighted(src.Backends)}
 	for i := range src.Backends {
 		b := &src.Backends[i].Backend
 		if b.Invalid != "" {

@@ -242,7 +242,7 @@ func decideForward(dec *Decision, rule *ruleConfig, info filter.RequestInfo) {
 		dec.Status, dec.Location, dec.Why = code, location, "the rule redirects"+audit
 		return
 	}
-	dec.Backends = backendsOf(rule.source)
+	dec.Backends = backendsOf(rule.backends.backends)
 	if !slices.ContainsFunc(dec.Backends, func(b Backend) bool { return b.Weight > 0 && b.Invalid == "" }) {
 		dec.Status, dec.Why = http.StatusInternalServerError, "the rule has no valid backend"+audit
 		return
@@ -272,9 +272,9 @@ func rejectionWhy(reason clientcert.Reason, problem string) string {
 }
 
 // backendsOf lists a rule's backends as Explain shows them.
-func backendsOf(rule *snapshot.Rule) []Backend {
-	out := make([]Backend, 0, len(rule.Backends))
-	for _, b := range rule.Backends {
+func backendsOf(backends []snapshot.WeightedBackend) []Backend {
+	out := make([]Backend, 0, len(backends))
+	for _, b := range backends {
 		out = append(out, Backend{Name: b.Name, Weight: b.Weight, Invalid: b.Invalid, Endpoints: len(b.Endpoints)})
 	}
 	return out

@@ -2,8 +2,10 @@ package dataplane_test
 
 import (
 	"net"
+	"runtime"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
@@ -129,5 +131,30 @@ func TestApplyNamesInvalidRoutesAsWholeValidationDoes(t *testing.T) {
 	c := newClient(t, port, nil)
 	if v := c.get("http://h.example.com/kept").echo(t).Header.Get("X-Version"); v != "v1" {
 		t.Errorf("after the rejected snapshot X-Version %q, want v1", v)
+	}
+}
+
+// A route reused from the serving snapshot is reused by value: the new
+// snapshot's equal route replaces the one it was compiled from, whose
+// rules must then be freed. Kept, an edit of one file of routes would
+// hold every other route of the file twice.
+func TestReusedRouteReleasesTheRulesItWasCompiledFrom(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "be")
+	port := freePort(t)
+	c := newClient(t, port, nil)
+	kept := func() snapshot.Route { return route("kept", nil, headerRule("/kept", "k1", be.weighted(1))) }
+	first := kept()
+	firstRules := weak.Make(&first.Rules[0])
+	g.apply(httpListener("http", port, first, route("edited", nil, headerRule("/edited", "v1", be.weighted(1)))))
+	g.apply(httpListener("http", port, kept(), route("edited", nil, headerRule("/edited", "v2", be.weighted(1)))))
+	if v := c.get("http://h.example.com/kept").echo(t).Header.Get("X-Version"); v != "k1" {
+		t.Fatalf("reused route: X-Version %q, want k1", v)
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	if firstRules.Value() != nil {
+		t.Error("the rules of the first snapshot's route are still reachable after an equal route replaced it")
 	}
 }

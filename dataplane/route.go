@@ -32,8 +32,6 @@ type ruleConfig struct {
 	// compiled rule is kept for every rule of the configuration.
 	counters *certCounters
 	backends *backendSet
-	// source is the snapshot's rule, for Explain to name its backends.
-	source   *snapshot.Rule
 	mirrors  []*mirrorTarget
 	timeouts snapshot.Timeouts
 	// direct is set when the rule's simple requests may take the direct
@@ -77,7 +75,6 @@ func (d *Dataplane) compileRule(l *snapshot.Listener, r *snapshot.Route, index i
 		label:    rule.Label(index),
 		filters:  chain,
 		timeouts: rule.Timeouts,
-		source:   rule,
 	}
 	d.compileRequirement(rc, r, rule)
 	if rc.backends, err = d.backendsOf(rule); err != nil {

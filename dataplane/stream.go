@@ -28,8 +28,11 @@ type streamListener struct {
 // streamRoute is one compiled TLSRoute on one listener.
 type streamRoute struct {
 	// id is "namespace/TLSRoute/name".
-	id       string
-	rule     *ruleConfig
+	id   string
+	rule *ruleConfig
+	// backends are the rule's backends, which label its backend TLS
+	// errors.
+	backends []snapshot.WeightedBackend
 	weighted *upstream.Weighted
 	// dialers parallel the rule's backends; nil for an invalid one.
 	dialers []*upstream.StreamDialer
@@ -77,7 +80,8 @@ func (d *Dataplane) compileStreamRoute(l *snapshot.Listener, r *snapshot.Route) 
 	rule := &r.Rules[0]
 	sr := &streamRoute{
 		id:       r.ID(),
-		rule:     &ruleConfig{label: rule.Label(0), source: rule},
+		rule:     &ruleConfig{label: rule.Label(0)},
+		backends: rule.Backends,
 		weighted: upstream.NewWeighted(rule.Backends),
 	}
 	d.compileRequirement(sr.rule, r, rule)
@@ -180,7 +184,7 @@ func (d *Dataplane) dialRoute(ctx context.Context, r *streamRoute) (net.Conn, er
 	}
 	c, err := r.dialers[i].Dial(ctx)
 	if reason := upstream.TLSErrorReason(err); reason != "" {
-		b := r.rule.source.Backends[i]
+		b := r.backends[i]
 		d.opts.Metrics.BackendTLSErrors.WithLabelValues(b.Namespace, b.Service, reason).Inc()
 	}
 	return c, err

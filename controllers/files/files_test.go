@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -197,4 +198,31 @@ func configMapNames(l *Loaded) []string {
 		names = append(names, c.Name)
 	}
 	return names
+}
+
+// The objects of one Load share one copy of each string they repeat,
+// across files too, and read as decoded.
+func TestLoadSharesTheStringsObjectsRepeat(t *testing.T) {
+	dir := t.TempDir()
+	route := "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: %s\nspec:\n  parentRefs:\n  - name: gw\n  rules:\n  - backendRefs:\n    - name: backend\n      port: 80\n"
+	write(t, dir, "a.yaml", fmt.Sprintf(route, "a"))
+	write(t, dir, "b.yaml", fmt.Sprintf(route, "b"))
+	l, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := l.Resources.HTTPRoutes[0], l.Resources.HTTPRoutes[1]
+	if a.Name != "a" || b.Name != "b" || a.Spec.Rules[0].BackendRefs[0].Name != "backend" || a.APIVersion != "gateway.networking.k8s.io/v1" {
+		t.Fatalf("routes read as %+v and %+v", a, b)
+	}
+	for what, pair := range map[string][2]string{
+		"apiVersion":         {a.APIVersion, b.APIVersion},
+		"parentRefs[0].name": {string(a.Spec.ParentRefs[0].Name), string(b.Spec.ParentRefs[0].Name)},
+		"backendRefs[0].name": {string(a.Spec.Rules[0].BackendRefs[0].Name),
+			string(b.Spec.Rules[0].BackendRefs[0].Name)},
+	} {
+		if unsafe.StringData(pair[0]) != unsafe.StringData(pair[1]) {
+			t.Errorf("%s: the two routes hold two copies of %q", what, pair[0])
+		}
+	}
 }

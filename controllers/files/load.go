@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -126,8 +127,9 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 func (c *Loader) decodeAll(dir string, names []string) (map[string]decodedFile, []error) {
 	next := make(map[string]decodedFile, len(names))
 	var errs []error
+	in := interner{}
 	for i, name := range names {
-		f, err := c.decode(dir, name)
+		f, err := c.decode(dir, name, in)
 		if err != nil {
 			if errs == nil {
 				errs = make([]error, len(names))
@@ -252,8 +254,10 @@ func yamlFiles(dir string) ([]string, error) {
 // content is not the one decoded last time. An unchanged file is only
 // streamed through the digester; a changed one is then read whole, and
 // the digest kept is that of the bytes decoded, so a write between the
-// two reads is seen by the next Load.
-func (c *Loader) decode(dir, name string) (decodedFile, error) {
+// two reads is seen by the next Load. The strings of the objects it
+// decodes share the copies of in, before any object is kept: the
+// objects kept from an earlier Load are never written to.
+func (c *Loader) decode(dir, name string, in interner) (decodedFile, error) {
 	path := filepath.Join(dir, name)
 	sum, err := c.digest.file(path)
 	if err != nil {
@@ -274,7 +278,30 @@ func (c *Loader) decode(dir, name string) (decodedFile, error) {
 	for _, obj := range objs {
 		defaultNamespace(obj)
 	}
+	in.objects(objs)
+	keepUnchanged(c.files[name].objs, objs)
 	return decodedFile{sum: sum, objs: objs}, nil
+}
+
+// keepUnchanged replaces each object of a changed file that is equal to
+// the one of its key the file held before by that one. The translator
+// takes the rules of a route only while it is the same object
+// (translator/reuse.go): an edit of one route of a file of a hundred
+// would otherwise convert the other 99 again, and the data plane compare
+// each of them field by field to find it unchanged.
+func keepUnchanged(old, objs []client.Object) {
+	if len(old) == 0 {
+		return
+	}
+	byKey := make(map[Key]client.Object, len(old))
+	for _, o := range old {
+		byKey[KeyOf(o)] = o
+	}
+	for i, obj := range objs {
+		if o, ok := byKey[KeyOf(obj)]; ok && reflect.DeepEqual(o, obj) {
+			objs[i] = o
+		}
+	}
 }
 
 // addObjects adds one file's objects, refusing an object defined twice.

@@ -28,7 +28,7 @@ func (t *translator) resolveBackend(from groupKind, routeNS string, ref gatewayv
 	if ref.Port != nil {
 		port = *ref.Port
 	}
-	b := snapshot.Backend{Name: fmt.Sprintf("%s/%s:%d", ns, ref.Name, port), Namespace: ns, Service: string(ref.Name), Port: port}
+	b := snapshot.Backend{Name: t.backendName(ns, string(ref.Name), port), Namespace: ns, Service: string(ref.Name), Port: port}
 	p := t.backendProblem(from, routeNS, ns, ref)
 	if p == nil {
 		p = t.resolveService(&b)
@@ -37,6 +37,28 @@ func (t *translator) resolveBackend(from groupKind, routeNS string, ref gatewayv
 		b.Invalid = p.message
 	}
 	return b, p
+}
+
+// backendKey names a Service port.
+type backendKey struct {
+	namespace, service string
+	port               int32
+}
+
+// backendName is the Name of the backend of Service port ns/service:port.
+// Every rule that sends to it shares one string: thousands of routes to
+// one Service made thousands of copies.
+func (t *translator) backendName(ns, service string, port int32) string {
+	k := backendKey{ns, service, port}
+	if name, ok := t.backendNames[k]; ok {
+		return name
+	}
+	if t.backendNames == nil {
+		t.backendNames = map[backendKey]string{}
+	}
+	name := fmt.Sprintf("%s/%s:%d", ns, service, port)
+	t.backendNames[k] = name
+	return name
 }
 
 func (t *translator) backendProblem(from groupKind, routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
