@@ -94,6 +94,9 @@ type Loader struct {
 type decodedFile struct {
 	sum  uint64
 	objs []client.Object
+	// docs are the digests of the documents objs were decoded from, one
+	// per object.
+	docs []uint64
 }
 
 // Load reads dir; see the package function Load.
@@ -254,9 +257,7 @@ func yamlFiles(dir string) ([]string, error) {
 // content is not the one decoded last time. An unchanged file is only
 // streamed through the digester; a changed one is then read whole, and
 // the digest kept is that of the bytes decoded, so a write between the
-// two reads is seen by the next Load. The strings of the objects it
-// decodes share the copies of in, before any object is kept: the
-// objects kept from an earlier Load are never written to.
+// two reads is seen by the next Load.
 func (c *Loader) decode(dir, name string, in interner) (decodedFile, error) {
 	path := filepath.Join(dir, name)
 	sum, err := c.digest.file(path)
@@ -271,24 +272,61 @@ func (c *Loader) decode(dir, name string, in interner) (decodedFile, error) {
 		return decodedFile{}, err
 	}
 	sum = c.digest.bytes(data)
-	objs, err := resources.Decode(name, data)
+	f, err := c.decodeDocuments(name, data, c.files[name], in)
 	if err != nil {
 		return decodedFile{}, err
 	}
-	for _, obj := range objs {
-		defaultNamespace(obj)
+	keepUnchanged(c.files[name].objs, f.objs)
+	f.sum = sum
+	return f, nil
+}
+
+// decodeDocuments decodes the documents of a changed file, taking the
+// object old has for a document whose text is unchanged (the same digest)
+// rather than decoding it again: an edit of one route of a file of a
+// hundred decodes one document, not a hundred. The objects it decodes
+// get their namespace defaulted and their strings the copies of in,
+// before any is kept: the objects kept from an earlier Load are never
+// written to.
+//
+// A document's digest stands for its text as a file's does for its
+// content (see digester), and for the same reason: keeping the text of
+// every document to compare would hold a second copy of the directory.
+// An identical document decodes to an equal object; a document that did
+// not decode was never kept.
+func (c *Loader) decodeDocuments(name string, data []byte, old decodedFile, in interner) (decodedFile, error) {
+	prev := make(map[uint64]client.Object, len(old.docs))
+	for i, d := range old.docs {
+		prev[d] = old.objs[i]
 	}
-	in.objects(objs)
-	keepUnchanged(c.files[name].objs, objs)
-	return decodedFile{sum: sum, objs: objs}, nil
+	docs := resources.Documents(data)
+	f := decodedFile{objs: make([]client.Object, len(docs)), docs: make([]uint64, len(docs))}
+	var fresh []client.Object
+	for i, d := range docs {
+		f.docs[i] = c.digest.bytes(d.Body)
+		if obj, ok := prev[f.docs[i]]; ok {
+			f.objs[i] = obj
+			continue
+		}
+		obj, err := d.Decode(name)
+		if err != nil {
+			return decodedFile{}, err
+		}
+		defaultNamespace(obj)
+		f.objs[i] = obj
+		fresh = append(fresh, obj)
+	}
+	in.objects(fresh)
+	return f, nil
 }
 
 // keepUnchanged replaces each object of a changed file that is equal to
-// the one of its key the file held before by that one. The translator
-// takes the rules of a route only while it is the same object
-// (translator/reuse.go): an edit of one route of a file of a hundred
-// would otherwise convert the other 99 again, and the data plane compare
-// each of them field by field to find it unchanged.
+// the one of its key the file held before by that one: a document whose
+// text changed (a comment, the order of fields) may still decode to an
+// equal object. The translator takes the rules of a route only while it
+// is the same object (translator/reuse.go): an edit of one route of a
+// file of a hundred would otherwise convert the others again, and the
+// data plane compare each of them field by field to find it unchanged.
 func keepUnchanged(old, objs []client.Object) {
 	if len(old) == 0 {
 		return
@@ -298,7 +336,7 @@ func keepUnchanged(old, objs []client.Object) {
 		byKey[KeyOf(o)] = o
 	}
 	for i, obj := range objs {
-		if o, ok := byKey[KeyOf(obj)]; ok && reflect.DeepEqual(o, obj) {
+		if o, ok := byKey[KeyOf(obj)]; ok && o != obj && reflect.DeepEqual(o, obj) {
 			objs[i] = o
 		}
 	}

@@ -77,17 +77,49 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // *DecodeError naming the file and line.
 func Decode(file string, data []byte) ([]client.Object, error) {
 	var objs []client.Object
-	for i, d := range splitDocuments(data) {
-		if len(bytes.TrimSpace(stripComments(d.body))) == 0 {
-			continue
-		}
-		obj, err := decodeOne(d.body)
+	for _, d := range Documents(data) {
+		obj, err := d.Decode(file)
 		if err != nil {
-			return nil, &DecodeError{File: file, Line: d.line, Document: i + 1, Err: err}
+			return nil, err
 		}
 		objs = append(objs, obj)
 	}
 	return objs, nil
+}
+
+// Document is one YAML document of a file that is neither empty nor only
+// comments: what Decode makes one object of. A caller that kept the
+// object of a document with the same Body may take it instead of decoding
+// again (the file provider does, for the documents an edit left alone).
+type Document struct {
+	// Body is the document's text, without its "---" separator line.
+	Body []byte
+	// line is the 1-based line where the document starts; index its
+	// 1-based place in the file, counting every document, empty ones
+	// included.
+	line, index int
+}
+
+// Documents returns the documents of data, in order, leaving out empty
+// ones.
+func Documents(data []byte) []Document {
+	var out []Document
+	for i, d := range splitDocuments(data) {
+		if len(bytes.TrimSpace(stripComments(d.body))) == 0 {
+			continue
+		}
+		out = append(out, Document{Body: d.body, line: d.line, index: i + 1})
+	}
+	return out
+}
+
+// Decode decodes d, a document of file, as Decode does.
+func (d Document) Decode(file string) (client.Object, error) {
+	obj, err := decodeOne(d.Body)
+	if err != nil {
+		return nil, &DecodeError{File: file, Line: d.line, Document: d.index, Err: err}
+	}
+	return obj, nil
 }
 
 // document is one YAML document and the line it starts on.
