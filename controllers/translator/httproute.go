@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/dataplane/snapshot"
@@ -17,7 +16,9 @@ import (
 func (t *translator) translateHTTPRoutes() {
 	t.makeRoom()
 	for _, r := range t.res.HTTPRoutes {
-		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r) })
+		if !t.replayHTTPRoute(r) {
+			t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r) })
+		}
 	}
 }
 
@@ -27,8 +28,9 @@ func (t *translator) translateHTTPRoutes() {
 func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 	var b *routeBuild
 	var parents []gatewayv1.RouteParentStatus
+	var plan []parentPlan
 	var done addedTo
-	for _, ref := range h.parents {
+	for k, ref := range h.parents {
 		ls, ours := t.gatewayOf(h.meta.Namespace, ref)
 		if !ours {
 			continue
@@ -47,13 +49,27 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: h.meta.Namespace, Name: h.meta.Name, CreationTimestamp: h.meta.CreationTimestamp.UTC()}, a, b, &done)
 		}
 		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
-	}
-	if len(parents) > 0 {
-		if t.routeStatus[h.kind] == nil {
-			t.routeStatus[h.kind] = make(map[types.NamespacedName][]gatewayv1.RouteParentStatus, t.routesOfKind(h.kind))
+		if b.obj != nil {
+			plan = append(plan, t.planOf(k, res))
 		}
-		t.routeStatus[h.kind][nameOf(h.meta.Namespace, h.meta.Name)] = parents
 	}
+	t.setRouteStatus(h.kind, h.meta, parents)
+	if b != nil && b.obj != nil {
+		t.rememberPlan(b, plan)
+	}
+}
+
+// setRouteStatus records the parent statuses of a route, when it has
+// some.
+func (t *translator) setRouteStatus(kind groupKind, meta *metav1.ObjectMeta, parents []gatewayv1.RouteParentStatus) {
+	if len(parents) == 0 {
+		return
+	}
+	list := t.routeStatus[kind]
+	if list == nil {
+		list = make([]RouteStatus, 0, t.routesOfKind(kind))
+	}
+	t.routeStatus[kind] = append(list, RouteStatus{NamespacedName: nameOf(meta.Namespace, meta.Name), Status: gatewayv1.RouteStatus{Parents: parents}})
 }
 
 // routesOfKind is the number of routes of kind, to size their maps.
@@ -189,23 +205,53 @@ func unionHostnames(a, b []string) []string {
 // with the spec entry.
 func (t *translator) parentStatus(gen int64, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
 	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
-	conds := &ps.Conditions
-	if res.rejected.reason != "" {
-		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.rejected.reason, res.rejected.message)
+	if res.rejected.reason == "" && len(b.refs) == 0 && len(b.invalid) == 0 && !t.opts.Now.IsZero() {
+		ps.Conditions = t.soundConditions(gen)
 	} else {
-		setCondition(t, conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionTrue, gatewayv1.RouteReasonAccepted, "route is attached")
+		ps.Conditions = t.routeConditions(gen, res, b)
+	}
+	return ps
+}
+
+// soundConditions are the conditions of a parentRef of a route of
+// generation gen without a problem. Every such parentRef of a translation
+// shares one list (Status says statuses are read, never written): at
+// thousands of routes, each allocating the same conditions on every
+// translation was most of what the collector cleared after an edit of
+// one. The list has no room to grow. Without a time, each condition takes
+// the clock's when it is set, so nothing is shared then.
+func (t *translator) soundConditions(gen int64) []metav1.Condition {
+	if conds, ok := t.sound[gen]; ok {
+		return conds
+	}
+	if t.sound == nil {
+		t.sound = map[int64][]metav1.Condition{}
+	}
+	conds := slices.Clip(t.routeConditions(gen, parentResult{}, &routeBuild{}))
+	t.sound[gen] = conds
+	return conds
+}
+
+// routeConditions are the conditions of one parentRef of route b, which
+// res is what it came to.
+func (t *translator) routeConditions(gen int64, res parentResult, b *routeBuild) []metav1.Condition {
+	conds := make([]metav1.Condition, 0, 3)
+	if res.rejected.reason != "" {
+		setCondition(t, &conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionFalse, res.rejected.reason, res.rejected.message)
+	} else {
+		setCondition(t, &conds, gen, gatewayv1.RouteConditionAccepted, metav1.ConditionTrue, gatewayv1.RouteReasonAccepted, "route is attached")
 	}
 	if len(b.refs) > 0 {
 		msgs := make([]string, len(b.refs))
 		for i, p := range b.refs {
 			msgs[i] = p.message
 		}
-		setCondition(t, conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionFalse, b.refs[0].reason, strings.Join(msgs, "; "))
+		setCondition(t, &conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionFalse, b.refs[0].reason, strings.Join(msgs, "; "))
 	} else {
-		setCondition(t, conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.RouteReasonResolvedRefs, "all references resolved")
+		setCondition(t, &conds, gen, gatewayv1.RouteConditionResolvedRefs, metav1.ConditionTrue, gatewayv1.RouteReasonResolvedRefs, "all references resolved")
 	}
 	if res.rejected.reason == "" && len(b.invalid) > 0 {
-		setCondition(t, conds, gen, gatewayv1.RouteConditionPartiallyInvalid, metav1.ConditionTrue, gatewayv1.RouteReasonUnsupportedValue, b.partialMessage())
+		setCondition(t, &conds, gen, gatewayv1.RouteConditionPartiallyInvalid, metav1.ConditionTrue, gatewayv1.RouteReasonUnsupportedValue, b.partialMessage())
 	}
-	return ps
+	return conds
 }

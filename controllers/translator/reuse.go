@@ -105,6 +105,9 @@ type routeMemo struct {
 	// shared, and never written.
 	build     *routeBuild
 	listeners []listenerEntry
+	// parents are what the route's parentRefs came to (replay.go); set
+	// once the route is translated, and never written after.
+	parents []parentPlan
 }
 
 // listenerEntry is a route's memo on one listener. A route reaches a

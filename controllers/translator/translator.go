@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -76,7 +77,8 @@ type Result struct {
 // Status holds the status of every object certgate is responsible for,
 // each list sorted by namespace and name. HTTPRoute statuses hold only the
 // parents this controller handles; the writer merges them with other
-// controllers' entries.
+// controllers' entries. A Status is read, never written: the statuses of
+// routes share their conditions when they are equal (soundConditions).
 type Status struct {
 	GatewayClasses     []GatewayClassStatus     `json:"gatewayClasses,omitempty"`
 	Gateways           []GatewayStatus          `json:"gateways,omitempty"`
@@ -130,8 +132,12 @@ type translator struct {
 	// Statuses being built, by object. finish sorts them into a Status.
 	classStatus map[string]*gatewayv1.GatewayClassStatus
 	gwStatus    map[types.NamespacedName]*gatewayv1.GatewayStatus
-	// routeStatus holds the parent statuses of the routes of each kind.
-	routeStatus  map[groupKind]map[types.NamespacedName][]gatewayv1.RouteParentStatus
+	// routeStatus holds the statuses of the routes of each kind, in the
+	// order they were translated (see routeStatusList).
+	routeStatus map[groupKind][]RouteStatus
+	// sound are the conditions routes without a problem share, by
+	// generation (soundConditions).
+	sound        map[int64][]metav1.Condition
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
@@ -187,7 +193,7 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 		idx:          newIndex(res),
 		classStatus:  map[string]*gatewayv1.GatewayClassStatus{},
 		gwStatus:     map[types.NamespacedName]*gatewayv1.GatewayStatus{},
-		routeStatus:  map[groupKind]map[types.NamespacedName][]gatewayv1.RouteParentStatus{},
+		routeStatus:  map[groupKind][]RouteStatus{},
 		btlsStatus:   map[types.NamespacedName]*gatewayv1.PolicyStatus{},
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
@@ -256,14 +262,34 @@ func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
 	return keys
 }
 
-// routeStatusList is the status of the routes of kind, sorted by name.
+// routeStatusList is the status of the routes of kind, sorted by name,
+// the last one translated for a name that came twice. Routes are
+// translated in the order of Resources, which the sources sort by name:
+// then the list is already in order, and is checked rather than sorted.
 func (t *translator) routeStatusList(kind groupKind) []RouteStatus {
-	byName := t.routeStatus[kind]
-	var out []RouteStatus
-	for _, nn := range sortedNames(byName) {
-		out = append(out, RouteStatus{NamespacedName: nn, Status: gatewayv1.RouteStatus{Parents: byName[nn]}})
+	out := t.routeStatus[kind]
+	if len(out) == 0 {
+		return nil
 	}
-	return out
+	inOrder := true
+	for i := 1; i < len(out) && inOrder; i++ {
+		inOrder = compareRouteNames(out[i-1], out[i]) < 0
+	}
+	if inOrder {
+		return out
+	}
+	slices.SortStableFunc(out, compareRouteNames)
+	last := out[:0]
+	for i, s := range out {
+		if i+1 == len(out) || compareRouteNames(s, out[i+1]) != 0 {
+			last = append(last, s)
+		}
+	}
+	return last
+}
+
+func compareRouteNames(a, b RouteStatus) int {
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 func sortedNames[V any](m map[types.NamespacedName]V) []types.NamespacedName {
