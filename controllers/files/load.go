@@ -83,6 +83,9 @@ type Loader struct {
 	// owners is the Files of the last Load, when it succeeded; the next
 	// Load updates it (see assemble).
 	owners map[Key]string
+	// sorted are the objects of the last Load, when it succeeded, in the
+	// order of its sorted Resources (the synthetic class left out).
+	sorted []client.Object
 	// class is the synthetic GatewayClass, one object for every load: the
 	// translator takes the rules of unchanged routes only while every
 	// other object is the same one (translator/reuse.go).
@@ -109,18 +112,20 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 	l, errs := c.assemble(names, next, decodeErrs)
 	c.files = next
 	if len(errs) > 0 {
-		c.owners = nil
+		c.owners, c.sorted = nil, nil
 		return nil, errors.Join(errs...)
 	}
 	c.owners = l.Files
+	l.Resources.Sort()
+	c.sorted = l.Resources.Objects()
 	if len(l.Resources.GatewayClasses) == 0 {
+		// Alone in its list, which stays sorted.
 		l.Synthesised = true
 		if c.class == nil {
 			c.class = syntheticClass()
 		}
 		_ = l.Resources.Add(c.class)
 	}
-	l.Resources.Sort()
 	return l, nil
 }
 
@@ -154,11 +159,55 @@ func (c *Loader) decodeAll(dir string, names []string) (map[string]decodedFile, 
 func (c *Loader) assemble(names []string, next map[string]decodedFile, decodeErrs []error) (*Loaded, []error) {
 	if decodeErrs == nil && c.owners != nil && c.updateOwners(names, next) {
 		l := &Loaded{Resources: &resources.Resources{}, Files: c.owners}
-		if l.addResources(names, next) {
+		if c.inSortedOrder(l, next) || l.addResources(names, next) {
 			return l, nil
 		}
 	}
 	return rebuild(names, next, decodeErrs)
+}
+
+// inSortedOrder adds to l.Resources the objects of the last Load in their
+// sorted order, each replaced by the object of its key the changed files
+// now hold, so that sorting them costs one pass: at 5,000 routes, sorting
+// every route by name again was a tenth of an edit's work. It adds
+// nothing and returns false when the files do not hold the objects of the
+// same keys as before (one came or went).
+func (c *Loader) inSortedOrder(l *Loaded, next map[string]decodedFile) bool {
+	if c.sorted == nil || len(next) != len(c.files) {
+		return false
+	}
+	fresh := map[Key]client.Object{}
+	var replaced []client.Object
+	for name, old := range c.files {
+		f, ok := next[name]
+		if !ok {
+			return false
+		}
+		if f.sum != old.sum {
+			for _, o := range f.objs {
+				fresh[KeyOf(o)] = o
+			}
+			replaced = append(replaced, old.objs...)
+		}
+	}
+	if len(fresh) != len(replaced) {
+		return false
+	}
+	by := make(map[client.Object]client.Object, len(replaced))
+	for _, o := range replaced {
+		n, ok := fresh[KeyOf(o)]
+		if !ok {
+			return false
+		}
+		by[o] = n
+	}
+	for _, o := range c.sorted {
+		if n, ok := by[o]; ok {
+			o = n
+		}
+		_ = l.Resources.Add(o)
+	}
+	return true
 }
 
 // updateOwners moves c.owners from c.files to next: the objects of a file

@@ -89,8 +89,50 @@ func (r *Resources) Sort() {
 	sortObjects(r.Namespaces)
 }
 
+// sortObjects sorts objs by namespace and name. A list already in order,
+// with no name twice, is left as it is: a source that lists objects in
+// the order of its last sorted list (the file provider after an edit)
+// costs one pass, not a sort of thousands of names.
 func sortObjects[T client.Object](objs []T) {
-	slices.SortFunc(objs, func(a, b T) int {
+	byName := func(a, b T) int {
 		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
-	})
+	}
+	for i := 1; i < len(objs); i++ {
+		if byName(objs[i-1], objs[i]) >= 0 {
+			slices.SortFunc(objs, byName)
+			return
+		}
+	}
+}
+
+// Objects returns every object, kind after kind in the order of the
+// fields of Resources, each kind in its list's order.
+func (r *Resources) Objects() []client.Object {
+	out := make([]client.Object, 0, r.count())
+	out = appendObjects(out, r.GatewayClasses)
+	out = appendObjects(out, r.Gateways)
+	out = appendObjects(out, r.HTTPRoutes)
+	out = appendObjects(out, r.TLSRoutes)
+	out = appendObjects(out, r.GRPCRoutes)
+	out = appendObjects(out, r.ReferenceGrants)
+	out = appendObjects(out, r.BackendTLSPolicies)
+	out = appendObjects(out, r.ClientCertPolicies)
+	out = appendObjects(out, r.Services)
+	out = appendObjects(out, r.EndpointSlices)
+	out = appendObjects(out, r.Secrets)
+	out = appendObjects(out, r.ConfigMaps)
+	return appendObjects(out, r.Namespaces)
+}
+
+func (r *Resources) count() int {
+	return len(r.GatewayClasses) + len(r.Gateways) + len(r.HTTPRoutes) + len(r.TLSRoutes) + len(r.GRPCRoutes) +
+		len(r.ReferenceGrants) + len(r.BackendTLSPolicies) + len(r.ClientCertPolicies) + len(r.Services) +
+		len(r.EndpointSlices) + len(r.Secrets) + len(r.ConfigMaps) + len(r.Namespaces)
+}
+
+func appendObjects[T client.Object](out []client.Object, objs []T) []client.Object {
+	for _, o := range objs {
+		out = append(out, o)
+	}
+	return out
 }
