@@ -113,7 +113,7 @@ func (c *routeCache) commit() {
 // is equal to what it was compiled from (see start), else a new one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
 	if rc, ok := d.routes.reuse[r]; ok {
-		d.keep(l, r, rc)
+		d.keep(rc)
 		return rc, nil
 	}
 	rc, err := d.compileRoute(l, r)
@@ -125,12 +125,13 @@ func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*ro
 }
 
 // keep marks what a reused route uses as used by the snapshot being
-// compiled, as compiling it would: its metric series (metrics.Retain), its
-// shared backends (see share.go) and the upstream transports of its
-// mirrors (upstream.Pool.Sweep). It returns the same recorders and
-// transports the route holds: the route is equal, so every key is.
-func (d *Dataplane) keep(l *snapshot.Listener, r *snapshot.Route, rc *routeConfig) {
-	d.opts.Metrics.Route(l.Gateway, r.Namespace, r.Label())
+// compiled, as compiling it would: its metric series (metrics.Retain, by
+// the recorder the route holds), its shared backends (see share.go) and
+// the upstream transports of its mirrors (upstream.Pool.Sweep). It
+// returns the same recorders and transports the route holds: the route is
+// equal, so every key is.
+func (d *Dataplane) keep(rc *routeConfig) {
+	d.opts.Metrics.Keep(rc.recorder)
 	for _, rule := range rc.rules {
 		if d.routes.sets.carry(rule.backends.id, rule.backends) {
 			d.keepSet(rule.backends)

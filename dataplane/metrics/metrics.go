@@ -208,6 +208,24 @@ func (m *Metrics) Route(gateway, namespace, route string) *RouteRecorder {
 	return r
 }
 
+// Keep is Route asked again for a recorder Route returned before, by the
+// recorder rather than its labels: a data plane that reuses a compiled
+// route keeps its recorder without a lookup of its labels, which at
+// thousands of routes per apply was a cost of its own. A recorder is
+// still exported while it was asked for in this generation or the one
+// before (Retain deletes every other); one deleted since is asked for by
+// its labels, as Route does.
+func (m *Metrics) Keep(r *RouteRecorder) *RouteRecorder {
+	m.mu.Lock()
+	if r.m == m && r.gen+1 >= m.gen {
+		r.gen = m.gen
+		m.mu.Unlock()
+		return r
+	}
+	m.mu.Unlock()
+	return m.Route(r.labels[0], r.labels[1], r.labels[2])
+}
+
 // Retain deletes the series of every route that no configuration compiled
 // since the previous Retain asked a recorder for: the request counters and
 // durations, and the client certificate counters of its rules. Call it once

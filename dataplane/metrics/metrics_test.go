@@ -93,6 +93,37 @@ func TestRetainDropsTheSeriesOfRemovedRoutes(t *testing.T) {
 	}
 }
 
+// TestKeepRetainsARouteAsAskingByItsLabels: a recorder kept by Keep
+// keeps its series over Retains, as Route asked again would; one whose
+// series a Retain dropped comes back as the recorder Route gives for its
+// labels, which records again.
+func TestKeepRetainsARouteAsAskingByItsLabels(t *testing.T) {
+	m := New()
+	kept := m.Route("ns/gw", "ns", "kept")
+	kept.Record("GET", 200, time.Millisecond)
+	dropped := m.Route("ns/gw", "ns", "dropped")
+	m.Retain() // the first configuration is live
+	for range 3 {
+		if got := m.Keep(kept); got != kept {
+			t.Fatal("Keep gave another recorder for a route kept since")
+		}
+		m.Retain()
+	}
+	if n := testutil.CollectAndCount(m.HTTPRequests); n != 1 {
+		t.Errorf("request series = %d, want the kept route's", n)
+	}
+	back := m.Keep(dropped)
+	if back != m.Route("ns/gw", "ns", "dropped") {
+		t.Error("Keep of a dropped recorder is not the one Route gives for its labels")
+	}
+	back.Record("GET", 200, time.Millisecond)
+	m.Keep(kept)
+	m.Retain()
+	if n := testutil.CollectAndCount(m.HTTPRequests); n != 2 {
+		t.Errorf("request series = %d, want the kept route's and the one asked for again", n)
+	}
+}
+
 // TestBuildInfoIsServed: /metrics, fetched over a loopback socket, names
 // the running build in certgate_build_info with the value 1.
 func TestBuildInfoIsServed(t *testing.T) {
