@@ -105,7 +105,7 @@ type Document struct {
 func Documents(data []byte) []Document {
 	var out []Document
 	for i, d := range splitDocuments(data) {
-		if len(bytes.TrimSpace(stripComments(d.body))) == 0 {
+		if blank(d.body) {
 			continue
 		}
 		out = append(out, Document{Body: d.body, line: d.line, index: i + 1})
@@ -129,17 +129,24 @@ type document struct {
 }
 
 // splitDocuments cuts data at "---" separator lines, keeping track of
-// where each document starts so errors can name the line.
+// where each document starts so errors can name the line. Each body is a
+// part of data, not a copy.
 func splitDocuments(data []byte) []document {
 	docs := []document{{line: 1}}
-	for i, l := range bytes.SplitAfter(data, []byte("\n")) {
-		if t := bytes.TrimRight(l, " \t\r\n"); bytes.Equal(t, []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
-			docs = append(docs, document{line: i + 2})
-			continue
+	start, line := 0, 0
+	for off := 0; off < len(data); line++ {
+		end := len(data)
+		if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+			end = off + i + 1
 		}
-		last := &docs[len(docs)-1]
-		last.body = append(last.body, l...)
+		if t := bytes.TrimRight(data[off:end], " \t\r\n"); bytes.Equal(t, []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
+			docs[len(docs)-1].body = data[start:off:off]
+			docs = append(docs, document{line: line + 2})
+			start = end
+		}
+		off = end
 	}
+	docs[len(docs)-1].body = data[start:len(data):len(data)]
 	return docs
 }
 
@@ -234,15 +241,13 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
-// stripComments drops comment-only lines, so a document of comments counts
-// as empty.
-func stripComments(doc []byte) []byte {
-	var out []byte
+// blank reports whether a document has nothing but blank and comment
+// lines: it counts as empty.
+func blank(doc []byte) bool {
 	for l := range bytes.SplitSeq(doc, []byte("\n")) {
 		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
-			out = append(out, l...)
-			out = append(out, '\n')
+			return false
 		}
 	}
-	return out
+	return true
 }

@@ -83,3 +83,28 @@ func TestDecodeErrorsNameFileAndLine(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentsCutsAtSeparatorLines: documents are cut at "---" lines
+// (CRLF, trailing blanks and a "--- " comment included), counted with
+// the empty ones, and each body is its text as written, the last one
+// without a final newline too.
+func TestDocumentsCutsAtSeparatorLines(t *testing.T) {
+	data := "---\r\na: 1\r\n--- # next\n\n# only a comment\n---  \nb: 2\n  c: 3\n---\n---\nd: 4"
+	type doc struct {
+		body        string
+		line, index int
+	}
+	want := []doc{{"a: 1\r\n", 2, 2}, {"b: 2\n  c: 3\n", 7, 4}, {"d: 4", 11, 6}}
+	var got []doc
+	for _, d := range Documents([]byte(data)) {
+		got = append(got, doc{string(d.Body), d.line, d.index})
+	}
+	if len(got) != len(want) {
+		t.Fatalf("documents %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("document %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

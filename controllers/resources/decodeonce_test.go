@@ -62,7 +62,7 @@ func exampleDocuments(t *testing.T) []string {
 			return err
 		}
 		for _, d := range splitDocuments(data) {
-			if len(strings.TrimSpace(string(stripComments(d.body)))) > 0 {
+			if !blank(d.body) {
 				out = append(out, string(d.body))
 			}
 		}
