@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/dataplane/metrics"
-	"github.com/certgate/certgate/dataplane/rawconn"
 )
 
 // Server limits, set once here for every listener socket.
@@ -140,7 +139,7 @@ func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		cfg := l.socket.config.Load()
-		cc := countConn(l.socket.metrics, rawconn.Wrap(c), cfg)
+		cc := countConn(l.socket.metrics, c, cfg)
 		switch {
 		case cfg != nil && cfg.streams:
 			go l.socket.dispatch(cc, cfg)

@@ -1,13 +1,11 @@
 package upstream
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/certgate/certgate/dataplane/rawconn"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -79,7 +77,7 @@ func newHTTPTransport(b *snapshot.Backend) (*http.Transport, error) {
 		// Never a proxy from the environment: HTTP_PROXY in the gateway's
 		// environment must not redirect backend traffic.
 		Proxy:                  nil,
-		DialContext:            dialRaw(dialer),
+		DialContext:            dialer.DialContext,
 		TLSClientConfig:        tlsConfig,
 		TLSHandshakeTimeout:    tlsHandshakeTimeout,
 		MaxIdleConns:           0, // no global cap; the per-host cap applies
@@ -94,18 +92,6 @@ func newHTTPTransport(b *snapshot.Backend) (*http.Transport, error) {
 		Protocols:          protocols(b),
 		HTTP2:              &http.HTTP2Config{SendPingTimeout: h2SendPingTimeout, PingTimeout: h2PingTimeout},
 	}, nil
-}
-
-// dialRaw dials with d, and reads and writes the connection with raw
-// system calls (package rawconn).
-func dialRaw(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return rawconn.Wrap(c), nil
-	}
 }
 
 // protocols decides what a backend is spoken to with.
