@@ -49,16 +49,9 @@ type backendKey struct {
 // Every rule that sends to it shares one string: thousands of routes to
 // one Service made thousands of copies.
 func (t *translator) backendName(ns, service string, port int32) string {
-	k := backendKey{ns, service, port}
-	if name, ok := t.backendNames[k]; ok {
-		return name
-	}
-	if t.backendNames == nil {
-		t.backendNames = map[backendKey]string{}
-	}
-	name := fmt.Sprintf("%s/%s:%d", ns, service, port)
-	t.backendNames[k] = name
-	return name
+	return memoized(&t.idx.backendNames, backendKey{ns, service, port}, func() string {
+		return fmt.Sprintf("%s/%s:%d", ns, service, port)
+	})
 }
 
 func (t *translator) backendProblem(from groupKind, routeNS, ns string, ref gatewayv1.BackendObjectReference) *refProblem {
@@ -132,12 +125,7 @@ func appProtocol(p *string) snapshot.AppProtocol {
 // translator writes to it.
 func (t *translator) endpoints(b *snapshot.Backend, portName string) []snapshot.Endpoint {
 	k := endpointsKey{service: nameOf(b.Namespace, b.Service), port: portName}
-	if eps, ok := t.idx.endpoints[k]; ok {
-		return eps
-	}
-	eps := t.readyEndpoints(k)
-	t.idx.endpoints[k] = eps
-	return eps
+	return memoized(&t.idx.endpoints, k, func() []snapshot.Endpoint { return t.readyEndpoints(k) })
 }
 
 // endpointsKey names a Service port by the name its EndpointSlices use.

@@ -221,15 +221,9 @@ func (t *translator) parentStatus(gen int64, ref gatewayv1.ParentReference, res 
 // one. The list has no room to grow. Without a time, each condition takes
 // the clock's when it is set, so nothing is shared then.
 func (t *translator) soundConditions(gen int64) []metav1.Condition {
-	if conds, ok := t.sound[gen]; ok {
-		return conds
-	}
-	if t.sound == nil {
-		t.sound = map[int64][]metav1.Condition{}
-	}
-	conds := slices.Clip(t.routeConditions(gen, parentResult{}, &routeBuild{}))
-	t.sound[gen] = conds
-	return conds
+	return memoized(&t.sound, gen, func() []metav1.Condition {
+		return slices.Clip(t.routeConditions(gen, parentResult{}, &routeBuild{}))
+	})
 }
 
 // routeConditions are the conditions of one parentRef of route b, which

@@ -20,6 +20,9 @@ type index struct {
 	// endpoints are the ready endpoints of each Service port a backend
 	// used, filled in on first use (translator.endpoints).
 	endpoints map[endpointsKey][]snapshot.Endpoint
+	// backendNames are the names of the Service ports a backend used
+	// (translator.backendName).
+	backendNames map[backendKey]string
 }
 
 func newIndex(res *resources.Resources) *index {
@@ -29,7 +32,6 @@ func newIndex(res *resources.Resources) *index {
 		services:   map[types.NamespacedName]*corev1.Service{},
 		namespaces: map[string]*corev1.Namespace{},
 		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-		endpoints:  map[endpointsKey][]snapshot.Endpoint{},
 	}
 	for _, s := range res.Secrets {
 		idx.secrets[nameOf(s.Namespace, s.Name)] = s
@@ -50,6 +52,22 @@ func newIndex(res *resources.Resources) *index {
 		}
 	}
 	return idx
+}
+
+// memoized returns (*m)[k], made by make and kept on first use: what a
+// translation works out once per key (a Service port's endpoints and
+// name, the conditions routes share) and then hands every rule or route
+// that asks.
+func memoized[K comparable, V any](m *map[K]V, k K, make func() V) V {
+	if v, ok := (*m)[k]; ok {
+		return v
+	}
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	v := make()
+	(*m)[k] = v
+	return v
 }
 
 func nameOf(namespace, name string) types.NamespacedName {

@@ -254,14 +254,7 @@ func (next *Reuse) statusOf(b *routeBuild) *routeBuild {
 	if !reflect.DeepEqual(out, routeBuild{kind: key.kind, total: key.total}) {
 		return &out
 	}
-	if s := next.sound[key]; s != nil {
-		return s
-	}
-	if next.sound == nil {
-		next.sound = map[soundBuild]*routeBuild{}
-	}
-	next.sound[key] = &out
-	return &out
+	return memoized(&next.sound, key, func() *routeBuild { return &out })
 }
 
 // takenMemo returns the memo of a route whose rules were taken from the

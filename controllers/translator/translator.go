@@ -163,9 +163,6 @@ type translator struct {
 	taken       map[*snapshot.Rule]*listenerMemo
 	recording   map[*snapshot.Rule]*listenerMemo
 	reuseFailed bool
-	// backendNames are the names of the backends resolved so far
-	// (backendName).
-	backendNames map[backendKey]string
 }
 
 // Translate turns res into a snapshot and statuses. It never fails: every
