@@ -16,9 +16,13 @@ import (
 func (t *translator) translateHTTPRoutes() {
 	t.makeRoom()
 	for _, r := range t.res.HTTPRoutes {
-		if !t.replayHTTPRoute(r) {
-			t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r) })
+		id := identityOf(r, t.opts.Versioned)
+		m := t.prev.memoOf(id)
+		if m != nil && m.parents != nil {
+			t.replayHTTPRoute(t.buildHTTPRoute(r, id, m), m.parents)
+			continue
 		}
+		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r, id, m) })
 	}
 }
 

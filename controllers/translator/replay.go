@@ -64,29 +64,20 @@ func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
 	}
 }
 
-// replayHTTPRoute translates r from the previous translation's memo of it,
-// as translateRoute would; false when there is none to replay.
-func (t *translator) replayHTTPRoute(r *gatewayv1.HTTPRoute) bool {
-	if t.prev == nil {
-		return false
-	}
-	id := identityOf(r, t.opts.Versioned)
-	m := t.prev.routes[id]
-	if m == nil || m.parents == nil {
-		return false
-	}
-	b := *m.build
-	b.obj, b.id, b.memo = r, id, m
+// replayHTTPRoute translates the route of b, a build taken from the
+// previous translation's memo, by plan, what its parentRefs came to then,
+// as translateRoute would.
+func (t *translator) replayHTTPRoute(b *routeBuild, plan []parentPlan) {
+	r := b.obj
 	head := snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}
-	parents := make([]gatewayv1.RouteParentStatus, len(m.parents))
+	parents := make([]gatewayv1.RouteParentStatus, len(plan))
 	var done addedTo
-	for i, p := range m.parents {
+	for i, p := range plan {
 		for _, a := range p.attached {
-			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, &b, &done)
+			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, b, &done)
 		}
-		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, &b)
+		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, b)
 	}
 	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, parents)
-	t.rememberPlan(&b, m.parents)
-	return true
+	t.rememberPlan(b, plan)
 }

@@ -192,19 +192,25 @@ func (prev *Reuse) sameInputs(inputs []identity, opts reuseOptions) bool {
 	return prev != nil && prev.opts == opts && slices.Equal(prev.inputs, inputs)
 }
 
-// buildHTTPRoute is route r's build: taken from the previous
-// translation's memo when it has one, else converted. The route's identity
-// is worked out once, here, for the memo this translation leaves.
-func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute) *routeBuild {
-	id := identityOf(r, t.opts.Versioned)
-	if t.prev != nil {
-		if m := t.prev.routes[id]; m != nil {
-			// Everything but the rules, which each listener takes from the
-			// memo (rulesForListener).
-			b := *m.build
-			b.obj, b.id, b.memo = r, id, m
-			return &b
-		}
+// memoOf returns the memo the previous translation left for the route of
+// identity id, or nil.
+func (prev *Reuse) memoOf(id identity) *routeMemo {
+	if prev == nil {
+		return nil
+	}
+	return prev.routes[id]
+}
+
+// buildHTTPRoute is the build of route r, of identity id: taken from m,
+// the previous translation's memo of it, when there is one, else
+// converted.
+func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute, id identity, m *routeMemo) *routeBuild {
+	if m != nil {
+		// Everything but the rules, which each listener takes from the
+		// memo (rulesForListener).
+		b := *m.build
+		b.obj, b.id, b.memo = r, id, m
+		return &b
 	}
 	b := t.buildRoute(r)
 	b.obj, b.id = r, id
