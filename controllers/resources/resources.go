@@ -89,19 +89,16 @@ func (r *Resources) Sort() {
 	sortObjects(r.Namespaces)
 }
 
-// sortObjects sorts objs by namespace and name. A list already in order,
-// with no name twice, is left as it is: a source that lists objects in
-// the order of its last sorted list (the file provider after an edit)
-// costs one pass, not a sort of thousands of names.
+// sortObjects sorts objs by namespace and name. A list already in order
+// is left as it is: a source that lists objects in the order of its last
+// sorted list (the file provider after an edit) costs one pass, not a
+// sort of thousands of names.
 func sortObjects[T client.Object](objs []T) {
 	byName := func(a, b T) int {
 		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
 	}
-	for i := 1; i < len(objs); i++ {
-		if byName(objs[i-1], objs[i]) >= 0 {
-			slices.SortFunc(objs, byName)
-			return
-		}
+	if !slices.IsSortedFunc(objs, byName) {
+		slices.SortFunc(objs, byName)
 	}
 }
 
