@@ -19,7 +19,7 @@ func (t *translator) translateHTTPRoutes() {
 		id := identityOf(r, t.opts.Versioned)
 		m := t.prev.memoOf(id)
 		if m != nil && m.parents != nil {
-			t.replayHTTPRoute(t.buildHTTPRoute(r, id, m), m.parents)
+			t.replayHTTPRoute(takenBuild(r, id, m), m.parents)
 			continue
 		}
 		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r, id, m) })

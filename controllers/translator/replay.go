@@ -66,18 +66,19 @@ func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
 
 // replayHTTPRoute translates the route of b, a build taken from the
 // previous translation's memo, by plan, what its parentRefs came to then,
-// as translateRoute would.
-func (t *translator) replayHTTPRoute(b *routeBuild, plan []parentPlan) {
+// as translateRoute would. b is a value: nothing keeps it, so replaying
+// allocates no build per route.
+func (t *translator) replayHTTPRoute(b routeBuild, plan []parentPlan) {
 	r := b.obj
 	head := snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}
 	parents := make([]gatewayv1.RouteParentStatus, len(plan))
 	var done addedTo
 	for i, p := range plan {
 		for _, a := range p.attached {
-			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, b, &done)
+			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, &b, &done)
 		}
-		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, b)
+		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, &b)
 	}
 	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, parents)
-	t.rememberPlan(b, plan)
+	t.rememberPlan(&b, plan)
 }

@@ -206,14 +206,20 @@ func (prev *Reuse) memoOf(id identity) *routeMemo {
 // converted.
 func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute, id identity, m *routeMemo) *routeBuild {
 	if m != nil {
-		// Everything but the rules, which each listener takes from the
-		// memo (rulesForListener).
-		b := *m.build
-		b.obj, b.id, b.memo = r, id, m
+		b := takenBuild(r, id, m)
 		return &b
 	}
 	b := t.buildRoute(r)
 	b.obj, b.id = r, id
+	return b
+}
+
+// takenBuild is the build of route r, of identity id, taken from m, its
+// memo: everything but the rules, which each listener takes from the memo
+// (rulesForListener).
+func takenBuild(r *gatewayv1.HTTPRoute, id identity, m *routeMemo) routeBuild {
+	b := *m.build
+	b.obj, b.id, b.memo = r, id, m
 	return b
 }
 
