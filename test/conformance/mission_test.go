@@ -370,51 +370,59 @@ func checkUpstreamIdentity(t *testing.T, hc *http.Client, url string, p *mission
 	}
 }
 
-// checkRejectionMetrics scrapes the chart's metrics Service (a ClusterIP,
-// through kube-proxy) until both Pods have answered, tells them apart by
-// process_start_time_seconds, and checks that their rejection counters
-// for the pinned rule add up to the rejections sent.
+// checkRejectionMetrics scrapes the chart's metrics Service the way a
+// Prometheus ServiceMonitor does: every ready endpoint of its
+// EndpointSlices, once both certgate Pods are there, plus one scrape
+// through its ClusterIP (kube-proxy). The rejection counters of the
+// pinned rule must add up to the rejections sent.
 func checkRejectionMetrics(t *testing.T, c *cluster.Config, want int) {
 	t.Helper()
-	ip := jsonpath(c, release.Namespace, "service/certgate-metrics", "{.spec.clusterIP}")
-	url := "http://" + net.JoinHostPort(ip, "9090") + "/metrics"
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	perPod := map[string]int{}
-	testwait.Until(t, time.Minute, "metrics from both Pods through "+url, func() error {
-		code, b, err := get(hc, url)
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("status %d, %v", code, err)
+	svc := "certgate-metrics"
+	ip := jsonpath(c, release.Namespace, "service/"+svc, "{.spec.clusterIP}")
+	if code, _, err := get(hc, "http://"+net.JoinHostPort(ip, "9090")+"/metrics"); err != nil || code != http.StatusOK {
+		t.Fatalf("metrics through the Service's ClusterIP %s: status %d, %v", ip, code, err)
+	}
+	var endpoints []string
+	testwait.Until(t, time.Minute, "two ready endpoints of Service "+svc, func() error {
+		slices := "endpointslices -l kubernetes.io/service-name=" + svc
+		port := jsonpath(c, release.Namespace, slices, "{.items[0].ports[0].port}")
+		addrs := strings.Fields(jsonpath(c, release.Namespace, slices,
+			`{range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{" "}{end}`))
+		if len(addrs) != 2 || port == "" {
+			return fmt.Errorf("ready addresses %v, port %q", addrs, port)
 		}
-		start, n := scrape(string(b))
-		perPod[start] = n
-		if len(perPod) < 2 {
-			return fmt.Errorf("answers from %d Pods so far", len(perPod))
+		endpoints = endpoints[:0]
+		for _, a := range addrs {
+			endpoints = append(endpoints, net.JoinHostPort(a, port))
 		}
 		return nil
 	})
-	total := 0
-	for _, n := range perPod {
-		total += n
+	perPod, total := map[string]int{}, 0
+	for _, ep := range endpoints {
+		code, b, err := get(hc, "http://"+ep+"/metrics")
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("metrics of endpoint %s: status %d, %v", ep, code, err)
+		}
+		perPod[ep] = scrape(string(b))
+		total += perPod[ep]
 	}
-	t.Logf("rejections of route mission/payments rule admin per Pod (by start time): %v", perPod)
+	t.Logf("rejections of route mission/payments rule admin per Pod: %v", perPod)
 	if total != want {
 		t.Errorf("certgate_clientcert_rejections_total for mission/payments/admin summed over the Pods = %d, want %d", total, want)
 	}
 }
 
-// scrape returns the process start time and the enforced rejections of
-// the mission's pinned rule in one Pod's metrics.
-func scrape(text string) (start string, rejections int) {
+// scrape returns the enforced rejections of the mission's pinned rule in
+// one Pod's metrics.
+func scrape(text string) (rejections int) {
 	for _, l := range strings.Split(text, "\n") {
-		switch {
-		case strings.HasPrefix(l, "process_start_time_seconds "):
-			start = strings.TrimPrefix(l, "process_start_time_seconds ")
-		case strings.HasPrefix(l, "certgate_clientcert_rejections_total{") && strings.Contains(l, `namespace="`+missionNS+`"`) &&
-			strings.Contains(l, `route="payments"`) && strings.Contains(l, `rule="admin"`) && strings.Contains(l, `mode="enforce"`):
+		if strings.HasPrefix(l, "certgate_clientcert_rejections_total{") && strings.Contains(l, `namespace="`+missionNS+`"`) &&
+			strings.Contains(l, `route="payments"`) && strings.Contains(l, `rule="admin"`) && strings.Contains(l, `mode="enforce"`) {
 			f := strings.Fields(l)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			rejections += int(v)
 		}
 	}
-	return start, rejections
+	return rejections
 }
