@@ -43,6 +43,8 @@ type socket struct {
 	// handoff carries connections of HTTPS listeners to server on a
 	// socket with TLS listeners too, after their ClientHello was read.
 	handoff *handoff
+	// h1 serves HTTP/1.1 connections until it hands them to server.
+	h1      *h1Server
 	config  atomic.Pointer[portConfig]
 	metrics *metrics.Metrics
 	// retired is set when a snapshot removes the socket; its WebSocket
@@ -59,7 +61,15 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		return nil, err
 	}
 	s := &socket{addr: addr, ln: ln, dp: d, handoff: newHandoff(ln.Addr()), served: make(chan struct{}), metrics: d.opts.Metrics}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.serve(s.config.Load(), w, r) })
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			// A TLS connection the loop handed over reaches net/http as
+			// plaintext.
+			r.TLS, _ = r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+		}
+		d.serve(s.config.Load(), w, r)
+	})
+	s.h1 = newH1Server(s, handler)
 	s.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -70,6 +80,9 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if f, ok := c.(*framingConn); ok {
 				ctx = context.WithValue(ctx, framingKey{}, f)
+			}
+			if h, ok := c.(*handedConn); ok && h.tls != nil {
+				ctx = context.WithValue(ctx, tlsStateKey{}, h.state)
 			}
 			return withConnState(context.WithValue(ctx, socketKey{}, s), c)
 		},
@@ -108,10 +121,13 @@ func (s *socket) start(log *slog.Logger) {
 // drain stops accepting, lets in-flight requests finish until ctx ends,
 // then closes what is left.
 func (s *socket) drain(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.h1.shutdown(ctx) })
 	if err := s.server.Shutdown(ctx); err != nil {
 		_ = s.server.Close()
 	}
 	<-s.served
+	wg.Wait()
 }
 
 // closeUnstarted releases a socket that never served.
@@ -144,9 +160,9 @@ func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 		case cfg != nil && cfg.streams:
 			go l.socket.dispatch(cc, cfg)
 		case cfg != nil && cfg.tls != nil:
-			return tls.Server(cc, cfg.tls), nil
+			go l.socket.h1.serve(cc, tls.Server(cc, cfg.tls))
 		default:
-			return &framingConn{Conn: cc}, nil
+			go l.socket.h1.serve(cc, nil)
 		}
 	}
 }

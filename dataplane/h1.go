@@ -1,0 +1,590 @@
+package dataplane
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// certgate serves HTTP/1.1 connections with a connection loop of its own
+// and leaves every request it does not carry to net/http's server, on the
+// same connection. Profiles of keep-alive proxying showed net/http's
+// server costing about as much per request as the proxying: a context, a
+// background read and three read deadlines per request, a response
+// object, a header map and a buffered writer per response. The loop
+// carries the requests a gateway sees most: GET, HEAD and OPTIONS over
+// HTTP/1.1 with no body, in origin form, with one valid Host, every field
+// name and value valid, and no Expect, Upgrade or Connection other than
+// keep-alive. It parses them with net/http's own ReadRequest.
+//
+// The loop never answers a request it has not parsed itself, and it never
+// consumes a request it does not carry: it looks at a whole request head
+// in its buffer before it takes it, and the first one it does not carry
+// (any other method, a body, an upgrade, HTTP/1.0 or HTTP/2, a head
+// larger than its buffer, anything malformed) goes to net/http with every
+// byte not yet served, and the connection stays with net/http from then
+// on. Malformed requests are net/http's to refuse, with net/http's
+// answer.
+
+const (
+	// h1BufferSize bounds the request heads the loop takes; a larger one
+	// goes to net/http, which allows up to maxHeaderBytes.
+	h1BufferSize = 4096
+	// h1BufferBody is how much of a response body is held before the
+	// header is sent, so a short body gets a Content-Length, as in net/http.
+	h1BufferBody = 2048
+	// clientWatchDelay is how long a request runs before the loop starts
+	// watching its connection for the client going away, which cancels
+	// the request's context, as net/http's server does. Quick requests
+	// never pay for the watch.
+	clientWatchDelay = 50 * time.Millisecond
+	// idleDeadlineSlack is how stale the idle read deadline may grow
+	// before it is set again, so that a busy connection does not reset
+	// it on every request.
+	idleDeadlineSlack = time.Second
+)
+
+// h1Server runs the connection loops of one socket and keeps track of
+// them for drain.
+type h1Server struct {
+	s       *socket
+	handler http.Handler
+
+	mu      sync.Mutex
+	conns   map[*h1Conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+func newH1Server(s *socket, handler http.Handler) *h1Server {
+	return &h1Server{s: s, handler: handler, conns: map[*h1Conn]struct{}{}}
+}
+
+// serve runs the loop on c, a plaintext connection, or on tc's handshake
+// first.
+func (srv *h1Server) serve(c net.Conn, tc *tls.Conn) {
+	hc := &h1Conn{srv: srv, conn: c, tls: tc}
+	if tc != nil {
+		hc.conn = tc
+	}
+	if !srv.track(hc) {
+		_ = hc.conn.Close()
+		return
+	}
+	defer srv.untrack(hc)
+	if tc != nil && !hc.handshake() {
+		return
+	}
+	hc.loop()
+}
+
+func (srv *h1Server) track(c *h1Conn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return false
+	}
+	srv.conns[c] = struct{}{}
+	srv.wg.Add(1)
+	return true
+}
+
+func (srv *h1Server) untrack(c *h1Conn) {
+	srv.mu.Lock()
+	delete(srv.conns, c)
+	srv.mu.Unlock()
+	srv.wg.Done()
+}
+
+// shutdown closes the idle connections and lets the others finish the
+// request they serve, until ctx ends; then it closes them.
+func (srv *h1Server) shutdown(ctx context.Context) {
+	srv.mu.Lock()
+	srv.closing = true
+	for c := range srv.conns {
+		if c.idle {
+			_ = c.conn.Close()
+		}
+	}
+	srv.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	srv.mu.Lock()
+	for c := range srv.conns {
+		_ = c.conn.Close()
+	}
+	srv.mu.Unlock()
+	<-done
+}
+
+// setIdle marks c as waiting for a request, which shutdown may close; it
+// returns false when the server is closing.
+func (srv *h1Server) setIdle(c *h1Conn, idle bool) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	c.idle = idle && !srv.closing
+	return !srv.closing
+}
+
+func (srv *h1Server) isClosing() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.closing
+}
+
+// h1Conn is one connection in the loop.
+type h1Conn struct {
+	srv  *h1Server
+	conn net.Conn
+	// tls is the connection's TLS layer, nil on plaintext.
+	tls      *tls.Conn
+	tlsState *tls.ConnectionState
+	remote   string
+	base     context.Context
+	// idle is guarded by srv.mu.
+	idle bool
+
+	// buf[r:w] is read and not yet served.
+	buf  []byte
+	r, w int
+	// deadline is the read deadline set last, of kind.
+	deadline time.Time
+	kind     deadlineKind
+	// head parses a request head out of buf.
+	head  bytes.Reader
+	headR *bufio.Reader
+	bw    *bufio.Writer
+	res   h1Response
+
+	watch clientWatch
+	date  httpDate
+}
+
+// handshake runs the TLS handshake under the header timeout, as net/http
+// does, and hands an HTTP/2 connection to net/http. It reports whether the
+// loop goes on.
+func (c *h1Conn) handshake() bool {
+	dl := time.Now().Add(readHeaderTimeout)
+	_ = c.conn.SetReadDeadline(dl)
+	_ = c.conn.SetWriteDeadline(dl)
+	if err := c.tls.HandshakeContext(context.Background()); err != nil {
+		c.handshakeFailed(err)
+		return false
+	}
+	_ = c.conn.SetReadDeadline(time.Time{})
+	_ = c.conn.SetWriteDeadline(time.Time{})
+	state := c.tls.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		c.srv.s.handoff.give(c.tls)
+		return false
+	}
+	c.tlsState = &state
+	return true
+}
+
+// handshakeFailed answers a plaintext HTTP request sent to a TLS port as
+// net/http does, closes the connection and counts the failure.
+func (c *h1Conn) handshakeFailed(err error) {
+	if re, ok := err.(tls.RecordHeaderError); ok && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+		_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		_ = re.Conn.Close()
+		return
+	}
+	if handshakeFailure(err) != "" {
+		c.srv.s.server.ErrorLog.Printf("http: TLS handshake error from %s: %v", c.conn.RemoteAddr(), err)
+	}
+	_ = c.conn.Close()
+	c.srv.s.dp.connState(c.tls, http.StateClosed)
+}
+
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}
+
+// loop serves requests until the connection ends or is handed to net/http.
+func (c *h1Conn) loop() {
+	c.remote = c.conn.RemoteAddr().String()
+	c.base = withConnState(context.WithValue(context.Background(), socketKey{}, c.srv.s), c.conn)
+	c.buf = make([]byte, h1BufferSize)
+	c.headR = bufio.NewReaderSize(&c.head, h1BufferSize)
+	c.bw = bufio.NewWriterSize(c.conn, h1BufferSize)
+	c.res.c = c
+	c.watch.c = c
+	for {
+		n, ok := c.nextHead()
+		if !ok {
+			return
+		}
+		r := c.parse(n)
+		if r == nil {
+			c.handOff(c.buf[c.r:c.w])
+			return
+		}
+		c.r += n
+		if !c.serveRequest(r) || c.srv.isClosing() {
+			c.close()
+			return
+		}
+	}
+}
+
+// nextHead waits until buf holds a whole request head and returns its
+// length. It returns false when the connection ended or was handed over.
+func (c *h1Conn) nextHead() (int, bool) {
+	for {
+		n, state := headLength(c.buf[c.r:c.w])
+		switch {
+		case state == headWhole:
+			return n, true
+		case state == headOther || c.w-c.r == len(c.buf):
+			c.handOff(c.buf[c.r:c.w])
+			return 0, false
+		}
+		if c.r > 0 {
+			c.w = copy(c.buf, c.buf[c.r:c.w])
+			c.r = 0
+		}
+		waiting := c.w == 0
+		c.setDeadline(waiting)
+		if waiting && !c.srv.setIdle(c, true) {
+			c.close()
+			return 0, false
+		}
+		n, err := c.conn.Read(c.buf[c.w:])
+		if waiting {
+			c.srv.setIdle(c, false)
+		}
+		c.w += n
+		if err != nil {
+			c.close()
+			return 0, false
+		}
+	}
+}
+
+// setDeadline sets the read deadline for waiting on a new request (the
+// idle timeout) or for the rest of a head (the header timeout). The idle
+// one is set again only once it has grown a second stale.
+func (c *h1Conn) setDeadline(waiting bool) {
+	now := time.Now()
+	switch {
+	case waiting && c.kind == idleDeadline && c.deadline.Sub(now) > idleTimeout-idleDeadlineSlack:
+		return
+	case waiting:
+		c.deadline, c.kind = now.Add(idleTimeout), idleDeadline
+	case c.kind == headerDeadline:
+		return // the header timeout runs from the head's first read
+	default:
+		c.deadline, c.kind = now.Add(readHeaderTimeout), headerDeadline
+	}
+	_ = c.conn.SetReadDeadline(c.deadline)
+}
+
+type deadlineKind uint8
+
+const (
+	noDeadline deadlineKind = iota
+	idleDeadline
+	headerDeadline
+)
+
+type headState int
+
+const (
+	headPartial headState = iota
+	headWhole
+	// headOther: not a head the loop takes (an empty request line, a
+	// folded line, a line without ":" or more than one Host field);
+	// net/http decides.
+	headOther
+)
+
+// headLength finds the end of the request head at the start of p: the
+// empty line after the request line and the field lines.
+func headLength(p []byte) (int, headState) {
+	hosts := 0
+	for i, first := 0, true; ; first = false {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			return 0, headPartial
+		}
+		line := p[i : i+j]
+		i += j + 1
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		switch {
+		case len(line) == 0 && first:
+			return 0, headOther
+		case len(line) == 0:
+			if hosts != 1 {
+				return 0, headOther
+			}
+			return i, headWhole
+		case first:
+		case line[0] == ' ' || line[0] == '\t':
+			return 0, headOther
+		default:
+			name, _, ok := bytes.Cut(line, []byte(":"))
+			if !ok {
+				return 0, headOther
+			}
+			if isField(name, "host") {
+				hosts++
+			}
+		}
+	}
+}
+
+// parse parses the head of n bytes at buf[r:] with net/http's parser and
+// returns the request, or nil when the loop does not carry it.
+func (c *h1Conn) parse(n int) *http.Request {
+	c.head.Reset(c.buf[c.r : c.r+n])
+	c.headR.Reset(&c.head)
+	r, err := http.ReadRequest(c.headR)
+	if err != nil || !carried(r) || c.headR.Buffered() > 0 || c.head.Len() > 0 {
+		return nil
+	}
+	return r
+}
+
+// carried reports whether the loop serves r rather than net/http. The
+// checks after the method are those net/http's server adds to
+// ReadRequest's, and the fields whose handling is net/http's.
+func carried(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Close || r.ContentLength != 0 || r.Body != http.NoBody ||
+		len(r.TransferEncoding) > 0 || len(r.RequestURI) == 0 || r.RequestURI[0] != '/' || !httpguts.ValidHostHeader(r.Host) {
+		return false
+	}
+	for name, values := range r.Header {
+		switch name {
+		case "Expect", "Upgrade", "Transfer-Encoding", "Content-Length":
+			return false
+		case "Connection":
+			for _, v := range values {
+				if !equalFoldTrimmed(v, "keep-alive") {
+					return false
+				}
+			}
+		}
+		if !httpguts.ValidHeaderFieldName(name) {
+			return false
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func equalFoldTrimmed(v, want string) bool {
+	return bytes.EqualFold(bytes.TrimSpace([]byte(v)), []byte(want))
+}
+
+// serveRequest runs the handler on r and finishes the response. It
+// reports whether the connection carries on.
+func (c *h1Conn) serveRequest(r *http.Request) (keep bool) {
+	ctx, cancel := context.WithCancel(c.base)
+	defer cancel()
+	r = r.WithContext(ctx)
+	r.RemoteAddr, r.TLS = c.remote, c.tlsState
+	w := &c.res
+	w.reset(r)
+	c.watch.start(cancel)
+	defer func() {
+		gone := c.watch.stop()
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.srv.s.server.ErrorLog.Printf("http: panic serving %v: %v\n%s", c.remote, p, buf)
+			}
+			keep = false
+			return
+		}
+		keep = w.finish() && !gone
+	}()
+	c.srv.handler.ServeHTTP(w, r)
+	return true
+}
+
+// handOff gives the connection to net/http with pending, the bytes read
+// and not served, to be read first.
+func (c *h1Conn) handOff(pending []byte) {
+	if c.kind != noDeadline {
+		_ = c.conn.SetReadDeadline(time.Time{})
+	}
+	if c.tls != nil {
+		// net/http takes a *tls.Conn wrapped as plaintext; it must not
+		// find an HTTP/2 preface in it.
+		if bytes.HasPrefix(pending, []byte("PRI ")) {
+			c.close()
+			return
+		}
+		c.srv.s.handoff.give(&handedConn{Conn: c.conn, pending: pending, tls: c.tls, state: c.tlsState})
+		return
+	}
+	c.srv.s.handoff.give(&framingConn{Conn: &handedConn{Conn: c.conn, pending: pending}})
+}
+
+func (c *h1Conn) close() { _ = c.conn.Close() }
+
+// handedConn is a connection the loop gave to net/http: pending, read by
+// the loop, comes first. On TLS, net/http sees a plaintext connection; the
+// handler takes the request's TLS state from the connection's context.
+type handedConn struct {
+	net.Conn
+	pending []byte
+	tls     *tls.Conn
+	state   *tls.ConnectionState
+}
+
+func (h *handedConn) Read(p []byte) (int, error) {
+	if len(h.pending) > 0 {
+		n := copy(p, h.pending)
+		h.pending = h.pending[n:]
+		return n, nil
+	}
+	return h.Conn.Read(p)
+}
+
+// CloseWrite keeps net/http's graceful close.
+func (h *handedConn) CloseWrite() error {
+	if cw, ok := h.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+type tlsStateKey struct{}
+
+// clientWatch cancels a request whose client goes away, once the request
+// has run for clientWatchDelay: a read on the connection that ends in an
+// error while the handler runs means the client closed it. A byte read
+// meanwhile is the start of the next request and is kept.
+type clientWatch struct {
+	c     *h1Conn
+	timer *time.Timer
+
+	mu       sync.Mutex
+	running  bool
+	watching bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+	b        [1]byte
+	n        int
+	gone     bool
+}
+
+func (w *clientWatch) start(cancel context.CancelFunc) {
+	w.mu.Lock()
+	w.running, w.cancel, w.gone, w.n = true, cancel, false, 0
+	w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(clientWatchDelay, w.fire)
+		return
+	}
+	w.timer.Reset(clientWatchDelay)
+}
+
+func (w *clientWatch) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running || w.watching {
+		return
+	}
+	c := w.c
+	if c.r < c.w {
+		return // the next request is already here: nothing to read
+	}
+	w.watching = true
+	w.done = make(chan struct{})
+	go w.read()
+}
+
+func (w *clientWatch) read() {
+	defer close(w.done)
+	_ = w.c.conn.SetReadDeadline(time.Time{})
+	n, err := w.c.conn.Read(w.b[:])
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n = n
+	if err != nil && w.running && !isTimeout(err) {
+		w.gone = true
+		w.cancel()
+	}
+}
+
+// stop ends the watch when the handler returns and reports whether the
+// client went away.
+func (w *clientWatch) stop() bool {
+	w.timer.Stop()
+	w.mu.Lock()
+	w.running = false
+	watching := w.watching
+	w.watching = false
+	w.mu.Unlock()
+	if !watching {
+		return false
+	}
+	c := w.c
+	_ = c.conn.SetReadDeadline(aLongTimeAgo)
+	<-w.done
+	c.deadline, c.kind = time.Time{}, noDeadline
+	_ = c.conn.SetReadDeadline(time.Time{})
+	if w.n > 0 {
+		c.buf[c.w] = w.b[0]
+		c.w++
+	}
+	return w.gone
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// aLongTimeAgo is a deadline in the past: it makes a pending read return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// httpDate is the Date field's value, formatted once a second.
+type httpDate struct {
+	sec int64
+	b   []byte
+}
+
+func (d *httpDate) at(now time.Time) []byte {
+	if s := now.Unix(); s != d.sec || d.b == nil {
+		d.sec = s
+		d.b = now.UTC().AppendFormat(d.b[:0], http.TimeFormat)
+	}
+	return d.b
+}
