@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -59,9 +60,10 @@ type h1Server struct {
 	s       *socket
 	handler http.Handler
 
-	mu      sync.Mutex
-	conns   map[*h1Conn]struct{}
-	closing bool
+	mu    sync.Mutex
+	conns map[*h1Conn]struct{}
+	// closing is set, under mu, once shutdown begins.
+	closing atomic.Bool
 	wg      sync.WaitGroup
 }
 
@@ -90,7 +92,7 @@ func (srv *h1Server) serve(c net.Conn, tc *tls.Conn) {
 func (srv *h1Server) track(c *h1Conn) bool {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	if srv.closing {
+	if srv.closing.Load() {
 		return false
 	}
 	srv.conns[c] = struct{}{}
@@ -109,7 +111,7 @@ func (srv *h1Server) untrack(c *h1Conn) {
 // request they serve, until ctx ends; then it closes them.
 func (srv *h1Server) shutdown(ctx context.Context) {
 	srv.mu.Lock()
-	srv.closing = true
+	srv.closing.Store(true)
 	for c := range srv.conns {
 		if c.idle {
 			_ = c.conn.Close()
@@ -139,14 +141,9 @@ func (srv *h1Server) shutdown(ctx context.Context) {
 func (srv *h1Server) setIdle(c *h1Conn, idle bool) bool {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	c.idle = idle && !srv.closing
-	return !srv.closing
-}
-
-func (srv *h1Server) isClosing() bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return srv.closing
+	closing := srv.closing.Load()
+	c.idle = idle && !closing
+	return !closing
 }
 
 // h1Conn is one connection in the loop.
@@ -167,11 +164,10 @@ type h1Conn struct {
 	// deadline is the read deadline set last, of kind.
 	deadline time.Time
 	kind     deadlineKind
-	// head parses a request head out of buf.
-	head  bytes.Reader
-	headR *bufio.Reader
-	bw    *bufio.Writer
-	res   h1Response
+	// head is the request head being parsed, in buf.
+	head bytes.Reader
+	bw   *bufio.Writer
+	res  h1Response
 
 	watch clientWatch
 	date  httpDate
@@ -227,7 +223,6 @@ func (c *h1Conn) loop() {
 	c.remote = c.conn.RemoteAddr().String()
 	c.base = withConnState(context.WithValue(context.Background(), socketKey{}, c.srv.s), c.conn)
 	c.buf = make([]byte, h1BufferSize)
-	c.headR = bufio.NewReaderSize(&c.head, h1BufferSize)
 	c.bw = bufio.NewWriterSize(c.conn, h1BufferSize)
 	c.res.c = c
 	c.watch.c = c
@@ -242,7 +237,7 @@ func (c *h1Conn) loop() {
 			return
 		}
 		c.r += n
-		if !c.serveRequest(r) || c.srv.isClosing() {
+		if !c.serveRequest(r) || c.srv.closing.Load() {
 			c.close()
 			return
 		}
@@ -361,13 +356,22 @@ func headLength(p []byte) (int, headState) {
 // returns the request, or nil when the loop does not carry it.
 func (c *h1Conn) parse(n int) *http.Request {
 	c.head.Reset(c.buf[c.r : c.r+n])
-	c.headR.Reset(&c.head)
-	r, err := http.ReadRequest(c.headR)
-	if err != nil || !carried(r) || c.headR.Buffered() > 0 || c.head.Len() > 0 {
+	br := headReaders.Get().(*bufio.Reader)
+	br.Reset(&c.head)
+	r, err := http.ReadRequest(br)
+	// The parser must have read the head to the end we found, no less.
+	whole := br.Buffered() == 0 && c.head.Len() == 0
+	br.Reset(nil)
+	headReaders.Put(br)
+	if err != nil || !whole || !carried(r) {
 		return nil
 	}
 	return r
 }
+
+// headReaders are the readers request heads are parsed through, shared by
+// the connections rather than held by each, idle ones included.
+var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, h1BufferSize) }}
 
 // carried reports whether the loop serves r rather than net/http. The
 // checks after the method are those net/http's server adds to
