@@ -83,10 +83,26 @@ func (srv *h1Server) serve(c net.Conn, tc *tls.Conn) {
 		return
 	}
 	defer srv.untrack(hc)
+	defer func() {
+		// As net/http's server does: a fault serving one connection
+		// closes it and never stops the process.
+		if p := recover(); p != nil {
+			srv.logPanic(hc.conn.RemoteAddr().String(), p)
+			hc.close()
+		}
+	}()
 	if tc != nil && !hc.handshake() {
 		return
 	}
 	hc.loop()
+}
+
+// logPanic logs a panic serving the client at remote, with its stack, as
+// net/http's server does.
+func (srv *h1Server) logPanic(remote string, p any) {
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	srv.s.server.ErrorLog.Printf("http: panic serving %v: %v\n%s", remote, p, buf)
 }
 
 func (srv *h1Server) track(c *h1Conn) bool {
@@ -427,9 +443,7 @@ func (c *h1Conn) serveRequest(r *http.Request) (keep bool) {
 		gone := c.watch.stop()
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				c.srv.s.server.ErrorLog.Printf("http: panic serving %v: %v\n%s", c.remote, p, buf)
+				c.srv.logPanic(c.remote, p)
 			}
 			keep = false
 			return
@@ -531,12 +545,13 @@ func (w *clientWatch) fire() {
 	}
 	w.watching = true
 	w.done = make(chan struct{})
+	// Cleared here, under mu: stop's deadline in the past must come after.
+	_ = c.conn.SetReadDeadline(time.Time{})
 	go w.read()
 }
 
 func (w *clientWatch) read() {
 	defer close(w.done)
-	_ = w.c.conn.SetReadDeadline(time.Time{})
 	n, err := w.c.conn.Read(w.b[:])
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -565,8 +580,9 @@ func (w *clientWatch) stop() bool {
 	c.deadline, c.kind = time.Time{}, noDeadline
 	_ = c.conn.SetReadDeadline(time.Time{})
 	if w.n > 0 {
-		c.buf[c.w] = w.b[0]
-		c.w++
+		// The watch starts only with nothing unserved in buf.
+		c.r, c.w = 0, 1
+		c.buf[0] = w.b[0]
 	}
 	return w.gone
 }

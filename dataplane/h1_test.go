@@ -123,14 +123,22 @@ func TestRequestPipelinedBehindASlowOneIsAnswered(t *testing.T) {
 	})
 	port := freePort(t)
 	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", be.weighted(1)))))
-	conn, br := dialRaw(t, port)
-	fmt.Fprint(conn, "GET /slow HTTP/1.1\r\nHost: h.example.com\r\n\r\n")
-	time.Sleep(150 * time.Millisecond)
-	fmt.Fprint(conn, "GET /next HTTP/1.1\r\nHost: h.example.com\r\n\r\n")
-	for _, want := range []string{"/slow", "/next"} {
-		if e := readEcho(t, br, want); e.Path != want {
-			t.Errorf("backend saw %s, want %s", e.Path, want)
-		}
+	plain := "GET /slow HTTP/1.1\r\nHost: h.example.com\r\n\r\n"
+	// A head that fills the loop's 4 KiB buffer to the last byte.
+	full := "GET /slow HTTP/1.1\r\nHost: h.example.com\r\nX-Pad: "
+	full += strings.Repeat("p", 4096-len(full)-4) + "\r\n\r\n"
+	for name, head := range map[string]string{"short head": plain, "head filling the buffer": full} {
+		t.Run(name, func(t *testing.T) {
+			conn, br := dialRaw(t, port)
+			fmt.Fprint(conn, head)
+			time.Sleep(150 * time.Millisecond)
+			fmt.Fprint(conn, "GET /next HTTP/1.1\r\nHost: h.example.com\r\n\r\n")
+			for _, want := range []string{"/slow", "/next"} {
+				if e := readEcho(t, br, want); e.Path != want {
+					t.Errorf("backend saw %s, want %s", e.Path, want)
+				}
+			}
+		})
 	}
 }
 
