@@ -253,7 +253,12 @@ func (c *h1Conn) loop() {
 			return
 		}
 		c.r += n
-		if !c.serveRequest(r) || c.srv.closing.Load() {
+		keep := c.serveRequest(r)
+		switch {
+		case !keep && c.res.closeAfter && c.res.err == nil:
+			c.closeGracefully()
+			return
+		case !keep || c.srv.closing.Load():
 			c.close()
 			return
 		}
@@ -445,7 +450,7 @@ func (c *h1Conn) serveRequest(r *http.Request) (keep bool) {
 			if p != http.ErrAbortHandler {
 				c.srv.logPanic(c.remote, p)
 			}
-			keep = false
+			w.err, keep = http.ErrAbortHandler, false
 			return
 		}
 		keep = w.finish() && !gone
@@ -474,6 +479,22 @@ func (c *h1Conn) handOff(pending []byte) {
 }
 
 func (c *h1Conn) close() { _ = c.conn.Close() }
+
+// rstAvoidanceDelay is how long a connection closed after a response that
+// said so stays half open, as in net/http's server: closing it at once,
+// with a pipelined request unread, would reset it and could destroy the
+// response on its way.
+const rstAvoidanceDelay = 500 * time.Millisecond
+
+// closeGracefully ends the connection after a response that announced
+// it: the write side first, the rest after rstAvoidanceDelay.
+func (c *h1Conn) closeGracefully() {
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		time.Sleep(rstAvoidanceDelay)
+	}
+	c.close()
+}
 
 // handedConn is a connection the loop gave to net/http: pending, read by
 // the loop, comes first. On TLS, net/http sees a plaintext connection; the
