@@ -62,7 +62,7 @@ func noteListener(hello *tls.ClientHelloInfo, lc *listenerConfig) {
 // socket with TLS listeners replays a ClientHello on.
 func counted(c net.Conn) (*countedConn, bool) {
 	if r, ok := c.(*replayConn); ok {
-		return r.countedConn, true
+		c = r.Conn
 	}
 	cc, ok := c.(*countedConn)
 	return cc, ok

@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,7 +253,7 @@ func (c *h1Conn) loop() {
 		}
 		r := c.parse(n)
 		if r == nil {
-			c.handOff(c.buf[c.r:c.w])
+			c.handOff()
 			return
 		}
 		c.r += n
@@ -274,7 +278,7 @@ func (c *h1Conn) nextHead() (int, bool) {
 		case state == headWhole:
 			return n, true
 		case state == headOther || c.w-c.r == len(c.buf):
-			c.handOff(c.buf[c.r:c.w])
+			c.handOff()
 			return 0, false
 		}
 		if c.r > 0 {
@@ -413,7 +417,7 @@ func carried(r *http.Request) bool {
 			return false
 		case "Connection":
 			for _, v := range values {
-				if !equalFoldTrimmed(v, "keep-alive") {
+				if !strings.EqualFold(textproto.TrimString(v), "keep-alive") {
 					return false
 				}
 			}
@@ -428,10 +432,6 @@ func carried(r *http.Request) bool {
 		}
 	}
 	return true
-}
-
-func equalFoldTrimmed(v, want string) bool {
-	return bytes.EqualFold(bytes.TrimSpace([]byte(v)), []byte(want))
 }
 
 // serveRequest runs the handler on r and finishes the response. It
@@ -459,23 +459,26 @@ func (c *h1Conn) serveRequest(r *http.Request) (keep bool) {
 	return true
 }
 
-// handOff gives the connection to net/http with pending, the bytes read
-// and not served, to be read first.
-func (c *h1Conn) handOff(pending []byte) {
+// handOff gives the connection to net/http, with the bytes read and not
+// served to be read first. On TLS, net/http sees a plaintext connection;
+// the handler takes the request's TLS state from the connection's context
+// (tlsStateKey).
+func (c *h1Conn) handOff() {
+	pending := c.buf[c.r:c.w]
 	if c.kind != noDeadline {
 		_ = c.conn.SetReadDeadline(time.Time{})
 	}
 	if c.tls != nil {
-		// net/http takes a *tls.Conn wrapped as plaintext; it must not
-		// find an HTTP/2 preface in it.
+		// net/http must not find an HTTP/2 preface in a TLS connection
+		// that did not negotiate HTTP/2.
 		if bytes.HasPrefix(pending, []byte("PRI ")) {
 			c.close()
 			return
 		}
-		c.srv.s.handoff.give(&handedConn{Conn: c.conn, pending: pending, tls: c.tls, state: c.tlsState})
+		c.srv.s.handoff.give(&replayConn{Conn: c.conn, replay: pending})
 		return
 	}
-	c.srv.s.handoff.give(&framingConn{Conn: &handedConn{Conn: c.conn, pending: pending}})
+	c.srv.s.handoff.give(&framingConn{Conn: &replayConn{Conn: c.conn, replay: pending}})
 }
 
 func (c *h1Conn) close() { _ = c.conn.Close() }
@@ -489,38 +492,10 @@ const rstAvoidanceDelay = 500 * time.Millisecond
 // closeGracefully ends the connection after a response that announced
 // it: the write side first, the rest after rstAvoidanceDelay.
 func (c *h1Conn) closeGracefully() {
-	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
+	if closeWrite(c.conn) == nil {
 		time.Sleep(rstAvoidanceDelay)
 	}
 	c.close()
-}
-
-// handedConn is a connection the loop gave to net/http: pending, read by
-// the loop, comes first. On TLS, net/http sees a plaintext connection; the
-// handler takes the request's TLS state from the connection's context.
-type handedConn struct {
-	net.Conn
-	pending []byte
-	tls     *tls.Conn
-	state   *tls.ConnectionState
-}
-
-func (h *handedConn) Read(p []byte) (int, error) {
-	if len(h.pending) > 0 {
-		n := copy(p, h.pending)
-		h.pending = h.pending[n:]
-		return n, nil
-	}
-	return h.Conn.Read(p)
-}
-
-// CloseWrite keeps net/http's graceful close.
-func (h *handedConn) CloseWrite() error {
-	if cw, ok := h.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }
 
 type tlsStateKey struct{}
@@ -577,7 +552,7 @@ func (w *clientWatch) read() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.n = n
-	if err != nil && w.running && !isTimeout(err) {
+	if err != nil && w.running && !errors.Is(err, os.ErrDeadlineExceeded) {
 		w.gone = true
 		w.cancel()
 	}
@@ -606,11 +581,6 @@ func (w *clientWatch) stop() bool {
 		c.buf[0] = w.b[0]
 	}
 	return w.gone
-}
-
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
 }
 
 // aLongTimeAgo is a deadline in the past: it makes a pending read return.

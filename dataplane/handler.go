@@ -59,8 +59,8 @@ type connState struct {
 // withConnState gives a connection's context its connState.
 func withConnState(ctx context.Context, c net.Conn) context.Context {
 	cs := &connState{}
-	if h, ok := c.(*handedConn); ok && h.tls != nil {
-		c = h.tls
+	if r, ok := c.(*replayConn); ok {
+		c = r.Conn
 	}
 	if tc, ok := c.(*tls.Conn); ok {
 		cs.handshake, _ = counted(tc.NetConn())

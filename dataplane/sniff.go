@@ -52,9 +52,10 @@ func (c readOnlyConn) SetReadDeadline(t time.Time) error  { return nil }
 func (c readOnlyConn) SetWriteDeadline(t time.Time) error { return nil }
 
 // replayConn is a client connection whose first bytes were already read
-// (the ClientHello): reads return them first, then the connection's.
+// (a ClientHello, or requests the connection loop read and did not
+// serve): reads return them first, then the connection's.
 type replayConn struct {
-	*countedConn
+	net.Conn
 	replay []byte
 }
 
@@ -64,7 +65,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		c.replay = c.replay[n:]
 		return n, nil
 	}
-	return c.countedConn.Read(p)
+	return c.Conn.Read(p)
 }
 
 // CloseWrite half-closes the client connection, so a backend's end of

@@ -81,8 +81,11 @@ func openSocket(d *Dataplane, addr string, log *slog.Logger) (*socket, error) {
 			if f, ok := c.(*framingConn); ok {
 				ctx = context.WithValue(ctx, framingKey{}, f)
 			}
-			if h, ok := c.(*handedConn); ok && h.tls != nil {
-				ctx = context.WithValue(ctx, tlsStateKey{}, h.state)
+			if r, ok := c.(*replayConn); ok {
+				if tc, ok := r.Conn.(*tls.Conn); ok {
+					state := tc.ConnectionState()
+					ctx = context.WithValue(ctx, tlsStateKey{}, &state)
+				}
 			}
 			return withConnState(context.WithValue(ctx, socketKey{}, s), c)
 		},

@@ -217,7 +217,7 @@ func (s *socket) dispatch(c *countedConn, pc *portConfig) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	rc := &replayConn{countedConn: c, replay: read}
+	rc := &replayConn{Conn: c, replay: read}
 	lc := pc.listenerFor(hello.ServerName)
 	switch {
 	case lc.stream != nil:
@@ -281,7 +281,9 @@ func (d *Dataplane) terminate(c *replayConn, lc *listenerConfig, sni string) (*t
 	if route, ok := lc.stream.route(sni); ok && err.Error() == errNoCertificate {
 		_ = route.judge(clientcert.NewPeer(&tls.ConnectionState{}), d.opts.Now())
 	} else if reason := handshakeFailure(err); reason != "" && !errors.Is(err, errRefused) {
-		d.opts.Metrics.HandshakeFailed(c.port, lc.gateway, lc.name, reason)
+		if cc, ok := counted(c); ok {
+			d.opts.Metrics.HandshakeFailed(cc.port, lc.gateway, lc.name, reason)
+		}
 	}
 	_ = tc.Close()
 	return nil, err
