@@ -100,11 +100,7 @@ func (w *h1Response) WriteHeader(code int) {
 			w.declared = v
 		}
 	}
-	for _, v := range h["Connection"] {
-		if httpguts.HeaderValuesContainsToken([]string{v}, "close") {
-			w.closeAfter = true
-		}
-	}
+	w.closeAfter = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	_, w.hasType = h["Content-Type"]
 	_, w.hasDate = h["Date"]
 	w.hasEncoding = h.Get("Content-Encoding") != ""
@@ -157,9 +153,7 @@ func (w *h1Response) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		if len(w.held) > 0 {
-			w.commit(w.held, false)
-			w.body(w.held)
-			w.held = w.held[:0]
+			w.sendHeld(false)
 		} else {
 			w.commit(p, false)
 		}
@@ -180,14 +174,20 @@ func (w *h1Response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(w.held, false)
-		w.body(w.held)
-		w.held = w.held[:0]
+		w.sendHeld(false)
 	}
 	if w.err == nil {
 		w.err = w.c.bw.Flush()
 	}
 	return w.err
+}
+
+// sendHeld sends the header with the body held so far; done says
+// whether that is all of it.
+func (w *h1Response) sendHeld(done bool) {
+	w.commit(w.held, done)
+	w.body(w.held)
+	w.held = w.held[:0]
 }
 
 // commit writes the status line and header. first is the start of the
@@ -263,8 +263,7 @@ func (w *h1Response) finish() bool {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(w.held, true)
-		w.body(w.held)
+		w.sendHeld(true)
 	}
 	bw := w.c.bw
 	if w.chunking {
