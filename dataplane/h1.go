@@ -75,13 +75,11 @@ func newH1Server(s *socket, handler http.Handler) *h1Server {
 	return &h1Server{s: s, handler: handler, conns: map[*h1Conn]struct{}{}}
 }
 
-// serve runs the loop on c, a plaintext connection, or on tc's handshake
-// first.
-func (srv *h1Server) serve(c net.Conn, tc *tls.Conn) {
+// serve runs the loop on c: a plaintext connection, or a *tls.Conn whose
+// handshake it runs first.
+func (srv *h1Server) serve(c net.Conn) {
+	tc, _ := c.(*tls.Conn)
 	hc := &h1Conn{srv: srv, conn: c, tls: tc}
-	if tc != nil {
-		hc.conn = tc
-	}
 	if !srv.track(hc) {
 		_ = hc.conn.Close()
 		return

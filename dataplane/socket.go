@@ -148,9 +148,13 @@ type tlsSwitchListener struct {
 	socket *socket
 }
 
-// On a port with TLS listeners, the socket first reads each connection's
-// ClientHello in a goroutine of its own (dispatch): a connection for an
-// HTTPS listener reaches the HTTP server through the socket's handoff.
+// Accept starts every accepted connection in a goroutine of its own and
+// returns only the listener's errors: the HTTP server's Serve runs this
+// accept loop (retrying temporary errors, closing the listener on
+// Shutdown), and HTTP connections reach the server through the socket's
+// handoff once the connection loop gives them up. On a port with TLS
+// listeners, the socket first reads each connection's ClientHello
+// (dispatch).
 func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
@@ -163,9 +167,9 @@ func (l *tlsSwitchListener) Accept() (net.Conn, error) {
 		case cfg != nil && cfg.streams:
 			go l.socket.dispatch(cc, cfg)
 		case cfg != nil && cfg.tls != nil:
-			go l.socket.h1.serve(cc, tls.Server(cc, cfg.tls))
+			go l.socket.h1.serve(tls.Server(cc, cfg.tls))
 		default:
-			go l.socket.h1.serve(cc, nil)
+			go l.socket.h1.serve(cc)
 		}
 	}
 }

@@ -207,8 +207,8 @@ func splice(client, backend net.Conn) {
 }
 
 // dispatch reads a connection's ClientHello and hands the connection to
-// the listener its SNI selects: an HTTPS listener's HTTP server, through
-// the socket's handoff, or a TLS listener's stream.
+// the listener its SNI selects: an HTTPS listener's connection loop, or a
+// TLS listener's stream.
 func (s *socket) dispatch(c *countedConn, pc *portConfig) {
 	_ = c.SetReadDeadline(time.Now().Add(readHeaderTimeout))
 	hello, read, err := readClientHello(c)
@@ -224,7 +224,7 @@ func (s *socket) dispatch(c *countedConn, pc *portConfig) {
 		c.listener = lc
 		s.dp.serveStream(s, rc, hello.ServerName, lc)
 	case pc.tls != nil:
-		s.handoff.give(tls.Server(rc, pc.tls))
+		s.h1.serve(tls.Server(rc, pc.tls))
 	default:
 		_ = c.Close()
 	}
