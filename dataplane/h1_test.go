@@ -30,6 +30,18 @@ func readEcho(t *testing.T, br *bufio.Reader, what string) echo {
 	return e
 }
 
+// dialHTTP1 opens a TLS connection to a gateway port that offers only
+// HTTP/1.1 by ALPN.
+func dialHTTP1(t *testing.T, port int32, serverName string, cfg *tls.Config) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	cfg.NextProtos = []string{"http/1.1"}
+	conn, err := dialTLS(t, port, serverName, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, bufio.NewReader(conn)
+}
+
 // The connection loop carries simple requests and hands the connection to
 // net/http at the first other one, with every byte it had read: pipelined
 // requests on either side of the hand-over are all answered, in order.
@@ -181,15 +193,7 @@ func TestPinnedRuleHoldsAfterTheLoopHandsATLSConnectionOver(t *testing.T) {
 		want int
 	}{{"pinned", p.pinned, http.StatusOK}, {"unpinned", p.unpinned, http.StatusForbidden}} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := tlsClient(p.servingCA, tc.cert)
-			cfg.ServerName, cfg.NextProtos = "api.example.com", []string{"http/1.1"}
-			conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = conn.Close() }()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(conn)
+			conn, br := dialHTTP1(t, port, "api.example.com", tlsClient(p.servingCA, tc.cert))
 			fmt.Fprint(conn, "GET /pinned/a HTTP/1.1\r\nHost: api.example.com\r\n\r\n"+
 				"POST /pinned/b HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 2\r\n\r\nhi"+
 				"GET /pinned/c HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
@@ -225,15 +229,7 @@ func TestHTTP2PrefaceInsideHTTP1OverTLSClosesTheConnection(t *testing.T) {
 	p := newPKI(t)
 	port := freePort(t)
 	g.apply(httpsListener("https", port, "", []*testpki.Cert{p.serving}, route("api", nil, prefixRule("/", be.weighted(1)))))
-	cfg := tlsClient(p.servingCA, nil)
-	cfg.ServerName, cfg.NextProtos = "api.example.com", []string{"http/1.1"}
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(conn)
+	conn, br := dialHTTP1(t, port, "api.example.com", tlsClient(p.servingCA, nil))
 	fmt.Fprint(conn, "GET /a HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
 	readEcho(t, br, "GET /a")
 	fmt.Fprint(conn, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")

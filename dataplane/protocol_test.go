@@ -218,15 +218,8 @@ func wsBackend(t *testing.T) snapshot.WeightedBackend {
 // tunnel on /chat and checks that it carries a line.
 func openTunnel(t *testing.T, port int32, cfg *tls.Config) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	cfg.NextProtos, cfg.ServerName = []string{"http/1.1"}, "api.example.com"
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, br := dialHTTP1(t, port, "api.example.com", cfg)
 	fmt.Fprint(conn, "GET /chat HTTP/1.1\r\nHost: api.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	br := bufio.NewReader(conn)
 	if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: %v, %v", res, err)
 	}

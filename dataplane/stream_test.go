@@ -289,6 +289,12 @@ func TestPassthroughTLSRoutesPickBackendBySNI(t *testing.T) {
 	if res.StatusCode != 200 || res.echo(t).Backend != "web" {
 		t.Errorf("HTTPS on the shared port: %d %s", res.StatusCode, res.body)
 	}
+	// And over HTTP/1.1, in the connection loop.
+	conn, br := dialHTTP1(t, port, "www.example.com", tlsClient(p.servingCA, nil))
+	fmt.Fprint(conn, "GET /h1 HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+	if e := readEcho(t, br, "HTTP/1.1 on the shared port"); e.Backend != "web" || e.Header.Get("X-Forwarded-Proto") != "https" {
+		t.Errorf("HTTP/1.1 on the shared port reached %q with X-Forwarded-Proto %q", e.Backend, e.Header.Get("X-Forwarded-Proto"))
+	}
 }
 
 func TestTerminatedTLSRouteReencryptsWithGatewayClientCertificate(t *testing.T) {
