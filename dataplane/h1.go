@@ -9,15 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
+	"github.com/certgate/certgate/dataplane/httphead"
 )
 
 // certgate serves HTTP/1.1 connections with a connection loop of its own
@@ -29,13 +27,15 @@ import (
 // carries the requests a gateway sees most: GET, HEAD and OPTIONS over
 // HTTP/1.1 with no body, in origin form, with one valid Host, every field
 // name and value valid, and no Expect, Upgrade or Connection other than
-// keep-alive. It parses them with net/http's own ReadRequest.
+// keep-alive. It parses them with httphead, which reads such a head as
+// net/http's server does, to the field, and declines any head it is not
+// sure to read the same (a folded line, a bare line feed).
 //
 // The loop never answers a request it has not parsed itself, and it never
 // consumes a request it does not carry: it looks at a whole request head
 // in its buffer before it takes it, and the first one it does not carry
 // (any other method, a body, an upgrade, HTTP/1.0 or HTTP/2, a head
-// larger than its buffer, anything malformed) goes to net/http with every
+// larger than its buffer, anything malformed or declined by httphead) goes to net/http with every
 // byte not yet served, and the connection stays with net/http from then
 // on. Malformed requests are net/http's to refuse, with net/http's
 // answer.
@@ -182,10 +182,8 @@ type h1Conn struct {
 	// deadline is the read deadline set last, of kind.
 	deadline time.Time
 	kind     deadlineKind
-	// head is the request head being parsed, in buf.
-	head bytes.Reader
-	bw   *bufio.Writer
-	res  h1Response
+	bw       *bufio.Writer
+	res      h1Response
 
 	watch clientWatch
 	date  httpDate
@@ -271,11 +269,10 @@ func (c *h1Conn) loop() {
 // length. It returns false when the connection ended or was handed over.
 func (c *h1Conn) nextHead() (int, bool) {
 	for {
-		n, state := headLength(c.buf[c.r:c.w])
-		switch {
-		case state == headWhole:
+		if n := headLength(c.buf[c.r:c.w]); n > 0 {
 			return n, true
-		case state == headOther || c.w-c.r == len(c.buf):
+		}
+		if c.w-c.r == len(c.buf) {
 			c.handOff()
 			return 0, false
 		}
@@ -327,109 +324,28 @@ const (
 	headerDeadline
 )
 
-type headState int
-
-const (
-	headPartial headState = iota
-	headWhole
-	// headOther: not a head the loop takes (an empty request line, a
-	// folded line, a line without ":" or more than one Host field);
-	// net/http decides.
-	headOther
-)
-
-// headLength finds the end of the request head at the start of p: the
-// empty line after the request line and the field lines.
-func headLength(p []byte) (int, headState) {
-	hosts := 0
-	for i, first := 0, true; ; first = false {
+// headLength is the length of the request head at the start of p,
+// through the empty line that ends it, or 0 while p holds no whole head.
+// Lines end at a line feed here, as they may for net/http: a head whose
+// lines httphead declines to read still ends where net/http's does.
+func headLength(p []byte) int {
+	for i := 0; ; {
 		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
-			return 0, headPartial
+			return 0
 		}
 		line := p[i : i+j]
 		i += j + 1
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		switch {
-		case len(line) == 0 && first:
-			return 0, headOther
-		case len(line) == 0:
-			if hosts != 1 {
-				return 0, headOther
-			}
-			return i, headWhole
-		case first:
-		case line[0] == ' ' || line[0] == '\t':
-			return 0, headOther
-		default:
-			name, _, ok := bytes.Cut(line, []byte(":"))
-			if !ok {
-				return 0, headOther
-			}
-			if isField(name, "host") {
-				hosts++
-			}
+		if len(line) == 0 || len(line) == 1 && line[0] == '\r' {
+			return i
 		}
 	}
 }
 
-// parse parses the head of n bytes at buf[r:] with net/http's parser and
-// returns the request, or nil when the loop does not carry it.
+// parse parses the head of n bytes at buf[r:] and returns the request,
+// or nil when the loop does not carry it.
 func (c *h1Conn) parse(n int) *http.Request {
-	c.head.Reset(c.buf[c.r : c.r+n])
-	br := headReaders.Get().(*bufio.Reader)
-	br.Reset(&c.head)
-	r, err := http.ReadRequest(br)
-	// The parser must have read the head to the end we found, no less.
-	whole := br.Buffered() == 0 && c.head.Len() == 0
-	br.Reset(nil)
-	headReaders.Put(br)
-	if err != nil || !whole || !carried(r) {
-		return nil
-	}
-	return r
-}
-
-// headReaders are the readers request heads are parsed through, shared by
-// the connections rather than held by each, idle ones included.
-var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, h1BufferSize) }}
-
-// carried reports whether the loop serves r rather than net/http. The
-// checks after the method are those net/http's server adds to
-// ReadRequest's, and the fields whose handling is net/http's.
-func carried(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-	default:
-		return false
-	}
-	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Close || r.ContentLength != 0 || r.Body != http.NoBody ||
-		len(r.TransferEncoding) > 0 || len(r.RequestURI) == 0 || r.RequestURI[0] != '/' || !httpguts.ValidHostHeader(r.Host) {
-		return false
-	}
-	for name, values := range r.Header {
-		switch name {
-		case "Expect", "Upgrade", "Transfer-Encoding", "Content-Length":
-			return false
-		case "Connection":
-			for _, v := range values {
-				if !strings.EqualFold(textproto.TrimString(v), "keep-alive") {
-					return false
-				}
-			}
-		}
-		if !httpguts.ValidHeaderFieldName(name) {
-			return false
-		}
-		for _, v := range values {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return false
-			}
-		}
-	}
-	return true
+	return httphead.Request(c.buf[c.r : c.r+n])
 }
 
 // serveRequest runs the handler on r and finishes the response. It

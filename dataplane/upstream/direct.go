@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"net/textproto"
 	"sync"
 	"time"
+
+	"github.com/certgate/certgate/dataplane/httphead"
 )
 
 // directTransport carries the most common proxied request — GET, HEAD or
@@ -25,8 +28,10 @@ import (
 // http.Transport, which stays the reference.
 //
 // Only the request is written here, with net/http's own Request.Write;
-// the response is parsed by net/http's ReadResponse, the parser the
-// http.Transport uses, under the same header size limit. What is this
+// the response head is parsed by httphead, which takes the common final
+// response framed by Content-Length and reads it as net/http does, or
+// else by net/http's ReadResponse, the parser the http.Transport uses,
+// under the same header size limit. What is this
 // type's own is connection reuse, and it errs on the side of closing: a
 // connection goes back to the pool only after a complete response with
 // nothing after it, and on reuse a backend that closed it meanwhile gets
@@ -249,7 +254,7 @@ func (c *directConn) roundTrip(ctx context.Context, out outgoing) (*http.Respons
 		c.release(stop, res)
 		return res, nil
 	}
-	res.Body = &directBody{c: c, body: res.Body, res: res, stop: stop, ctx: ctx}
+	res.Body = &directBody{c: c, body: res.Body, remaining: res.ContentLength, res: res, stop: stop, ctx: ctx}
 	return res, nil
 }
 
@@ -265,7 +270,7 @@ func (c *directConn) exchange(out outgoing) (*http.Response, error) {
 	c.limited.n = maxResponseHeaderBytes
 	defer func() { c.limited.n = -1 }()
 	for range maxInformational {
-		res, err := http.ReadResponse(c.br, out.request())
+		res, err := c.readResponse(out.request())
 		if c.limited.read > 0 {
 			c.answered = true
 		}
@@ -286,6 +291,41 @@ func (c *directConn) exchange(out outgoing) (*http.Response, error) {
 	return nil, fmt.Errorf("backend sent more than %d informational responses", maxInformational)
 }
 
+// readResponse reads one response head from c: with httphead when it
+// takes the head, with net/http's ReadResponse otherwise, which then
+// reads the same bytes. A response httphead takes has a body of exactly
+// its ContentLength, which directBody reads.
+func (c *directConn) readResponse(req *http.Request) (*http.Response, error) {
+	if head := c.peekHead(); head != nil {
+		if res := httphead.Response(head, req); res != nil {
+			_, _ = c.br.Discard(len(head))
+			return res, nil
+		}
+	}
+	return http.ReadResponse(c.br, req)
+}
+
+// peekHead returns the response head at the start of c's buffer, reading
+// until it holds one: up to its empty line (CRLF CRLF, the only line end
+// httphead takes). It returns nil when the buffer fills first or the
+// read fails; ReadResponse then meets the same bytes and the same error.
+func (c *directConn) peekHead() []byte {
+	for n, from := 1, 0; n <= c.br.Size(); {
+		_, err := c.br.Peek(n)
+		buf, _ := c.br.Peek(c.br.Buffered())
+		if i := bytes.Index(buf[from:], headEnd); i >= 0 {
+			return buf[:from+i+len(headEnd)]
+		}
+		if err != nil {
+			return nil
+		}
+		n, from = len(buf)+1, max(len(buf)-len(headEnd)+1, 0)
+	}
+	return nil
+}
+
+var headEnd = []byte("\r\n\r\n")
+
 // release ends the exchange: c goes back to the pool when the response
 // was complete, kept the connection open and left nothing unread, and the
 // request was not aborted meanwhile.
@@ -301,18 +341,27 @@ func (c *directConn) release(stop func() bool, res *http.Response) {
 // returns the connection to the pool; closed earlier, it closes it, as a
 // half-read response cannot be told from the next one.
 type directBody struct {
-	c    *directConn
-	body io.ReadCloser
-	res  *http.Response
-	stop func() bool
-	ctx  context.Context
+	c *directConn
+	// body is ReadResponse's body; nil for a response httphead read,
+	// whose body is the next remaining bytes of the connection.
+	body      io.ReadCloser
+	remaining int64
+	res       *http.Response
+	stop      func() bool
+	ctx       context.Context
 	// mu guards done: Close may come from another goroutine than Read.
 	mu   sync.Mutex
 	done bool
 }
 
 func (b *directBody) Read(p []byte) (int, error) {
-	n, err := b.body.Read(p)
+	var n int
+	var err error
+	if b.body != nil {
+		n, err = b.body.Read(p)
+	} else {
+		n, err = b.readLength(p)
+	}
 	switch {
 	case err == io.EOF:
 		b.finish(true)
@@ -321,6 +370,27 @@ func (b *directBody) Read(p []byte) (int, error) {
 		if b.ctx.Err() != nil {
 			err = b.ctx.Err()
 		}
+	}
+	return n, err
+}
+
+// readLength reads the body of a response framed by its Content-Length,
+// as net/http's body does: io.EOF at its end, io.ErrUnexpectedEOF when
+// the connection ends before it.
+func (b *directBody) readLength(p []byte) (int, error) {
+	if b.remaining == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.c.br.Read(p)
+	b.remaining -= int64(n)
+	switch {
+	case b.remaining == 0:
+		return n, io.EOF
+	case err == io.EOF:
+		return n, io.ErrUnexpectedEOF
 	}
 	return n, err
 }

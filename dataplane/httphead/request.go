@@ -1,0 +1,88 @@
+package httphead
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Request parses head, a whole request head through its empty line, when
+// it is one certgate's connection loop carries: GET, HEAD or OPTIONS in
+// origin form over HTTP/1.1, with exactly one Host field of valid syntax,
+// no field that frames a body (Content-Length, Transfer-Encoding), asks
+// for an upgrade or states an expectation (Upgrade, Expect), and no
+// Connection field but keep-alive. It returns nil for any other head.
+//
+// The request is the one net/http's server hands its handler for the same
+// bytes, the Host field taken out of Header into Host, without what is
+// the caller's: the context, the remote address, the TLS state.
+func Request(head []byte) *http.Request {
+	s := string(head)
+	eol := indexCRLF(s)
+	if eol < 0 {
+		return nil
+	}
+	method, target, ok := requestLine(s[:eol])
+	if !ok {
+		return nil
+	}
+	h, ok := fields(s, eol+2)
+	if !ok || !carried(h) {
+		return nil
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil
+	}
+	host := h["Host"][0]
+	delete(h, "Host")
+	fixPragma(h)
+	return &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Body:       http.NoBody,
+		Host:       host,
+		RequestURI: target,
+	}
+}
+
+// requestLine splits a request line of a carried method, an origin-form
+// target and HTTP/1.1.
+func requestLine(line string) (method, target string, ok bool) {
+	switch {
+	case strings.HasPrefix(line, "GET "):
+		method = http.MethodGet
+	case strings.HasPrefix(line, "HEAD "):
+		method = http.MethodHead
+	case strings.HasPrefix(line, "OPTIONS "):
+		method = http.MethodOptions
+	default:
+		return "", "", false
+	}
+	rest := line[len(method)+1:]
+	target, proto, ok := strings.Cut(rest, " ")
+	if !ok || proto != "HTTP/1.1" || !strings.HasPrefix(target, "/") {
+		return "", "", false
+	}
+	return method, target, true
+}
+
+// carried reports whether a request with header h is one the loop
+// carries (see Request).
+func carried(h http.Header) bool {
+	if hosts := h["Host"]; len(hosts) != 1 || !httpguts.ValidHostHeader(hosts[0]) {
+		return false
+	}
+	for _, name := range [...]string{"Content-Length", "Transfer-Encoding", "Upgrade", "Expect"} {
+		if _, ok := h[name]; ok {
+			return false
+		}
+	}
+	return keepsAlive(h)
+}
