@@ -102,15 +102,21 @@ func (env *runEnv) recordLatency(res *results, name string, t target) error {
 	return nil
 }
 
-// perfRecord returns what records pid's measured window of scenario with
-// perf into env.perfDir, or nil when no profile was asked for.
+// perfRecord returns what records the measured window of scenario with
+// perf into env.perfDir, or nil when no profile was asked for: everything
+// on the proxy's CPU, which is every process of a peer (nginx's and
+// HAProxy's workers too), or the backend's pid for the direct row.
 func (env *runEnv) perfRecord(name, scenario string, round, pid int) func() func() {
 	if env.perfDir == "" {
 		return nil
 	}
 	return func() func() {
 		out := filepath.Join(env.perfDir, fmt.Sprintf("%s-%s-%d.data", name, scenario, round))
-		cmd := exec.Command("perf", "record", "-e", "cpu-clock", "-g", "-q", "-o", out, "-p", strconv.Itoa(pid))
+		which := []string{"-C", strconv.Itoa(proxyCPU)}
+		if name == directName {
+			which = []string{"-p", strconv.Itoa(pid)}
+		}
+		cmd := exec.Command("perf", append([]string{"record", "-e", "cpu-clock", "-g", "-q", "-o", out}, which...)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "perf:", err)
