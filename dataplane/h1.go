@@ -183,7 +183,9 @@ type h1Conn struct {
 	deadline time.Time
 	kind     deadlineKind
 	bw       *bufio.Writer
-	res      h1Response
+	// req is the request last parsed; the handler gets a copy of it.
+	req http.Request
+	res h1Response
 
 	watch clientWatch
 	date  httpDate
@@ -247,13 +249,12 @@ func (c *h1Conn) loop() {
 		if !ok {
 			return
 		}
-		r := c.parse(n)
-		if r == nil {
+		if !c.parse(n) {
 			c.handOff()
 			return
 		}
 		c.r += n
-		keep := c.serveRequest(r)
+		keep := c.serveRequest()
 		switch {
 		case !keep && c.res.closeAfter && c.res.err == nil:
 			c.closeGracefully()
@@ -342,22 +343,22 @@ func headLength(p []byte) int {
 	}
 }
 
-// parse parses the head of n bytes at buf[r:] and returns the request,
-// or nil when the loop does not carry it.
-func (c *h1Conn) parse(n int) *http.Request {
-	return httphead.Request(c.buf[c.r : c.r+n])
+// parse parses the head of n bytes at buf[r:] into c.req and reports
+// whether the loop carries it.
+func (c *h1Conn) parse(n int) bool {
+	return httphead.Request(c.buf[c.r:c.r+n], &c.req)
 }
 
 // serveRequest runs the handler on r and finishes the response. It
 // reports whether the connection carries on.
-func (c *h1Conn) serveRequest(r *http.Request) (keep bool) {
-	ctx, cancel := context.WithCancel(c.base)
-	defer cancel()
-	r = r.WithContext(ctx)
+func (c *h1Conn) serveRequest() (keep bool) {
+	ctx := newRequestContext(c.base)
+	defer ctx.cancel()
+	r := c.req.WithContext(ctx)
 	r.RemoteAddr, r.TLS = c.remote, c.tlsState
 	w := &c.res
 	w.reset(r)
-	c.watch.start(cancel)
+	c.watch.start(ctx)
 	defer func() {
 		gone := c.watch.stop()
 		if p := recover(); p != nil {
@@ -425,16 +426,16 @@ type clientWatch struct {
 	mu       sync.Mutex
 	running  bool
 	watching bool
-	cancel   context.CancelFunc
+	ctx      *requestContext
 	done     chan struct{}
 	b        [1]byte
 	n        int
 	gone     bool
 }
 
-func (w *clientWatch) start(cancel context.CancelFunc) {
+func (w *clientWatch) start(ctx *requestContext) {
 	w.mu.Lock()
-	w.running, w.cancel, w.gone, w.n = true, cancel, false, 0
+	w.running, w.ctx, w.gone, w.n = true, ctx, false, 0
 	w.mu.Unlock()
 	if w.timer == nil {
 		w.timer = time.AfterFunc(clientWatchDelay, w.fire)
@@ -468,7 +469,7 @@ func (w *clientWatch) read() {
 	w.n = n
 	if err != nil && w.running && !errors.Is(err, os.ErrDeadlineExceeded) {
 		w.gone = true
-		w.cancel()
+		w.ctx.cancel()
 	}
 }
 

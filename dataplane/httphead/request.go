@@ -8,38 +8,41 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Request parses head, a whole request head through its empty line, when
-// it is one certgate's connection loop carries: GET, HEAD or OPTIONS in
-// origin form over HTTP/1.1, with exactly one Host field of valid syntax,
-// no field that frames a body (Content-Length, Transfer-Encoding), asks
-// for an upgrade or states an expectation (Upgrade, Expect), and no
-// Connection field but keep-alive. It returns nil for any other head.
+// Request parses head, a whole request head through its empty line, into
+// r when it is one certgate's connection loop carries: GET, HEAD or
+// OPTIONS in origin form over HTTP/1.1, with exactly one Host field of
+// valid syntax, no field that frames a body (Content-Length,
+// Transfer-Encoding), asks for an upgrade or states an expectation
+// (Upgrade, Expect), and no Connection field but keep-alive. It reports
+// whether it took the head; r is left as it was when it did not.
 //
-// The request is the one net/http's server hands its handler for the same
+// r becomes the request net/http's server hands its handler for the same
 // bytes, the Host field taken out of Header into Host, without what is
-// the caller's: the context, the remote address, the TLS state.
-func Request(head []byte) *http.Request {
+// the caller's: the context, the remote address, the TLS state. Filling
+// the caller's r rather than allocating one lets the loop keep one per
+// connection and make the handler's with WithContext, one allocation.
+func Request(head []byte, r *http.Request) bool {
 	s := string(head)
 	eol := indexCRLF(s)
 	if eol < 0 {
-		return nil
+		return false
 	}
 	method, target, ok := requestLine(s[:eol])
 	if !ok {
-		return nil
+		return false
 	}
 	h, ok := fields(s, eol+2)
 	if !ok || !carried(h) {
-		return nil
+		return false
 	}
 	u, err := url.ParseRequestURI(target)
 	if err != nil {
-		return nil
+		return false
 	}
 	host := h["Host"][0]
 	delete(h, "Host")
 	fixPragma(h)
-	return &http.Request{
+	*r = http.Request{
 		Method:     method,
 		URL:        u,
 		Proto:      "HTTP/1.1",
@@ -50,6 +53,7 @@ func Request(head []byte) *http.Request {
 		Host:       host,
 		RequestURI: target,
 	}
+	return true
 }
 
 // requestLine splits a request line of a carried method, an origin-form

@@ -202,6 +202,8 @@ type directConn struct {
 	// abort fails every pending and later read and write, for a request
 	// whose context ended; made once per connection, not per request.
 	abort func()
+	// end is the watch on the current request's context.
+	end endWatch
 }
 
 // maxInformational bounds the 1xx responses read before the final one.
@@ -242,19 +244,19 @@ func (r stdRequest) informational(code int, h http.Header) error {
 // closed. ctx aborts the exchange, the body included, by moving the
 // connection's deadline into the past.
 func (c *directConn) roundTrip(ctx context.Context, out outgoing) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, c.abort)
+	c.watch(ctx)
 	c.answered, c.limited.read = false, 0
 	res, err := c.exchange(out)
 	if err != nil {
-		stop()
+		c.unwatch()
 		_ = c.conn.Close()
 		return nil, err
 	}
 	if res.Body == http.NoBody {
-		c.release(stop, res)
+		c.release(res)
 		return res, nil
 	}
-	res.Body = &directBody{c: c, body: res.Body, remaining: res.ContentLength, res: res, stop: stop, ctx: ctx}
+	res.Body = &directBody{c: c, body: res.Body, remaining: res.ContentLength, res: res, ctx: ctx}
 	return res, nil
 }
 
@@ -326,11 +328,46 @@ func (c *directConn) peekHead() []byte {
 
 var headEnd = []byte("\r\n\r\n")
 
+// endHooks is a request context that runs hooks when it ends, more
+// cheaply than context.AfterFunc: certgate's connection loop gives its
+// requests one, and the direct path sets a hook on every request.
+type endHooks interface {
+	OnEnd(f func()) (id int)
+	StopEnd(id int) bool
+}
+
+// endWatch is what aborts c's exchange when its request ends: a hook of
+// the request's context, or context.AfterFunc's stop.
+type endWatch struct {
+	hooks endHooks
+	id    int
+	stop  func() bool
+}
+
+// watch has the end of ctx abort c's exchange.
+func (c *directConn) watch(ctx context.Context) {
+	if h, ok := ctx.(endHooks); ok {
+		c.end = endWatch{hooks: h, id: h.OnEnd(c.abort)}
+		return
+	}
+	c.end = endWatch{stop: context.AfterFunc(ctx, c.abort)}
+}
+
+// unwatch ends watch and reports whether the exchange was not aborted.
+func (c *directConn) unwatch() bool {
+	w := c.end
+	c.end = endWatch{}
+	if w.hooks != nil {
+		return w.hooks.StopEnd(w.id)
+	}
+	return w.stop()
+}
+
 // release ends the exchange: c goes back to the pool when the response
 // was complete, kept the connection open and left nothing unread, and the
 // request was not aborted meanwhile.
-func (c *directConn) release(stop func() bool, res *http.Response) {
-	if !stop() || res.Close || c.br.Buffered() > 0 {
+func (c *directConn) release(res *http.Response) {
+	if !c.unwatch() || res.Close || c.br.Buffered() > 0 {
 		_ = c.conn.Close()
 		return
 	}
@@ -347,7 +384,6 @@ type directBody struct {
 	body      io.ReadCloser
 	remaining int64
 	res       *http.Response
-	stop      func() bool
 	ctx       context.Context
 	// mu guards done: Close may come from another goroutine than Read.
 	mu   sync.Mutex
@@ -408,10 +444,10 @@ func (b *directBody) finish(complete bool) {
 	}
 	b.done = true
 	if complete {
-		b.c.release(b.stop, b.res)
+		b.c.release(b.res)
 		return
 	}
-	b.stop()
+	b.c.unwatch()
 	_ = b.c.conn.Close()
 }
 
