@@ -238,9 +238,29 @@ func dropHopByHop(h http.Header) {
 			}
 		}
 	}
-	for _, name := range hopByHop {
-		delete(h, name)
+	if len(h) > len(hopByHop) {
+		for _, name := range hopByHop {
+			delete(h, name)
+		}
+		return
 	}
+	// A header with fewer fields than the list is cheaper to walk than
+	// the list is to delete: no hashing of names that are not there.
+	for name := range h {
+		if isHopByHop(name) {
+			delete(h, name)
+		}
+	}
+}
+
+// isHopByHop reports whether the canonical name is one of hopByHop.
+func isHopByHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 // respondDirect writes the backend's response to the client as the
@@ -309,7 +329,7 @@ func streams(res *http.Response) bool {
 	if res.ContentLength == -1 {
 		return true
 	}
-	ct := res.Header.Get("Content-Type")
+	ct := firstValue(res.Header, "Content-Type")
 	if !containsFold(ct, "text/event-stream") {
 		return false // spares ParseMediaType's allocations on every response
 	}

@@ -103,8 +103,9 @@ func (w *h1Response) WriteHeader(code int) {
 	w.closeAfter = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	_, w.hasType = h["Content-Type"]
 	_, w.hasDate = h["Date"]
-	w.hasEncoding = h.Get("Content-Encoding") != ""
-	w.transferEncoding = h.Get("Transfer-Encoding")
+	// The names are canonical: indexing spares Get canonicalizing them.
+	w.hasEncoding = firstValue(h, "Content-Encoding") != ""
+	w.transferEncoding = firstValue(h, "Transfer-Encoding")
 	for _, v := range h["Trailer"] {
 		w.trailers = true
 		for name := range strings.SplitSeq(v, ",") {
@@ -332,4 +333,12 @@ func bodyAllowedForStatus(status int) bool {
 		return false
 	}
 	return true
+}
+
+// firstValue is h's first value of the canonical name, "" without one.
+func firstValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
