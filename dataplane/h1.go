@@ -419,12 +419,20 @@ type tlsStateKey struct{}
 // has run for clientWatchDelay: a read on the connection that ends in an
 // error while the handler runs means the client closed it. A byte read
 // meanwhile is the start of the next request and is kept.
+//
+// The timer is not set again for every request, which cost a timer heap
+// update per request: it stays armed while the connection is busy, and
+// when it fires it looks at how long the current request has run and
+// either starts the watch or waits for the rest of the delay. It stops
+// when it finds the connection between requests.
 type clientWatch struct {
 	c     *h1Conn
 	timer *time.Timer
 
 	mu       sync.Mutex
+	armed    bool
 	running  bool
+	started  time.Time
 	watching bool
 	ctx      *requestContext
 	done     chan struct{}
@@ -434,22 +442,32 @@ type clientWatch struct {
 }
 
 func (w *clientWatch) start(ctx *requestContext) {
+	now := time.Now()
 	w.mu.Lock()
-	w.running, w.ctx, w.gone, w.n = true, ctx, false, 0
-	w.mu.Unlock()
-	if w.timer == nil {
+	defer w.mu.Unlock()
+	w.running, w.started, w.ctx, w.gone, w.n = true, now, ctx, false, 0
+	switch {
+	case w.timer == nil:
+		w.armed = true
 		w.timer = time.AfterFunc(clientWatchDelay, w.fire)
-		return
+	case !w.armed:
+		w.armed = true
+		w.timer.Reset(clientWatchDelay)
 	}
-	w.timer.Reset(clientWatchDelay)
 }
 
 func (w *clientWatch) fire() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.running || w.watching {
+		w.armed = false
 		return
 	}
+	if ran := time.Since(w.started); ran < clientWatchDelay {
+		w.timer.Reset(clientWatchDelay - ran)
+		return
+	}
+	w.armed = false
 	c := w.c
 	if c.r < c.w {
 		return // the next request is already here: nothing to read
@@ -476,7 +494,6 @@ func (w *clientWatch) read() {
 // stop ends the watch when the handler returns and reports whether the
 // client went away.
 func (w *clientWatch) stop() bool {
-	w.timer.Stop()
 	w.mu.Lock()
 	w.running = false
 	watching := w.watching
