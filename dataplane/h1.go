@@ -35,9 +35,9 @@ import (
 // consumes a request it does not carry: it looks at a whole request head
 // in its buffer before it takes it, and the first one it does not carry
 // (any other method, a body, an upgrade, HTTP/1.0 or HTTP/2, a head
-// larger than its buffer, anything malformed or declined by httphead) goes to net/http with every
-// byte not yet served, and the connection stays with net/http from then
-// on. Malformed requests are net/http's to refuse, with net/http's
+// larger than its buffer, anything malformed or declined by httphead)
+// goes to net/http with every byte not yet served, and the connection
+// stays with net/http from then on. Malformed requests are net/http's to refuse, with net/http's
 // answer.
 
 const (
@@ -349,8 +349,8 @@ func (c *h1Conn) parse(n int) bool {
 	return httphead.Request(c.buf[c.r:c.r+n], &c.req)
 }
 
-// serveRequest runs the handler on r and finishes the response. It
-// reports whether the connection carries on.
+// serveRequest runs the handler on the request parsed into c.req and
+// finishes the response. It reports whether the connection carries on.
 func (c *h1Conn) serveRequest() (keep bool) {
 	ctx := newRequestContext(c.base)
 	defer ctx.cancel()
