@@ -26,8 +26,10 @@ import (
 // object, a header map and a buffered writer per response. The loop
 // carries the requests a gateway sees most: GET, HEAD and OPTIONS over
 // HTTP/1.1 with no body, in origin form, with one valid Host, every field
-// name and value valid, and no Expect, Upgrade or Connection other than
-// keep-alive. It parses them with httphead, which reads such a head as
+// name and value valid, no Expect or Upgrade, and no Connection option
+// but keep-alive and close (a request asking to close is answered with
+// "Connection: close" and the connection ends after it, as on net/http's
+// server). It parses them with httphead, which reads such a head as
 // net/http's server does, to the field, and declines any head it is not
 // sure to read the same (a folded line, a bare line feed).
 //

@@ -237,3 +237,29 @@ func TestHTTP2PrefaceInsideHTTP1OverTLSClosesTheConnection(t *testing.T) {
 		t.Errorf("read %d bytes after an HTTP/2 preface, want the connection closed", n)
 	}
 }
+
+// A request that asks to close its connection is answered, with
+// "Connection: close", and the connection then ends, a request pipelined
+// behind it unanswered, as on net/http's server; the backend's connection
+// is not asked to close.
+func TestRequestAskingToCloseIsAnsweredThenTheConnectionEnds(t *testing.T) {
+	g := newGateway(t)
+	be := newEcho(t, "api")
+	port := freePort(t)
+	g.apply(httpListener("http", port, route("r", nil, prefixRule("/", be.weighted(1)))))
+	conn, br := dialRaw(t, port)
+	fmt.Fprint(conn, "GET /a HTTP/1.1\r\nHost: h.example.com\r\nConnection: close\r\n\r\n"+
+		"GET /b HTTP/1.1\r\nHost: h.example.com\r\n\r\n")
+	res, body := readResponse(t, br)
+	if res.StatusCode != http.StatusOK || !res.Close || res.Header.Get("Connection") != "" {
+		t.Fatalf("status %d, close %v, Connection %q, want 200 announcing close", res.StatusCode, res.Close, res.Header.Get("Connection"))
+	}
+	var e echo
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != "/a" || e.Header.Get("Connection") != "" {
+		t.Errorf("backend saw %s with Connection %q, want /a without one", e.Path, e.Header.Get("Connection"))
+	}
+	expectClosed(t, conn, br)
+}

@@ -35,8 +35,10 @@ type h1Response struct {
 	declared int64
 	written  int64
 	chunking bool
-	// closeAfter: the connection ends with this response.
+	// closeAfter: the connection ends with this response, which says so.
 	closeAfter bool
+	// wantsClose: the request asked for the connection to end after it.
+	wantsClose bool
 	err        error
 
 	// held is the body held until the header is sent.
@@ -57,7 +59,7 @@ func (w *h1Response) reset(r *http.Request) {
 	} else {
 		clear(w.header)
 	}
-	w.req, w.head = r, r.Method == http.MethodHead
+	w.req, w.head, w.wantsClose = r, r.Method == http.MethodHead, r.Close
 	w.status, w.wroteHeader, w.committed = 0, false, false
 	w.declared, w.written, w.chunking, w.closeAfter, w.err = -1, 0, false, false, nil
 	w.held = w.held[:0]
@@ -100,7 +102,7 @@ func (w *h1Response) WriteHeader(code int) {
 			w.declared = v
 		}
 	}
-	w.closeAfter = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
+	w.closeAfter = w.wantsClose || httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	_, w.hasType = h["Content-Type"]
 	_, w.hasDate = h["Date"]
 	// The names are canonical: indexing spares Get canonicalizing them.

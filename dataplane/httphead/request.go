@@ -13,8 +13,9 @@ import (
 // OPTIONS in origin form over HTTP/1.1, with exactly one Host field of
 // valid syntax, no field that frames a body (Content-Length,
 // Transfer-Encoding), asks for an upgrade or states an expectation
-// (Upgrade, Expect), and no Connection field but keep-alive. It reports
-// whether it took the head; r is left as it was when it did not.
+// (Upgrade, Expect), and no Connection option but keep-alive and close.
+// It reports whether it took the head; r is left as it was when it did
+// not. A request that asks to close has Close set, as net/http sets it.
 //
 // r becomes the request net/http's server hands its handler for the same
 // bytes, the Host field taken out of Header into Host, without what is
@@ -35,6 +36,10 @@ func Request(head []byte, r *http.Request) bool {
 	if !ok || !carried(h) {
 		return false
 	}
+	closes, ok := connectionOptions(h["Connection"])
+	if !ok {
+		return false
+	}
 	u, err := url.ParseRequestURI(target)
 	if err != nil {
 		return false
@@ -52,6 +57,7 @@ func Request(head []byte, r *http.Request) bool {
 		Body:       http.NoBody,
 		Host:       host,
 		RequestURI: target,
+		Close:      closes,
 	}
 	return true
 }
@@ -78,7 +84,7 @@ func requestLine(line string) (method, target string, ok bool) {
 }
 
 // carried reports whether a request with header h is one the loop
-// carries (see Request).
+// carries (see Request), its Connection field aside.
 func carried(h http.Header) bool {
 	if hosts := h["Host"]; len(hosts) != 1 || !httpguts.ValidHostHeader(hosts[0]) {
 		return false
@@ -88,5 +94,23 @@ func carried(h http.Header) bool {
 			return false
 		}
 	}
-	return keepsAlive(h)
+	return true
+}
+
+// connectionOptions reads the Connection field of a request: it takes
+// only the options keep-alive and close, and reports whether close is
+// among them.
+func connectionOptions(values []string) (closes, ok bool) {
+	for _, v := range values {
+		for option := range strings.SplitSeq(v, ",") {
+			switch option = trimOWS(option); {
+			case option == "":
+			case strings.EqualFold(option, "close"):
+				closes = true
+			case !strings.EqualFold(option, "keep-alive"):
+				return false, false
+			}
+		}
+	}
+	return closes, true
 }
