@@ -120,3 +120,33 @@ func TestVerifiedChainIsNotVerifiedAgain(t *testing.T) {
 		t.Errorf("a repeated check allocates %v times, want 0 (verification cached)", allocs)
 	}
 }
+
+// Connections that present the same chain share its Peer, and with it the
+// verdicts made for each requirement; a new requirement (a configuration
+// change) is judged afresh, and a chain that differs in any certificate is
+// another Peer: the leaf without the intermediate that made it trusted is
+// still untrusted after the whole chain was accepted.
+func TestConnectionsPresentingTheSameChainShareItsVerdictsPerRequirement(t *testing.T) {
+	w := newPKI(t)
+	issuing := w.ca.Intermediate(t, testpki.CAOptions{Name: "partner issuing CA"})
+	leaf := issuing.Issue(t, testpki.Options{CommonName: "behind intermediate"})
+	var first, second, leafAlone Conn
+	p := first.Peer(leaf.PeerState())
+	if second.Peer(leaf.PeerState()) != p {
+		t.Fatal("a second connection with the same chain got another Peer")
+	}
+	trusted := Compile(&snapshot.Requirement{CACertificates: trustOf(w.ca)})
+	if got := trusted.Check(p, time.Now()); got != "" {
+		t.Fatalf("first connection: %q, want accepted", got)
+	}
+	if got := trusted.Check(leafAlone.Peer(leafOnly(leaf).PeerState()), time.Now()); got != ReasonUntrusted {
+		t.Fatalf("the leaf without its intermediate after the chain was accepted: %q, want %q", got, ReasonUntrusted)
+	}
+	stranger := Compile(&snapshot.Requirement{CACertificates: trustOf(w.stranger)})
+	if got := stranger.Check(second.Peer(nil), time.Now()); got != ReasonUntrusted {
+		t.Fatalf("second connection under a requirement trusting another CA: %q, want %q", got, ReasonUntrusted)
+	}
+	if got := trusted.Check(second.Peer(nil), time.Now()); got != "" {
+		t.Fatalf("second connection under the first requirement: %q, want accepted", got)
+	}
+}
