@@ -145,22 +145,32 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// round runs every scenario once on every peer and on the backend alone,
-// the peers in an order rotated by round so that no peer always runs
-// first (or last) in a round.
+// round runs every scenario once on every peer and on the backend alone.
+// It starts every peer first (idle, they share the proxy's CPU without
+// using it) and then measures scenario by scenario, each on every peer in
+// turn, so that the figures of one row are taken seconds apart rather
+// than a minute: the machine's speed drifts over a minute by more than
+// most differences between the peers. The order is rotated by round so
+// that no peer always runs first (or last).
 func (env *runEnv) round(res *results, round int) error {
-	n := len(res.peers) + 1
-	for k := range n {
-		i := (k + round) % n
-		var err error
-		if i == len(res.peers) {
-			err = env.directRound(res)
-		} else {
-			err = env.peerRound(res, res.peers[i])
+	runs := make([]*peerRun, 0, len(res.peers))
+	defer func() {
+		for _, r := range runs {
+			r.stop()
 		}
+	}()
+	for _, p := range res.peers {
+		r, err := env.startPeer(p)
 		if err != nil {
 			return err
 		}
+		runs = append(runs, r)
 	}
-	return nil
+	order := roundOrder(runs, round)
+	for _, s := range scenarios() {
+		if err := env.measureScenario(res, s, order); err != nil {
+			return err
+		}
+	}
+	return env.measureLatency(res, order)
 }

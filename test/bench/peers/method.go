@@ -13,9 +13,10 @@ func (env *runEnv) methodSection(b *bytes.Buffer) {
   (user + system, `+"`utime`+`stime`"+` of /proc/PID/stat) of every process of the peer (nginx's and HAProxy's master
   and worker) over the same interval. Per CPU-second, the figure does not depend on how fast the load generator is,
   only on the proxy's own cost per request.
-- **Rounds.** Each round starts every peer afresh and runs every scenario on it, the peers in an order rotated each
-  round (interleaved, so that a burst of other work on the machine does not hit one peer's figures only);
-  the tables give the median over rounds. Each measurement: %v of warm-up, then %v counted.
+- **Rounds.** Each round starts every peer afresh (all of them, idle on the proxy's CPU until measured) and then
+  runs scenario by scenario, each on every peer in turn, in an order rotated each round: the figures of one row
+  are taken seconds apart, so a drift of the machine's speed or a burst of other work does not hit one peer's
+  figures only; the tables give the median over rounds. Each measurement: %v of warm-up, then %v counted.
 - **Backend.** One Go HTTP server (in the bench program) for every peer: plain HTTP/1.1, and TLS that requires a
   client certificate of the bench CA; it answers every path with a %d-byte body.
 - **Certificates.** Generated at run time, ECDSA P-256: a CA; the proxies' serving certificate; the client's

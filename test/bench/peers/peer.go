@@ -44,6 +44,7 @@ type peer struct {
 type peerRun struct {
 	env  *runEnv
 	p    *peer
+	name string
 	bin  string
 	dir  string
 	port ports

@@ -24,7 +24,7 @@ func (env *runEnv) startPeer(p *resolved) (*peerRun, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, err
 	}
-	r := &peerRun{env: env, p: p.peer, bin: p.binPath, dir: dir,
+	r := &peerRun{env: env, p: p.peer, name: p.name, bin: p.binPath, dir: dir,
 		port: ports{HTTP: ps[0], HTTPS: ps[1], MTLS: ps[2], Admin: ps[3], BackendHTTP: env.backendHTTP, BackendTLS: env.backendTLS}}
 	cmd, err := p.start(r)
 	if err != nil {
@@ -45,34 +45,47 @@ func (r *peerRun) stop() {
 	}
 }
 
-// peerRound measures every scenario and the latency on one peer.
-func (env *runEnv) peerRound(res *results, p *resolved) error {
-	r, err := env.startPeer(p)
-	if err != nil {
-		return err
-	}
-	defer r.stop()
-	pid := r.cmd.Process.Pid
-	for _, s := range scenarios() {
-		if err := env.record(res, s, p.name, s.target(env, r.port), pid); err != nil {
-			return fmt.Errorf("%s: %s: %w", p.name, s.id, err)
-		}
-	}
-	return env.recordLatency(res, p.name, env.mtlsTarget(r.port.MTLS, "/pinned"))
+// roundOrder is the order of one round: the peers, then the backend alone
+// (nil), rotated by the round.
+func roundOrder(runs []*peerRun, round int) []*peerRun {
+	all := append(append([]*peerRun{}, runs...), nil)
+	k := round % len(all)
+	return append(all[k:], all[:k]...)
 }
 
-// directRound measures the backend alone, per backend CPU-second.
-func (env *runEnv) directRound(res *results) error {
-	pid := env.backend.Process.Pid
-	for _, s := range scenarios() {
-		if s.direct == nil {
+// measureScenario measures s on every peer of the round and on the backend
+// alone, one after the other in the round's order.
+func (env *runEnv) measureScenario(res *results, s scenario, order []*peerRun) error {
+	for _, r := range order {
+		if r == nil {
+			if s.direct == nil {
+				continue
+			}
+			if err := env.record(res, s, directName, *s.direct(env), env.backend.Process.Pid); err != nil {
+				return fmt.Errorf("direct: %s: %w", s.id, err)
+			}
 			continue
 		}
-		if err := env.record(res, s, directName, *s.direct(env), pid); err != nil {
-			return fmt.Errorf("direct: %s: %w", s.id, err)
+		if err := env.record(res, s, r.name, s.target(env, r.port), r.cmd.Process.Pid); err != nil {
+			return fmt.Errorf("%s: %s: %w", r.name, s.id, err)
 		}
 	}
-	return env.recordLatency(res, directName, *env.directTLS())
+	return nil
+}
+
+// measureLatency measures the added latency on every peer of the round
+// and on the backend alone.
+func (env *runEnv) measureLatency(res *results, order []*peerRun) error {
+	for _, r := range order {
+		t, name := *env.directTLS(), directName
+		if r != nil {
+			t, name = env.mtlsTarget(r.port.MTLS, "/pinned"), r.name
+		}
+		if err := env.recordLatency(res, name, t); err != nil {
+			return fmt.Errorf("%s: latency: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func (env *runEnv) record(res *results, s scenario, name string, t target, pid int) error {
