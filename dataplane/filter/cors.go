@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/dataplane/httphead"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -154,7 +155,7 @@ func compileTokens(list []string, field string, starAlone bool, p *problems) (jo
 			p.add(at, `"*" cannot be listed alongside other values`)
 		case v == "*":
 			wildcard = true
-		case !isToken(v):
+		case !httphead.IsToken(v):
 			p.add(at, "%q is not a valid name", v)
 		}
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
-	"strings"
 
+	"github.com/certgate/certgate/dataplane/httphead"
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
@@ -69,7 +69,7 @@ type headerChecker struct {
 // check validates one entry and returns its canonical name.
 func (c headerChecker) check(entry, name, value, action string) (string, bool) {
 	at := c.field + "." + entry
-	if !isToken(name) {
+	if !httphead.IsToken(name) {
 		c.p.add(at+".name", "%q is not a valid header name", name)
 		return "", false
 	}
@@ -113,24 +113,6 @@ func (m *headerModifier) applyRequest(out *http.Request, _ RequestInfo) {
 	if m.setHost {
 		out.Host = m.host
 	}
-}
-
-// isToken reports whether s is an RFC 9110 token, the syntax of a header
-// name.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // badValue reports whether v holds a control character other than tab; Go's

@@ -77,27 +77,11 @@ func indexCRLF(s string) int {
 // field splits one field line into its canonical name and its value
 // without the white space around it.
 func field(line string) (name, value string, ok bool) {
-	colon := -1
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		if c == ':' {
-			colon = i
-			break
-		}
-		if c >= 0x80 || !tokenChar[c] {
-			return "", "", false
-		}
-	}
-	if colon <= 0 {
+	colon := strings.IndexByte(line, ':')
+	if colon < 0 || !IsToken(line[:colon]) || !ValidValue(line[colon+1:]) {
 		return "", "", false
 	}
-	value = line[colon+1:]
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return "", "", false
-		}
-	}
-	return canonical(line[:colon]), trimOWS(value), true
+	return canonical(line[:colon]), trimOWS(line[colon+1:]), true
 }
 
 // canonical is name in the case textproto gives it. A name already in
@@ -144,6 +128,18 @@ func IsToken(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidValue reports whether v is a field value certgate reads and sends:
+// no control character but tab (obs-text is allowed), as net/http's
+// parsers and http.Transport hold it.
+func ValidValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false
 		}
 	}

@@ -485,52 +485,14 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // whatever put it there.
 func checkHeader(h http.Header) error {
 	for name, values := range h {
-		if !isToken(name) {
+		if !httphead.IsToken(name) {
 			return fmt.Errorf("invalid header field name %q", name)
 		}
 		for _, v := range values {
-			if !validValue(v) {
+			if !httphead.ValidValue(v) {
 				return fmt.Errorf("invalid header field value for %q", name)
 			}
 		}
 	}
 	return nil
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 || !tokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenChar marks the ASCII characters of an RFC 9110 token.
-var tokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// validValue reports whether v is a field value http.Transport sends:
-// no control character but tab (obs-text is allowed).
-func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
