@@ -21,6 +21,34 @@ import (
 	"strings"
 )
 
+// read parses a whole head: start judges its start line, and the field
+// lines are read only for a head it takes.
+func read(head []byte, start func(line string) bool) (http.Header, bool) {
+	s := string(head)
+	eol := indexCRLF(s)
+	if eol < 0 || !start(s[:eol]) {
+		return nil, false
+	}
+	return fields(s, eol+2)
+}
+
+// connectionOptions reads a Connection field: it takes only the options
+// keep-alive and close (ok), and reports whether close is among them.
+func connectionOptions(values []string) (closes, ok bool) {
+	for _, v := range values {
+		for option := range strings.SplitSeq(v, ",") {
+			switch option = trimOWS(option); {
+			case option == "":
+			case strings.EqualFold(option, "close"):
+				closes = true
+			case !strings.EqualFold(option, "keep-alive"):
+				return false, false
+			}
+		}
+	}
+	return closes, true
+}
+
 // fields parses the field lines of a head, from s[start:] to the empty
 // line that ends it. s holds whole lines, each ended by CRLF. It declines
 // (ok false) what net/http would refuse or read differently from the

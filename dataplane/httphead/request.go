@@ -23,16 +23,11 @@ import (
 // the caller's r rather than allocating one lets the loop keep one per
 // connection and make the handler's with WithContext, one allocation.
 func Request(head []byte, r *http.Request) bool {
-	s := string(head)
-	eol := indexCRLF(s)
-	if eol < 0 {
-		return false
-	}
-	method, target, ok := requestLine(s[:eol])
-	if !ok {
-		return false
-	}
-	h, ok := fields(s, eol+2)
+	var method, target string
+	h, ok := read(head, func(line string) (ok bool) {
+		method, target, ok = requestLine(line)
+		return ok
+	})
 	if !ok || !carried(h) {
 		return false
 	}
@@ -95,22 +90,4 @@ func carried(h http.Header) bool {
 		}
 	}
 	return true
-}
-
-// connectionOptions reads the Connection field of a request: it takes
-// only the options keep-alive and close, and reports whether close is
-// among them.
-func connectionOptions(values []string) (closes, ok bool) {
-	for _, v := range values {
-		for option := range strings.SplitSeq(v, ",") {
-			switch option = trimOWS(option); {
-			case option == "":
-			case strings.EqualFold(option, "close"):
-				closes = true
-			case !strings.EqualFold(option, "keep-alive"):
-				return false, false
-			}
-		}
-	}
-	return closes, true
 }

@@ -2,7 +2,6 @@ package httphead
 
 import (
 	"net/http"
-	"net/textproto"
 	"strings"
 )
 
@@ -19,21 +18,17 @@ import (
 // other the Body is nil, for the caller to read exactly ContentLength
 // bytes after the head.
 func Response(head []byte, req *http.Request) *http.Response {
-	s := string(head)
-	eol := indexCRLF(s)
-	if eol < 0 {
-		return nil
-	}
-	status, code, ok := statusLine(s[:eol])
-	if !ok {
-		return nil
-	}
-	h, ok := fields(s, eol+2)
+	var status string
+	var code int
+	h, ok := read(head, func(line string) (ok bool) {
+		status, code, ok = statusLine(line)
+		return ok
+	})
 	if !ok {
 		return nil
 	}
 	length, ok := contentLength(h)
-	if !ok || !keepsAlive(h) {
+	if closes, keeps := connectionOptions(h["Connection"]); !ok || !keeps || closes {
 		return nil
 	}
 	if _, chunked := h["Transfer-Encoding"]; chunked {
@@ -102,14 +97,4 @@ func contentLength(h http.Header) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
-}
-
-// keepsAlive reports whether h has no Connection field but keep-alive.
-func keepsAlive(h http.Header) bool {
-	for _, v := range h["Connection"] {
-		if !strings.EqualFold(textproto.TrimString(v), "keep-alive") {
-			return false
-		}
-	}
-	return true
 }
