@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -255,12 +256,7 @@ func dropHopByHop(h http.Header) {
 
 // isHopByHop reports whether the canonical name is one of hopByHop.
 func isHopByHop(name string) bool {
-	switch name {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
+	return slices.Contains(hopByHop[:], name)
 }
 
 // respondDirect writes the backend's response to the client as the
