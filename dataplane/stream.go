@@ -252,7 +252,12 @@ func (d *Dataplane) serveStream(s *socket, c *replayConn, sni string, lc *listen
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t := &tunnel{sock: s, close: cancel}
+	// Closing the client's socket itself, at once, is what makes a judged
+	// stream end before Apply returns: no byte the client sends afterwards
+	// reaches the backend. The AfterFunc below runs on a goroutine of its
+	// own, and closing the TLS layer would first write a close_notify,
+	// which a client that does not read could hold up Apply with.
+	t := &tunnel{sock: s, close: func() { cancel(); _ = c.Close() }}
 	t.admit = func() bool { return d.admitsStream(s, sni, lc.stream.mode, route.id, peer) }
 	d.addTunnel(t)
 	defer d.removeTunnel(t)

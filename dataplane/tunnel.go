@@ -16,8 +16,9 @@ import (
 // is judged again as a whole after every Apply.
 type tunnel struct {
 	sock *socket
-	// close ends the tunnel: for an upgrade it ends the request, which
-	// makes httputil.ReverseProxy close both sides.
+	// close ends the tunnel: for a stream it closes the client's socket
+	// before it returns; for an upgrade it ends the request, which makes
+	// httputil.ReverseProxy close both sides.
 	close context.CancelFunc
 	// admit reports whether what opened the tunnel, made again now, would
 	// reach the same route and rule and pass its requirement.
