@@ -58,7 +58,7 @@ func (env *runEnv) runAll() error {
 		}
 	}
 	for _, p := range res.peers {
-		if p.change != nil {
+		if p.change != nil && env.measures("churn") {
 			r, err := env.churnPeer(p)
 			if err != nil {
 				return err
@@ -168,9 +168,20 @@ func (env *runEnv) round(res *results, round int) error {
 	}
 	order := roundOrder(runs, round)
 	for _, s := range scenarios() {
+		if !env.measures(s.id) {
+			continue
+		}
 		if err := env.measureScenario(res, s, order); err != nil {
 			return err
 		}
 	}
+	if !env.measures("latency") {
+		return nil
+	}
 	return env.measureLatency(res, order)
+}
+
+// measures reports whether the row id is among those -scenarios asks for.
+func (env *runEnv) measures(id string) bool {
+	return env.scenarios == "" || containsFold(strings.Split(env.scenarios, ","), id)
 }

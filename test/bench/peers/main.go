@@ -31,7 +31,7 @@ type runEnv struct {
 	perfDir                 string
 	rounds                  int
 	quick, keep             bool
-	only                    string
+	only, scenarios         string
 	tm                      timing
 	mat                     *material
 	backendHTTP, backendTLS int
@@ -61,6 +61,7 @@ func run() error {
 	flag.IntVar(&env.rounds, "rounds", 3, "interleaved rounds; the figures are medians over them")
 	flag.BoolVar(&env.quick, "quick", false, "one round, short measurements, 100 route changes: for development, not for the document")
 	flag.StringVar(&env.only, "peers", "", "comma-separated peers to run (default all)")
+	flag.StringVar(&env.scenarios, "scenarios", "", "comma-separated rows to measure, by id (http, https, mtls, full, resumed, backend-mtls, pins10k, latency, churn; default all): for development, not for the document")
 	flag.StringVar(&env.perfDir, "perf", "", "record each proxy's measured windows with perf record -g into this folder (for profiling, not for the document)")
 	flag.BoolVar(&env.keep, "keep", false, "keep the work folder (configurations, peer logs) and print its path")
 	flag.Parse()
