@@ -54,11 +54,14 @@ type socketKey struct{}
 type connState struct {
 	cert      clientcert.Conn
 	handshake *countedConn
+	// transport is the client's socket beneath TLS (transport): what a
+	// tunnel closes to end at once.
+	transport net.Conn
 }
 
 // withConnState gives a connection's context its connState.
 func withConnState(ctx context.Context, c net.Conn) context.Context {
-	cs := &connState{}
+	cs := &connState{transport: transport(c)}
 	if r, ok := c.(*replayConn); ok {
 		c = r.Conn
 	}
@@ -66,6 +69,34 @@ func withConnState(ctx context.Context, c net.Conn) context.Context {
 		cs.handshake, _ = counted(tc.NetConn())
 	}
 	return context.WithValue(ctx, connKey{}, cs)
+}
+
+// transport returns the socket beneath c's TLS and certgate's own reading
+// layers. Closing it ends the connection at once: nothing the client sends
+// afterwards is read, and no TLS close_notify is written first, which a
+// client that does not read could hold the closing goroutine up with.
+func transport(c net.Conn) net.Conn {
+	for {
+		switch w := c.(type) {
+		case *replayConn:
+			c = w.Conn
+		case *framingConn:
+			c = w.Conn
+		case *tls.Conn:
+			c = w.NetConn()
+		default:
+			return c
+		}
+	}
+}
+
+// transportOf returns the socket r came in on (see transport), nil when
+// its connection has no connState.
+func transportOf(r *http.Request) net.Conn {
+	if cs, ok := r.Context().Value(connKey{}).(*connState); ok {
+		return cs.transport
+	}
+	return nil
 }
 
 // peerOf returns what the request's connection presented.
@@ -295,7 +326,22 @@ func (d *Dataplane) watch(ctx context.Context, st *requestState, w http.Response
 	// The route table reads the tunnel's headers while the request goes on.
 	upgrade.Header = r.Header.Clone()
 	route, rule, state := st.route.id, st.rule.label, r.TLS
-	t := &tunnel{sock: sock, close: cancel, admit: func() bool {
+	// Ending the request makes the reverse proxy close the backend's side
+	// on a goroutine of its own, some time after; the client's socket is
+	// closed here and now, so that nothing the client sends once Apply
+	// has judged the tunnel is read, let alone passed on. (An upgrade is
+	// HTTP/1.1's: the connection is the tunnel's alone.)
+	var client net.Conn
+	if r.ProtoMajor == 1 {
+		client = transportOf(r)
+	}
+	end := func() {
+		cancel()
+		if client != nil {
+			_ = client.Close()
+		}
+	}
+	t := &tunnel{sock: sock, close: end, admit: func() bool {
 		return d.admitsUpgrade(sock, &upgrade, state, peer, route, rule)
 	}}
 	d.addTunnel(t)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +192,11 @@ func TestIdentityAndForwardedHeadersSurviveTheClientsConnectionHeader(t *testing
 
 // wsBackend echoes each line sent through its tunnel.
 func wsBackend(t *testing.T) snapshot.WeightedBackend {
+	return recordingWSBackend(t, func(string) {})
+}
+
+// recordingWSBackend is wsBackend, passing every line it reads to got.
+func recordingWSBackend(t *testing.T, got func(line string)) snapshot.WeightedBackend {
 	ws := newEcho(t, "ws")
 	ws.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
@@ -205,6 +211,7 @@ func wsBackend(t *testing.T) snapshot.WeightedBackend {
 			if err != nil {
 				return
 			}
+			got(line)
 			fmt.Fprint(brw, "echo: "+line)
 			_ = brw.Flush()
 		}
@@ -265,6 +272,47 @@ func TestWebSocketTunnelIsJudgedAgainAfterEveryApply(t *testing.T) {
 	conn, br = openTunnel(t, port, tlsClient(p.servingCA, p.pinned))
 	g.apply(listener(other, pinned))
 	expectClosed(t, conn, br)
+}
+
+// TestRevokedWebSocketTunnelCarriesNothingSentAfterApply writes to a
+// tunnel the moment the Apply that revokes its pin returns: not one of
+// those bytes may reach the backend, however the goroutines that copy the
+// tunnel are scheduled.
+func TestRevokedWebSocketTunnelCarriesNothingSentAfterApply(t *testing.T) {
+	g := newGateway(t)
+	var mu sync.Mutex
+	var lines []string
+	ws := recordingWSBackend(t, func(line string) {
+		mu.Lock()
+		lines = append(lines, line)
+		mu.Unlock()
+	})
+	p := newPKI(t)
+	port := freePort(t)
+	listener := func(pins ...pin.Pin) snapshot.Listener {
+		return httpsListener("https", port, "", []*testpki.Cert{p.serving}, route("api", nil,
+			requireRule("/chat", &snapshot.Requirement{Policy: "default/p", Pins: pins}, ws)))
+	}
+	pinned, unpinned := pinOf(p.pinned, pin.SHA256), pinOf(p.unpinned, pin.SHA256)
+	const after = "sent after the pin was removed\n"
+	for range 30 {
+		g.apply(listener(pinned))
+		conn, br := openTunnel(t, port, tlsClient(p.servingCA, p.pinned))
+		g.apply(listener(unpinned))
+		for range 20 {
+			if _, err := fmt.Fprint(conn, after); err != nil {
+				break
+			}
+		}
+		expectClosed(t, conn, br)
+	}
+	// What got through would have reached the backend by now.
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(lines) - len(slices.DeleteFunc(lines, func(l string) bool { return l == after })); n > 0 {
+		t.Fatalf("the backend read %d lines sent after Apply revoked the tunnel's pin", n)
+	}
 }
 
 func TestTraceIsAnswered405ByTheGateway(t *testing.T) {

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"context"
 	"crypto/tls"
 	"sync"
 
@@ -16,10 +15,11 @@ import (
 // is judged again as a whole after every Apply.
 type tunnel struct {
 	sock *socket
-	// close ends the tunnel: for a stream it closes the client's socket
-	// before it returns; for an upgrade it ends the request, which makes
-	// httputil.ReverseProxy close both sides.
-	close context.CancelFunc
+	// close ends the tunnel: it closes the client's socket before it
+	// returns, so that nothing sent after a configuration change that
+	// ends the tunnel is read; the backend's side closes as the stream or
+	// the reverse proxy's upgrade then ends.
+	close func()
 	// admit reports whether what opened the tunnel, made again now, would
 	// reach the same route and rule and pass its requirement.
 	admit func() bool
