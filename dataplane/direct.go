@@ -23,7 +23,7 @@ import (
 )
 
 // The direct path carries the most common request, a GET, HEAD or
-// OPTIONS without a body to a plaintext HTTP/1.1 backend, without
+// OPTIONS without a body to an HTTP/1.1 backend, plaintext or TLS, without
 // httputil.ReverseProxy: the proxy's profile showed its per-request copy
 // of the request and of every header, and the transport's own
 // serialisation of that copy, costing more than the rest of the proxying.
@@ -38,7 +38,7 @@ import (
 // fields are dropped, X-Forwarded-* set, filters and client certificate
 // headers applied in the same order. Everything else takes the reverse
 // proxy: bodies, upgrades, retries, mirrors, a filter that adds a
-// Connection or Upgrade field, TLS and h2c backends.
+// Connection or Upgrade field, h2c backends.
 
 // directTarget is a backend of a rule whose simple requests take the
 // direct path.
@@ -51,7 +51,7 @@ type directTarget struct {
 
 // newDirectTarget returns the direct path to u for a rule with policy,
 // or nil when the rule's requests need the reverse proxy: a backend
-// other than plaintext HTTP/1.1, or a rule that retries.
+// other than HTTP/1.1 (h2c), or a rule that retries.
 func newDirectTarget(u *upstream.Upstream, policy *upstream.RetryPolicy, record *metrics.BackendRecorder, b *snapshot.Backend) *directTarget {
 	if !u.Direct() || !policy.SendsOnce() {
 		return nil

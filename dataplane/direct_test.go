@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,15 +31,25 @@ type wireBackend struct {
 
 func newWireBackend(t testing.TB) *wireBackend {
 	t.Helper()
+	return serveWire(t, nil)
+}
+
+// serveWire starts a wireBackend, behind TLS with cfg when it is set.
+func serveWire(t testing.TB, cfg *tls.Config) *wireBackend {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &wireBackend{ln: ln}
+	accept := ln
+	if cfg != nil {
+		accept = tls.NewListener(ln, cfg)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
-			c, err := ln.Accept()
+			c, err := accept.Accept()
 			if err != nil {
 				return
 			}
@@ -91,6 +102,30 @@ func (b *wireBackend) exchange(t testing.TB, answer string, send func()) string 
 		t.Fatalf("backend read %d requests, want 1: %q", len(b.heads), b.heads)
 	}
 	return strings.Join(b.heads, "")
+}
+
+// newTLSWireBackend is a wireBackend behind TLS with cert that requires a
+// client certificate from clientCA, and records the client certificate's
+// common name and the protocols offered by ALPN of every handshake.
+func newTLSWireBackend(t testing.TB, cert *testpki.Cert, clientCA *testpki.CA) (*wireBackend, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var hellos []string
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{*cert.TLS}, MinVersion: tls.VersionTLS12,
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCA.Pool(),
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			mu.Lock()
+			defer mu.Unlock()
+			hellos = append(hellos, cs.PeerCertificates[0].Subject.CommonName+" alpn="+cs.NegotiatedProtocol)
+			return nil
+		},
+	}
+	return serveWire(t, cfg), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(hellos)
+	}
 }
 
 func (b *wireBackend) backend() snapshot.Backend {
@@ -368,6 +403,46 @@ func TestDirectPathSendsWhatTheReverseProxySends(t *testing.T) {
 	}
 	for name, c := range answers {
 		t.Run(name, func(t *testing.T) { p.compare(t, c.request, c.answer) })
+	}
+}
+
+// TestTLSBackendGetsWhatTheReverseProxySends compares the two paths to a
+// backend behind TLS that requires the gateway's client certificate
+// (a BackendTLSPolicy with a client certificate): the same request bytes,
+// the same response, over a connection the backend verified, with no
+// protocol offered by ALPN on either.
+func TestTLSBackendGetsWhatTheReverseProxySends(t *testing.T) {
+	backendCA, gatewayCA := testpki.NewCA(t, "backend CA"), testpki.NewCA(t, "gateway CA")
+	serving := backendCA.Issue(t, testpki.Options{CommonName: "payments", DNSNames: []string{"payments.internal"}})
+	identity := gatewayCA.Issue(t, testpki.Options{CommonName: "gateway"})
+	be, hellos := newTLSWireBackend(t, serving, gatewayCA)
+	weighted := snapshot.WeightedBackend{Weight: 1, Backend: be.backend()}
+	weighted.TLS = &snapshot.BackendTLS{
+		ServerName:        "payments.internal",
+		CACertificates:    []snapshot.CACertificate{{Name: "default/backend-ca", PEM: backendCA.PEM}},
+		ClientCertificate: &snapshot.Certificate{Name: "default/gateway", CertPEM: identity.CertPEM, Key: snapshot.PrivateKey(identity.KeyPEM)},
+	}
+	g := newGateway(t)
+	p := &pathPair{g: g, be: be, direct: freePort(t), proxied: freePort(t)}
+	g.apply(
+		httpListener("direct", p.direct, route("r", nil, filterRules(weighted, nil)...)),
+		httpListener("proxied", p.proxied, route("r", nil, filterRules(weighted, &snapshot.Retry{Attempts: 1})...)),
+	)
+	const h = "Host: api.example.com\r\n"
+	for name, request := range map[string]string{
+		"plain":          "GET /items?page=1 HTTP/1.1\r\n" + h + "User-Agent: curl/8\r\nAccept: */*\r\n\r\n",
+		"head":           "HEAD /items HTTP/1.1\r\n" + h + "\r\n",
+		"header filters": "GET /filtered/x HTTP/1.1\r\n" + h + "X-Set: client\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) { p.compare(t, request, okAnswer) })
+	}
+	for _, hello := range hellos() {
+		if hello != "gateway alpn=" {
+			t.Errorf("a backend connection was %q, want the gateway's certificate and no ALPN protocol", hello)
+		}
+	}
+	if len(hellos()) < 2 {
+		t.Errorf("%d backend connections, want one per path at least", len(hellos()))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,14 +19,19 @@ import (
 )
 
 // directTransport carries the most common proxied request — GET, HEAD or
-// OPTIONS without a body, to a plaintext HTTP/1.1 backend — itself, on
+// OPTIONS without a body, to an HTTP/1.1 backend — itself, on
 // the goroutine of the request: it writes the request on a pooled
 // connection and reads the response there. Go's http.Transport hands
 // every request to two goroutines per connection (one writes, one reads)
 // and back; for a small request that hand-off, its channels and its
 // per-request bookkeeping cost more than the proxying. Everything else
-// (bodies, upgrades, "Connection: close", TLS, h2c) goes to the
+// (bodies, upgrades, "Connection: close", h2c) goes to the
 // http.Transport, which stays the reference.
+//
+// A TLS backend's connections are made as the http.Transport makes them:
+// a clone of its TLS configuration (the BackendTLSPolicy's roots, server
+// name, SAN check and client certificate, and its session cache), no ALPN
+// offered, the handshake bounded by the same timeout.
 //
 // Only the request is written here, with net/http's own Request.Write;
 // the response head is parsed by httphead, which takes the common final
@@ -40,6 +46,9 @@ import (
 type directTransport struct {
 	fallback *http.Transport
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// scheme is the backend's, "https" when tls is set.
+	scheme string
+	tls    *tls.Config
 
 	mu   sync.Mutex
 	idle map[string][]*directConn
@@ -51,12 +60,16 @@ type directTransport struct {
 }
 
 func newDirectTransport(fallback *http.Transport) *directTransport {
-	return &directTransport{fallback: fallback, dial: fallback.DialContext, idle: map[string][]*directConn{}}
+	t := &directTransport{fallback: fallback, dial: fallback.DialContext, scheme: "http", idle: map[string][]*directConn{}}
+	if fallback.TLSClientConfig != nil {
+		t.scheme, t.tls = "https", fallback.TLSClientConfig
+	}
+	return t
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !takesDirect(req) {
+	if !takesDirect(req) || req.URL.Scheme != t.scheme {
 		return t.fallback.RoundTrip(req)
 	}
 	if err := checkHeader(req.Header); err != nil {
@@ -95,7 +108,7 @@ func takesDirect(req *http.Request) bool {
 	default:
 		return false
 	}
-	if req.Body != nil && req.Body != http.NoBody || req.Close || req.URL.Scheme != "http" {
+	if req.Body != nil && req.Body != http.NoBody || req.Close {
 		return false
 	}
 	_, upgrade := req.Header["Upgrade"]
@@ -141,12 +154,32 @@ func (t *directTransport) conn(ctx context.Context, addr string) (*directConn, b
 	if err != nil {
 		return nil, false, err
 	}
+	if t.tls != nil {
+		if conn, err = t.handshake(ctx, conn); err != nil {
+			return nil, false, err
+		}
+	}
 	c := &directConn{t: t, addr: addr, conn: conn}
 	c.abort = func() { _ = c.conn.SetDeadline(aLongTimeAgo) }
 	c.limited = limitedReader{r: conn}
 	c.br = bufio.NewReader(&c.limited)
 	c.bw = bufio.NewWriter(conn)
 	return c, false, nil
+}
+
+// handshake makes conn a TLS connection to the backend, as the
+// http.Transport's own dial does: a clone of its configuration, with no
+// protocol offered by ALPN (it offers none to an HTTP/1.1 backend
+// either), within tlsHandshakeTimeout and the request's context.
+func (t *directTransport) handshake(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
+	defer cancel()
+	tc := tls.Client(conn, t.tls.Clone())
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // put returns c to the idle pool, or closes it when the pool is full or

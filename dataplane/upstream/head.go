@@ -47,8 +47,8 @@ type Informational interface {
 	Informational(code int, h http.Header) error
 }
 
-// Direct reports whether u's backend is one SendDirect can reach: a
-// plaintext HTTP/1.1 backend.
+// Direct reports whether u's backend is one SendDirect can reach: an
+// HTTP/1.1 backend, over TLS or not.
 func (u *Upstream) Direct() bool {
 	_, ok := u.Transport.(*directTransport)
 	return ok

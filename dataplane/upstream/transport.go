@@ -46,15 +46,15 @@ const (
 	h2PingTimeout     = 15 * time.Second
 )
 
-// newTransport builds the transport for b: for a plaintext HTTP/1.1
-// backend the direct path in front of an http.Transport, otherwise the
-// http.Transport alone.
+// newTransport builds the transport for b: for an HTTP/1.1 backend, over
+// TLS or not, the direct path in front of an http.Transport, otherwise
+// (h2c, or HTTP/2 offered over TLS) the http.Transport alone.
 func newTransport(b *snapshot.Backend) (pooledTransport, error) {
 	t, err := newHTTPTransport(b)
 	if err != nil {
 		return nil, err
 	}
-	if b.TLS == nil && b.AppProtocol != snapshot.AppProtocolH2C {
+	if b.AppProtocol != snapshot.AppProtocolH2C {
 		return newDirectTransport(t), nil
 	}
 	return t, nil
