@@ -275,10 +275,48 @@ func TestWebSocketTunnelIsJudgedAgainAfterEveryApply(t *testing.T) {
 }
 
 // TestRevokedWebSocketTunnelCarriesNothingSentAfterApply writes to a
-// tunnel the moment the Apply that revokes its pin returns: not one of
-// those bytes may reach the backend, however the goroutines that copy the
-// tunnel are scheduled.
+// tunnel the moment the Apply that revokes it returns (a pin removed over
+// TLS, a route removed over plaintext HTTP): not one of those bytes may
+// reach the backend, however the goroutines that copy the tunnel are
+// scheduled.
 func TestRevokedWebSocketTunnelCarriesNothingSentAfterApply(t *testing.T) {
+	p := newPKI(t)
+	pinned, unpinned := pinOf(p.pinned, pin.SHA256), pinOf(p.unpinned, pin.SHA256)
+	t.Run("pin removed", func(t *testing.T) {
+		revokedTunnelCarriesNothing(t, func(port int32, ws snapshot.WeightedBackend, open bool) snapshot.Listener {
+			pins := []pin.Pin{unpinned}
+			if open {
+				pins = []pin.Pin{pinned}
+			}
+			return httpsListener("https", port, "", []*testpki.Cert{p.serving}, route("api", nil,
+				requireRule("/chat", &snapshot.Requirement{Policy: "default/p", Pins: pins}, ws)))
+		}, func(t *testing.T, port int32) (net.Conn, *bufio.Reader) {
+			return openTunnel(t, port, tlsClient(p.servingCA, p.pinned))
+		})
+	})
+	t.Run("route removed", func(t *testing.T) {
+		revokedTunnelCarriesNothing(t, func(port int32, ws snapshot.WeightedBackend, open bool) snapshot.Listener {
+			if !open {
+				return httpListener("http", port)
+			}
+			return httpListener("http", port, route("api", nil, prefixRule("/chat", ws)))
+		}, func(t *testing.T, port int32) (net.Conn, *bufio.Reader) {
+			conn, br := dialRaw(t, port)
+			fmt.Fprint(conn, "GET /chat HTTP/1.1\r\nHost: api.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade: %v, %v", res, err)
+			}
+			expectEcho(t, conn, br, "hello\n")
+			return conn, br
+		})
+	})
+}
+
+// revokedTunnelCarriesNothing opens a tunnel on a listener that admits it
+// (listener(open true)), applies the one that does not, writes at once, and
+// fails if the backend ever reads what was written; thirty times.
+func revokedTunnelCarriesNothing(t *testing.T, listener func(port int32, ws snapshot.WeightedBackend, open bool) snapshot.Listener,
+	openTunnel func(*testing.T, int32) (net.Conn, *bufio.Reader)) {
 	g := newGateway(t)
 	var mu sync.Mutex
 	var lines []string
@@ -287,18 +325,12 @@ func TestRevokedWebSocketTunnelCarriesNothingSentAfterApply(t *testing.T) {
 		lines = append(lines, line)
 		mu.Unlock()
 	})
-	p := newPKI(t)
 	port := freePort(t)
-	listener := func(pins ...pin.Pin) snapshot.Listener {
-		return httpsListener("https", port, "", []*testpki.Cert{p.serving}, route("api", nil,
-			requireRule("/chat", &snapshot.Requirement{Policy: "default/p", Pins: pins}, ws)))
-	}
-	pinned, unpinned := pinOf(p.pinned, pin.SHA256), pinOf(p.unpinned, pin.SHA256)
-	const after = "sent after the pin was removed\n"
+	const after = "sent after the tunnel was revoked\n"
 	for range 30 {
-		g.apply(listener(pinned))
-		conn, br := openTunnel(t, port, tlsClient(p.servingCA, p.pinned))
-		g.apply(listener(unpinned))
+		g.apply(listener(port, ws, true))
+		conn, br := openTunnel(t, port)
+		g.apply(listener(port, ws, false))
 		for range 20 {
 			if _, err := fmt.Fprint(conn, after); err != nil {
 				break
@@ -311,7 +343,7 @@ func TestRevokedWebSocketTunnelCarriesNothingSentAfterApply(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if n := len(lines) - len(slices.DeleteFunc(lines, func(l string) bool { return l == after })); n > 0 {
-		t.Fatalf("the backend read %d lines sent after Apply revoked the tunnel's pin", n)
+		t.Fatalf("the backend read %d lines sent after Apply revoked the tunnel", n)
 	}
 }
 
