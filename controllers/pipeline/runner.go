@@ -10,6 +10,7 @@ import (
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/controllers/translator"
 	"github.com/certgate/certgate/dataplane/snapshot"
+	"github.com/certgate/certgate/internal/runtimeconfig"
 )
 
 // Applier takes a snapshot; *dataplane.Dataplane is one.
@@ -74,6 +75,8 @@ func (r *Runner) Run(res *resources.Resources) (result *translator.Result, err e
 	opts := r.Options
 	opts.Now = r.now()
 	opts.LastGoodCertificates, opts.Previous = r.lastGood, r.reuse
+	// A panic below still restores the GC target.
+	defer runtimeconfig.TightenGC()()
 	result = translator.Translate(res, opts)
 	err = r.Dataplane.Apply(&result.Snapshot)
 	if err != nil {

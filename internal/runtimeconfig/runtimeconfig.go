@@ -1,7 +1,8 @@
 // Package runtimeconfig sets the Go runtime's garbage collector for a
-// proxy at process start: a soft memory limit taken from the container,
-// unless the operator's GOMEMLIMIT says otherwise. The GC target stays
-// Go's (GOGC=100): a target of 200 measured no faster per request
+// proxy: at process start a soft memory limit taken from the container,
+// unless the operator's GOMEMLIMIT says otherwise, and a lower GC target
+// while a configuration change runs (TightenGC). Otherwise the GC target
+// stays Go's (GOGC=100): a target of 200 measured no faster per request
 // (docs/dataplane.md) and made the heap of a large configuration half as
 // big again.
 package runtimeconfig
