@@ -161,7 +161,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 	}
 	lc.table = table
 	for i := range l.Routes {
-		rc, err := d.reuseOrCompile(l, &l.Routes[i])
+		rc, err := d.reuseOrCompile(l, i)
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d] (%s/%s): %w", i, l.Routes[i].Namespace, l.Routes[i].Name, err)
 		}

@@ -10,14 +10,6 @@ import "github.com/certgate/certgate/dataplane/snapshot"
 // filters, client certificate requirement, backends and reverse proxies. Compiled routes are never
 // modified once built, so the old snapshot and the new one may share them.
 
-// routeID names a route on a listener.
-type routeID struct {
-	listener  string
-	kind      snapshot.RouteKind
-	namespace string
-	name      string
-}
-
 // compiledRoute is a compiled route and what it was compiled from.
 type compiledRoute struct {
 	// source is the route of the snapshot that last used config. It is
@@ -37,18 +29,22 @@ func keyOf(l *snapshot.Listener) listenerKey {
 	return listenerKey{gateway: l.Gateway, protocol: l.Protocol, port: l.Port}
 }
 
+// listenerRoutes are the compiled routes of one listener, in the order of
+// the listener's routes in the snapshot they were compiled for: routes[i]
+// is Routes[i]'s. A slice rather than a map by route name, because an
+// edit's snapshot has its routes in the order of the serving one, so
+// matching the two is a walk, not a lookup of every route.
+type listenerRoutes struct {
+	// key is what the routes were compiled under.
+	key    listenerKey
+	routes []compiledRoute
+}
+
 // routeCache holds the compiled routes of the serving snapshot (live)
-// and of the snapshot being compiled (next). Dataplane.mu guards it.
+// and of the snapshot being compiled (next), by listener name.
+// Dataplane.mu guards it.
 type routeCache struct {
-	live, next map[routeID]compiledRoute
-	// liveKeys and nextKeys are what the routes of each listener were
-	// compiled under, by listener name: one per listener rather than one
-	// per route.
-	liveKeys, nextKeys map[string]listenerKey
-	// reuse holds the routes of the snapshot being compiled that start
-	// found unchanged, with their compiled configuration. Keyed by the
-	// route's address: a lookup costs no hashing of names.
-	reuse map[*snapshot.Route]*routeConfig
+	live, next map[string]*listenerRoutes
 	// sets and targets are the compiled backends the routes share.
 	sets    sharedCache[*backendSet]
 	targets sharedCache[*backendTarget]
@@ -59,60 +55,108 @@ type routeCache struct {
 // then skips (reused) and reuseOrCompile reuses. Routes of TLS listeners
 // are never live: compileStream compiles them whole.
 func (c *routeCache) start(s *snapshot.Snapshot) {
-	// Sized for a snapshot like the serving one, which an edit's is: a
-	// map grown one route at a time is rehashed a dozen times.
-	c.next = make(map[routeID]compiledRoute, len(c.live))
-	c.reuse = make(map[*snapshot.Route]*routeConfig, len(c.live))
-	c.nextKeys = make(map[string]listenerKey, len(s.Listeners))
+	c.next = make(map[string]*listenerRoutes, len(s.Listeners))
 	c.sets.start()
 	c.targets.start()
 	for i := range s.Listeners {
 		l := &s.Listeners[i]
-		key := keyOf(l)
-		c.nextKeys[l.Name] = key
-		if old, ok := c.liveKeys[l.Name]; ok && old == key {
-			c.match(l)
+		if l.Protocol == snapshot.ProtocolTLS {
+			continue
+		}
+		// Listener names are unique in a valid snapshot; in one that is
+		// not, the last listener of a name holds the slots, and reused
+		// and reuseOrCompile check which route a slot is for.
+		next := &listenerRoutes{key: keyOf(l), routes: make([]compiledRoute, len(l.Routes))}
+		c.next[l.Name] = next
+		if old, ok := c.live[l.Name]; ok && old.key == next.key {
+			next.match(l, old)
 		}
 	}
 }
 
-// match takes over the live routes l has unchanged.
-func (c *routeCache) match(l *snapshot.Listener) {
+// match takes over the routes of old that l has unchanged. It walks both
+// lists side by side and looks a route up by name only where the two
+// part: a route added, removed or moved.
+func (next *listenerRoutes) match(l *snapshot.Listener, old *listenerRoutes) {
+	var byName map[routeName]int
+	j := 0
 	for i := range l.Routes {
 		r := &l.Routes[i]
-		id := idOf(l, r)
-		if old, ok := c.live[id]; ok && sameRoute(old.source, r) {
-			c.next[id] = compiledRoute{source: r, config: old.config}
-			c.reuse[r] = old.config
+		k := -1
+		if j < len(old.routes) && old.routes[j].source != nil && nameOf(old.routes[j].source) == nameOf(r) {
+			k = j
+		} else {
+			if byName == nil {
+				byName = old.byName()
+			}
+			if at, ok := byName[nameOf(r)]; ok {
+				k = at
+			}
+		}
+		if k < 0 {
+			continue
+		}
+		j = k + 1
+		if o := old.routes[k]; o.source != nil && sameRoute(o.source, r) {
+			next.routes[i] = compiledRoute{source: r, config: o.config}
 		}
 	}
 }
 
-// reused reports whether r, a route of l in the snapshot being compiled,
-// is reused as the serving snapshot compiled it.
-func (c *routeCache) reused(_ *snapshot.Listener, r *snapshot.Route) bool {
-	_, ok := c.reuse[r]
-	return ok
+// routeName names a route on a listener.
+type routeName struct {
+	kind            snapshot.RouteKind
+	namespace, name string
 }
 
-func idOf(l *snapshot.Listener, r *snapshot.Route) routeID {
-	return routeID{listener: l.Name, kind: r.Kind, namespace: r.Namespace, name: r.Name}
+func nameOf(r *snapshot.Route) routeName {
+	return routeName{kind: r.Kind, namespace: r.Namespace, name: r.Name}
+}
+
+// byName indexes the routes by name.
+func (lr *listenerRoutes) byName() map[routeName]int {
+	m := make(map[routeName]int, len(lr.routes))
+	for i, cr := range lr.routes {
+		if cr.source != nil {
+			m[nameOf(cr.source)] = i
+		}
+	}
+	return m
+}
+
+// slot returns the slot of l.Routes[i] in the snapshot being compiled,
+// nil when l has none (a TLS listener, or the loser of a duplicate name).
+func (c *routeCache) slot(l *snapshot.Listener, i int) *compiledRoute {
+	next := c.next[l.Name]
+	if next == nil || i >= len(next.routes) || len(next.routes) != len(l.Routes) {
+		return nil
+	}
+	return &next.routes[i]
+}
+
+// reused reports whether l.Routes[i], a route of the snapshot being
+// compiled, is reused as the serving snapshot compiled it.
+func (c *routeCache) reused(l *snapshot.Listener, i int) bool {
+	slot := c.slot(l, i)
+	return slot != nil && slot.config != nil && slot.source == &l.Routes[i]
 }
 
 // commit makes the routes of the snapshot just compiled the live ones;
 // Apply calls it once that snapshot serves. A snapshot that failed to
 // compile or to bind never commits, so live always matches what serves.
 func (c *routeCache) commit() {
-	c.live, c.next, c.reuse = c.next, nil, nil
-	c.liveKeys, c.nextKeys = c.nextKeys, nil
+	c.live, c.next = c.next, nil
 	c.sets.commit()
 	c.targets.commit()
 }
 
-// reuseOrCompile returns the compiled route r of listener l: the live one when r
-// is equal to what it was compiled from (see start), else a new one.
-func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*routeConfig, error) {
-	if rc, ok := d.routes.reuse[r]; ok {
+// reuseOrCompile returns the compiled route l.Routes[i]: the live one
+// when it is equal to what that was compiled from (see start), else a new
+// one.
+func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, i int) (*routeConfig, error) {
+	r := &l.Routes[i]
+	if d.routes.reused(l, i) {
+		rc := d.routes.slot(l, i).config
 		d.keep(rc)
 		return rc, nil
 	}
@@ -120,7 +164,9 @@ func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, r *snapshot.Route) (*ro
 	if err != nil {
 		return nil, err
 	}
-	d.routes.next[idOf(l, r)] = compiledRoute{source: r, config: rc}
+	if slot := d.routes.slot(l, i); slot != nil {
+		*slot = compiledRoute{source: r, config: rc}
+	}
 	return rc, nil
 }
 

@@ -30,7 +30,7 @@ func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.routes.commit()
-	before := d.routes.live[routeID{listener: "default/gw/http", namespace: "default", name: "same"}].config
+	before := d.routes.live["default/gw/http"].routes[0].config
 	s := snap(8003, "v2")
 	d.routes.start(s) // what build validates s after
 	for _, c := range []struct {
@@ -38,14 +38,14 @@ func TestOnlyReusedRoutesSkipValidation(t *testing.T) {
 		reused          bool
 	}{{0, 0, true}, {0, 1, false}, {0, 2, true}, {1, 0, false}} {
 		l := &s.Listeners[c.listener]
-		if got := d.routes.reused(l, &l.Routes[c.route]); got != c.reused {
+		if got := d.routes.reused(l, c.route); got != c.reused {
 			t.Errorf("listeners[%d].routes[%d]: reused %v, want %v", c.listener, c.route, got, c.reused)
 		}
 	}
 	if _, err := d.compile(s); err != nil {
 		t.Fatal(err)
 	}
-	if after := d.routes.next[routeID{listener: "default/gw/http", namespace: "default", name: "same"}].config; after != before {
+	if after := d.routes.next["default/gw/http"].routes[0].config; after != before {
 		t.Error("the unchanged route was compiled again rather than reused")
 	}
 }

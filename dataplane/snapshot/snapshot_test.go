@@ -106,7 +106,7 @@ func TestValidateExceptSkipsOnlyKnownRoutes(t *testing.T) {
 	changed.Rules = []Rule{{Retry: &Retry{Attempts: -2}}}
 	l.Routes = []Route{known, changed}
 	s := &Snapshot{Listeners: []Listener{l}}
-	err := s.ValidateExcept(func(_ *Listener, r *Route) bool { return r.Name == "known" })
+	err := s.ValidateExcept(func(l *Listener, i int) bool { return l.Routes[i].Name == "known" })
 	want := strings.Join([]string{
 		"listeners[0] (ns/gw/http).port: 0 is not between 1 and 65535",
 		"listeners[0] (ns/gw/http).routes[1] (ns/changed).rules[0].retry.attempts: -2 is negative",

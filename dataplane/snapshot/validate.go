@@ -16,11 +16,11 @@ import (
 func (s *Snapshot) Validate() error { return s.ValidateExcept(nil) }
 
 // ValidateExcept is Validate without the checks of the routes for which
-// known reports true: routes validated before, unchanged, on a listener of
+// known reports true (given the listener and the route's index in it): routes validated before, unchanged, on a listener of
 // the same name and protocol. Everything else is checked as Validate
 // checks it, with the same errors: the listeners whole, TLS listeners'
 // routes included, and every other route. A nil known skips nothing.
-func (s *Snapshot) ValidateExcept(known func(l *Listener, r *Route) bool) error {
+func (s *Snapshot) ValidateExcept(known func(l *Listener, route int) bool) error {
 	var errs []error
 	sockets := map[string]int{}
 	names := map[string]bool{}
@@ -66,7 +66,7 @@ func (l *Listener) socket() string {
 	return net.JoinHostPort(l.Address, fmt.Sprint(l.Port))
 }
 
-func (l *Listener) validate(at string, known func(l *Listener, r *Route) bool) []error {
+func (l *Listener) validate(at string, known func(l *Listener, route int) bool) []error {
 	var errs []error
 	if l.Port < 1 || l.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s.port: %d is not between 1 and 65535", at, l.Port))
@@ -97,7 +97,7 @@ func (l *Listener) validate(at string, known func(l *Listener, r *Route) bool) [
 	}
 	for i := range l.Routes {
 		r := &l.Routes[i]
-		if known != nil && known(l, r) {
+		if known != nil && known(l, i) {
 			continue
 		}
 		at := fmt.Sprintf("%s.routes[%d] (%s/%s)", at, i, r.Namespace, r.Name)
