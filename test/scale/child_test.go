@@ -113,8 +113,9 @@ func runChild(n, edits int, profileDir string) error {
 
 // editEach edits routes spread over the configuration one at a time and
 // times each reload, from the moment the file is written to the moment
-// the data plane serves the new snapshot. The poll that notices a change
-// is not in it (files.PollInterval: see docs/benchmarks.md).
+// the data plane serves the new snapshot. What notices a change
+// (files.Watch: an inotify event, then files.Settle) is not in it: see
+// docs/benchmarks.md.
 func editEach(p *files.Provider, cfg *config, c *checker, edits int) ([]time.Duration, error) {
 	took := make([]time.Duration, 0, edits)
 	for e := range edits {

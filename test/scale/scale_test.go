@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 //     snapshot serving;
 //   - edit-p50-ms, edit-p99-ms: 100 reloads (CERTGATE_SCALE_EDITS) after one route's file was
 //     rewritten, each from the write to the new snapshot serving (the
-//     poll that notices the change is not in it); edit-cpu-ms: the
+//     watch that notices the change is not in it); edit-cpu-ms: the
 //     process's CPU time per edit (user and system, every thread), which
 //     waiting for a CPU on a busy machine does not inflate;
 //   - rss-MiB, heap-MiB: VmRSS and the live heap after a collection,

@@ -83,7 +83,7 @@ func (env *runEnv) churnTable(b *bytes.Buffer, res *results) {
 		"keep-alive clients (Go's net/http, which retries a request whose idle connection the server closed first) "+
 		"send `GET /` without pause on the HTTP listener. Failed = transport error or a status other than 200. "+
 		"One run per peer, after the rounds. How each peer applies a change: certgate rewrites a file of its "+
-		"`--config` folder (polled every 250 ms); nginx `SIGHUP` (`nginx -s reload`); HAProxy `SIGUSR2` to the master "+
+		"`--config` folder (watched with inotify; reloaded once it has stayed unchanged for 10 ms); nginx `SIGHUP` (`nginx -s reload`); HAProxy `SIGUSR2` to the master "+
 		"(master-worker mode, as `systemctl reload haproxy`; a signal that arrives while the master re-executes itself is merged or lost: see the last column); Caddy `POST /load` on the admin API (what `caddy reload` does); Traefik rewrites "+
 		"the file its file provider watches.\n\n", env.tm.changes, env.tm.changeEvery)
 	fmt.Fprintf(b, "Changes stop after %v: a peer whose change takes longer than the interval makes fewer. "+
