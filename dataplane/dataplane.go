@@ -62,6 +62,9 @@ type Dataplane struct {
 	// Session ticket keys, guarded by mu; see ticketKeys.
 	ticketKey, ticketPrev *[32]byte
 	ticketKeyBorn         time.Time
+	// expiries are the expiry dates of the certificate bundles of the
+	// serving snapshot, by content, guarded by mu; see recordExpiry.
+	expiries map[string]expiry
 
 	tunnels tunnels
 }

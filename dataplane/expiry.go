@@ -21,12 +21,24 @@ const (
 func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
 	g := d.opts.Metrics.CertificateExpiry
 	g.Reset()
+	// Bundles are parsed once while they stay in use: a CA that pins
+	// thousands of routes, each with its own copy, is one entry, and a
+	// change parses only the bundles it brings.
+	next := make(map[string]expiry, len(d.expiries))
 	set := func(role, source string, pemBytes []byte) {
-		namespace, name, _ := strings.Cut(source, "/")
-		if notAfter, ok := earliestExpiry(pemBytes); ok {
-			g.WithLabelValues(role, namespace, name).Set(float64(notAfter))
+		e, ok := next[string(pemBytes)]
+		if !ok {
+			if e, ok = d.expiries[string(pemBytes)]; !ok {
+				e.notAfter, e.ok = earliestExpiry(pemBytes)
+			}
+			next[string(pemBytes)] = e
+		}
+		if e.ok {
+			namespace, name, _ := strings.Cut(source, "/")
+			g.WithLabelValues(role, namespace, name).Set(float64(e.notAfter))
 		}
 	}
+	defer func() { d.expiries = next }()
 	setCAs := func(cas []snapshot.CACertificate) {
 		for _, ca := range cas {
 			set(roleCA, ca.Name, ca.PEM)
@@ -55,6 +67,12 @@ func (d *Dataplane) recordExpiry(s *snapshot.Snapshot) {
 			}
 		}
 	})
+}
+
+// expiry is what earliestExpiry says of a bundle.
+type expiry struct {
+	notAfter int64
+	ok       bool
 }
 
 // earliestExpiry returns the earliest NotAfter, as a Unix time, of the
