@@ -296,3 +296,43 @@ func TestMatchedPinnedRuleDoesNotShieldAConfusingPathIntoAnother(t *testing.T) {
 		t.Errorf("the backend received %q, want only /partner/orders", seen)
 	}
 }
+
+// The guard is built again only when its routes change or move, and
+// serves the same answers either way: an edit of another route, a route
+// added before the guarded one (which moves it), and the guarded rule's
+// requirement removed.
+func TestGuardFollowsEditsThatMoveOrChangeItsRoutes(t *testing.T) {
+	rec := newRecorder(t, caseFolding)
+	g := newGateway(t)
+	p := newPKI(t)
+	port := freePort(t)
+	shop := func(req *snapshot.Requirement) snapshot.Route {
+		return route("shop", nil, requireRule("/admin", req, rec.weighted()), prefixRule("/", rec.weighted()))
+	}
+	apply := func(routes ...snapshot.Route) {
+		g.apply(httpsListener("https", port, "", []*testpki.Cert{p.serving}, routes...))
+	}
+	anonymous := newClient(t, port, tlsClient(p.servingCA, nil))
+	refused := 0
+	expect := func(step string, status int) {
+		t.Helper()
+		res := anonymous.get("https://api.example.com/ADMIN")
+		if res.StatusCode != status {
+			t.Fatalf("%s: /ADMIN without a certificate: status %d, want %d", step, res.StatusCode, status)
+		}
+		if status == http.StatusForbidden {
+			refused++
+		}
+		if got := g.rejections("shop", "admin", "path_confusion", "enforce"); got != float64(refused) {
+			t.Fatalf("%s: rejections{route=shop,rule=admin,reason=path_confusion} = %v, want %d", step, got, refused)
+		}
+	}
+	apply(shop(pinnedTo(p)), route("blog", nil, prefixRule("/blog", rec.weighted())))
+	expect("first apply", http.StatusForbidden)
+	apply(shop(pinnedTo(p)), route("blog", nil, prefixRule("/blog-2", rec.weighted())))
+	expect("another route edited", http.StatusForbidden)
+	apply(route("aaa", nil, prefixRule("/new", rec.weighted())), shop(pinnedTo(p)), route("blog", nil, prefixRule("/blog-2", rec.weighted())))
+	expect("a route added before the guarded one", http.StatusForbidden)
+	apply(route("aaa", nil, prefixRule("/new", rec.weighted())), shop(nil), route("blog", nil, prefixRule("/blog-2", rec.weighted())))
+	expect("the requirement removed", http.StatusOK)
+}
