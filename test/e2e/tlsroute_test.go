@@ -44,6 +44,12 @@ func (w *world) testTLSRouteJudgedPerConnection(t *testing.T) {
 	p := policy(ns, "only-the-gateway", "api", v1alpha1.ClientCertPolicySpec{Pins: []v1alpha1.Pin{{SHA256: sha256Pin(w.gatewayCert)}}})
 	p.Spec.TargetRefs[0].Kind = "TLSRoute"
 	w.create(t, p)
+	// The route serves everyone until a translation takes the policy in;
+	// its Accepted condition is written once that translation serves.
+	eventually(t, "ClientCertPolicy Accepted", func() error {
+		_, err := w.policyCondition(t, ns, "only-the-gateway", "Accepted", metav1.ConditionTrue, "Accepted")
+		return err
+	})
 
 	wantStatus(t, "the pinned client, through the TLSRoute", w.client(w.gatewayCert, addr), http.StatusOK)
 	for who, c := range map[string]*http.Client{"another client": w.client(w.strangerCert, addr), "a client without a certificate": w.client(nil, addr)} {
@@ -53,9 +59,5 @@ func (w *world) testTLSRouteJudgedPerConnection(t *testing.T) {
 	}
 	eventually(t, "TLSRoute Accepted and ResolvedRefs", func() error {
 		return w.parentCondition(t, &gatewayv1.TLSRoute{}, ns, "api", controllerName, "ResolvedRefs", metav1.ConditionTrue, "ResolvedRefs")
-	})
-	eventually(t, "ClientCertPolicy Accepted", func() error {
-		_, err := w.policyCondition(t, ns, "only-the-gateway", "Accepted", metav1.ConditionTrue, "Accepted")
-		return err
 	})
 }
