@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,7 +59,20 @@ type Loaded struct {
 	// Synthesised is true when the directory has no GatewayClass and the
 	// ClassName class was made up.
 	Synthesised bool
+
+	// gen numbers this reading among the process's successful Loads (1
+	// on). since is the gen of the reading whose Files this one updated
+	// in place, and moved the keys whose file differs from that reading's
+	// (added, gone, or read from another file): a reader that remembers
+	// that reading's files need look up only these (see lineMemory).
+	// since is 0 when Files were built anew: then any file may differ.
+	gen, since uint64
+	moved      map[Key]struct{}
 }
+
+// loads numbers the successful Loads of the process (Loaded.gen): unique
+// across Loaders, so a reading is never taken for another Loader's.
+var loads atomic.Uint64
 
 // Load reads every *.yaml and *.yml file directly in dir (not in
 // subdirectories; names starting with "." are skipped, so editor swap
@@ -81,8 +95,9 @@ type Loader struct {
 	files  map[string]decodedFile
 	digest digester
 	// owners is the Files of the last Load, when it succeeded; the next
-	// Load updates it (see assemble).
-	owners map[Key]string
+	// Load updates it (see assemble). ownersGen is that Load's gen.
+	owners    map[Key]string
+	ownersGen uint64
 	// sorted are the objects of the last Load, when it succeeded, in the
 	// order of its sorted Resources (the synthetic class left out).
 	sorted []client.Object
@@ -115,7 +130,8 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 		c.owners, c.sorted = nil, nil
 		return nil, errors.Join(errs...)
 	}
-	c.owners = l.Files
+	l.gen = loads.Add(1)
+	c.owners, c.ownersGen = l.Files, l.gen
 	l.Resources.Sort()
 	c.sorted = l.Resources.Objects()
 	if len(l.Resources.GatewayClasses) == 0 {
@@ -157,10 +173,12 @@ func (c *Loader) decodeAll(dir string, names []string) (map[string]decodedFile, 
 // object defined twice, a kind resources refuses) takes the whole
 // rebuild, which names every error in file order.
 func (c *Loader) assemble(names []string, next map[string]decodedFile, decodeErrs []error) (*Loaded, []error) {
-	if decodeErrs == nil && c.owners != nil && c.updateOwners(names, next) {
-		l := &Loaded{Resources: &resources.Resources{}, Files: c.owners}
-		if c.inSortedOrder(l, next) || l.addResources(names, next) {
-			return l, nil
+	if decodeErrs == nil && c.owners != nil {
+		if moved, ok := c.updateOwners(names, next); ok {
+			l := &Loaded{Resources: &resources.Resources{}, Files: c.owners, since: c.ownersGen, moved: moved}
+			if c.inSortedOrder(l, next) || l.addResources(names, next) {
+				return l, nil
+			}
 		}
 	}
 	return rebuild(names, next, decodeErrs)
@@ -212,19 +230,23 @@ func (c *Loader) inSortedOrder(l *Loaded, next map[string]decodedFile) bool {
 
 // updateOwners moves c.owners from c.files to next: the objects of a file
 // that changed or went away are forgotten, those of a file that changed
-// or came are added. It returns false when an added object is already
-// owned, leaving c.owners to be rebuilt.
-func (c *Loader) updateOwners(names []string, next map[string]decodedFile) bool {
+// or came are added. It returns the keys whose file is not the one it was
+// (see Loaded.moved), or false when an added object is already owned,
+// leaving c.owners to be rebuilt.
+func (c *Loader) updateOwners(names []string, next map[string]decodedFile) (map[Key]struct{}, bool) {
+	was := map[Key]string{}
 	for name, old := range c.files {
 		if f, ok := next[name]; ok && f.sum == old.sum {
 			continue
 		}
 		for _, obj := range old.objs {
 			if k := KeyOf(obj); c.owners[k] == name {
+				was[k] = name
 				delete(c.owners, k)
 			}
 		}
 	}
+	moved := map[Key]struct{}{}
 	for _, name := range names {
 		f := next[name]
 		if old, ok := c.files[name]; ok && old.sum == f.sum {
@@ -233,12 +255,20 @@ func (c *Loader) updateOwners(names []string, next map[string]decodedFile) bool 
 		for _, obj := range f.objs {
 			k := KeyOf(obj)
 			if _, dup := c.owners[k]; dup {
-				return false
+				return nil, false
 			}
 			c.owners[k] = name
+			if was[k] != name {
+				moved[k] = struct{}{}
+			}
 		}
 	}
-	return true
+	for k, name := range was {
+		if c.owners[k] != name {
+			moved[k] = struct{}{}
+		}
+	}
+	return moved, true
 }
 
 // addResources adds the objects of every file to l.Resources, in file
