@@ -102,7 +102,7 @@ func (m *lineMemory) update(st *translator.Status, l *Loaded) (fresh, problems [
 		m.printed = map[uint64]uint32{}
 	}
 	r := &reading{problems: []string{}, l: l, knownFiles: l.since != 0 && l.since == m.filesGen}
-	eachPart(st, func(p *part) { m.visit(r, p) })
+	eachPart(st, func(p part) { m.visit(r, &p) })
 	same := m.settle(r)
 	m.visitUnserved(r, same && r.knownFiles && len(l.moved) == 0)
 	m.filesGen = l.gen
