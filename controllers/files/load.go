@@ -218,13 +218,13 @@ func (c *Loader) inSortedOrder(next map[string]decodedFile) *resources.Resources
 			return nil
 		}
 		if f.sum != old.sum {
-			fresh = append(fresh, f.objs...)
-			replaced += len(old.objs)
+			fresh, replaced = appendChanged(fresh, replaced, old.objs, f.objs)
 		}
 	}
 	// updateOwners refused a key twice: the fresh keys are distinct and
-	// none is of an unchanged file. Each one found in the last lists is
-	// then the key of a replaced object; as many as those are all of them.
+	// none is of an unchanged file, nor of an object kept at its place.
+	// Each one found in the last lists is then the key of a replaced
+	// object; as many as those are all of them.
 	if len(fresh) != replaced {
 		return nil
 	}
@@ -240,6 +240,24 @@ func (c *Loader) inSortedOrder(next map[string]decodedFile) *resources.Resources
 		return nil
 	}
 	return &res
+}
+
+// appendChanged appends to fresh the objects of a changed file that are
+// not the object its last reading had at their place, and counts in
+// replaced the objects of old that are not: an edit of one object of a
+// file of a hundred replaces one.
+func appendChanged(fresh []client.Object, replaced int, old, objs []client.Object) ([]client.Object, int) {
+	for i, o := range objs {
+		if i >= len(old) || old[i] != o {
+			fresh = append(fresh, o)
+		}
+	}
+	for i, o := range old {
+		if i >= len(objs) || objs[i] != o {
+			replaced++
+		}
+	}
+	return fresh, replaced
 }
 
 // swapIn puts each object of fresh of type T in place of the object of
@@ -276,13 +294,15 @@ func byNamespaceName[T client.Object](a, b T) int {
 
 // updateOwners moves c.owners from c.files to next: the objects of a file
 // that changed or went away are forgotten, those of a file that changed
-// or came are added. It returns the keys whose file is not the one it was
-// (see Loaded.moved), or false when an added object is already owned,
-// leaving c.owners to be rebuilt.
+// or came are added; a changed file that holds the objects of the same
+// keys in the same order keeps them (an edit of an object in place). It
+// returns the keys whose file is not the one it was (see Loaded.moved),
+// or false when an added object is already owned, leaving c.owners to be
+// rebuilt.
 func (c *Loader) updateOwners(names []string, next map[string]decodedFile) (map[Key]struct{}, bool) {
 	was := map[Key]string{}
 	for name, old := range c.files {
-		if f, ok := next[name]; ok && f.sum == old.sum {
+		if f, ok := next[name]; ok && (f.sum == old.sum || sameKeys(old.objs, f.objs)) {
 			continue
 		}
 		for _, obj := range old.objs {
@@ -295,7 +315,7 @@ func (c *Loader) updateOwners(names []string, next map[string]decodedFile) (map[
 	moved := map[Key]struct{}{}
 	for _, name := range names {
 		f := next[name]
-		if old, ok := c.files[name]; ok && old.sum == f.sum {
+		if old, ok := c.files[name]; ok && (old.sum == f.sum || sameKeys(old.objs, f.objs)) {
 			continue
 		}
 		for _, obj := range f.objs {
@@ -315,6 +335,20 @@ func (c *Loader) updateOwners(names []string, next map[string]decodedFile) (map[
 		}
 	}
 	return moved, true
+}
+
+// sameKeys says whether two readings of a file hold objects of the same
+// keys in the same order; an object kept from the last is its own key.
+func sameKeys(old, objs []client.Object) bool {
+	if len(old) != len(objs) {
+		return false
+	}
+	for i, o := range objs {
+		if o != old[i] && KeyOf(o) != KeyOf(old[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // addResources adds the objects of every file to l.Resources, in file
