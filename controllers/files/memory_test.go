@@ -145,6 +145,11 @@ func TestLineMemoryPrintsWhatReprintingEverythingPrinted(t *testing.T) {
 		l.Files[Key{"ClientCertPolicy", "ns", "pin"}] = "policy.yaml"
 		gotFresh, gotProblems := memory.update(st, l)
 		wantFresh, wantProblems := whole.update(st, l)
+		visited := 0
+		eachPart(st, func(part) { visited++ })
+		if n := countParts(st); n != visited {
+			t.Errorf("%s: counts %d parts, visits %d", s.name, n, visited)
+		}
 		if !slices.Equal(gotFresh, wantFresh) {
 			t.Errorf("%s: printed\n%s\nwant\n%s", s.name, strings.Join(gotFresh, "\n"), strings.Join(wantFresh, "\n"))
 		}
