@@ -174,6 +174,20 @@ spec:
 
 const loaderParent = "  parentRefs:\n  - name: gw\n"
 
+// numbered is n routes named prefix00, prefix01... with a parent but
+// every third one.
+func numbered(prefix string, n int) []string {
+	var rs []string
+	for i := range n {
+		r := fmt.Sprintf("%s%02d=%s%02d.test", prefix, i, prefix, i)
+		if i%3 == 2 {
+			r = "-" + r
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
 // statusOfLoad is a status of the routes of l, sorted as the translator
 // sorts them: a route with a parentRef gets one part whose message is
 // its first hostname, a route without one gets no status.
@@ -234,6 +248,14 @@ func TestLineMemoryOfALoaderPrintsWhatReprintingEverythingPrinted(t *testing.T) 
 		{"does not load", func() { write(t, dir, "bad.yaml", "kind: [") }},
 		{"edited as it loads again", func() { remove("bad.yaml"); routes("a.yaml", "a=a3.test") }},
 		{"edited again", func() { routes("a.yaml", "a=a4.test") }},
+		{"more added before the others than are shifted, one after them gone", func() {
+			routes("0.yaml", numbered("0r", 12)...)
+			routes("z.yaml", "b=b.test", "-c=c.test")
+		}},
+		{"removed again", func() { remove("0.yaml") }},
+		{"more added among the others than are looked ahead", func() { routes("c.yaml", append(numbered("c", 70), "e=e.test")...) }},
+		{"one edited among them", func() { routes("c.yaml", append(numbered("c", 70), "e=e2.test")...) }},
+		{"removed but the last", func() { routes("c.yaml", "e=e2.test") }},
 	}
 	var loader Loader
 	var memory lineMemory
