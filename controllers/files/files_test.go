@@ -6,12 +6,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/certgate/certgate/controllers/resources"
@@ -170,12 +172,21 @@ func TestLoaderReadsWhatAFreshLoadReads(t *testing.T) {
 		{"a file goes", func() { _ = os.Remove(filepath.Join(dir, "c.yaml")) }},
 		{"a file does not decode", func() { write(t, dir, "b.yaml", cms("three")+"data: [\n") }},
 		{"an object moves while a file decodes again", func() { write(t, dir, "b.yaml", cms("three", "one")); write(t, dir, "a.yaml", cms("two")) }},
+		{"an object is edited in place", func() { write(t, dir, "b.yaml", cms("three")+"data: {k: v}\n---\n"+cms("one")) }},
+		{"and edited again", func() { write(t, dir, "b.yaml", cms("three")+"data: {k: w}\n---\n"+cms("one")) }},
+		{"nothing changes", func() {}},
 	}
 	var loader Loader
+	var last *Loaded
+	var lastObjects []client.Object
+	var lastFiles map[Key]string
 	for _, s := range steps {
 		s.apply()
 		got, gotErr := loader.Load(dir)
 		want, wantErr := Load(dir)
+		if last != nil && !slices.Equal(last.Resources.Objects(), lastObjects) {
+			t.Errorf("%s: the lists of the last reading changed", s.name)
+		}
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Errorf("%s: error %v, want %v", s.name, gotErr, wantErr)
 			continue
@@ -186,18 +197,34 @@ func TestLoaderReadsWhatAFreshLoadReads(t *testing.T) {
 		if !maps.Equal(got.Files, want.Files) {
 			t.Errorf("%s: files %v, want %v", s.name, got.Files, want.Files)
 		}
-		if g, w := configMapNames(got), configMapNames(want); !slices.Equal(g, w) {
-			t.Errorf("%s: config maps %v, want %v", s.name, g, w)
+		if !reflect.DeepEqual(got.Resources, want.Resources) {
+			t.Errorf("%s: objects %v, want %v", s.name, got.Resources.Objects(), want.Resources.Objects())
 		}
+		if got.since != 0 {
+			checkMoved(t, s.name, got, lastFiles)
+		}
+		last, lastObjects, lastFiles = got, got.Resources.Objects(), maps.Clone(got.Files)
 	}
 }
 
-func configMapNames(l *Loaded) []string {
-	var names []string
-	for _, c := range l.Resources.ConfigMaps {
-		names = append(names, c.Name)
+// checkMoved checks that l.moved are the keys whose file differs from
+// the reading of files before.
+func checkMoved(t *testing.T, step string, l *Loaded, before map[Key]string) {
+	t.Helper()
+	want := map[Key]struct{}{}
+	for k, f := range before {
+		if l.Files[k] != f {
+			want[k] = struct{}{}
+		}
 	}
-	return names
+	for k, f := range l.Files {
+		if before[k] != f {
+			want[k] = struct{}{}
+		}
+	}
+	if !maps.Equal(l.moved, want) {
+		t.Errorf("%s: moved %v, want %v", step, l.moved, want)
+	}
 }
 
 // The objects of one Load share one copy of each string they repeat,

@@ -9,6 +9,7 @@
 package files
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,7 +52,9 @@ func (k Key) String() string {
 
 // Loaded is one reading of a configuration directory.
 type Loaded struct {
-	// Resources holds every object, sorted.
+	// Resources holds every object, sorted. Its lists may be those of a
+	// Loader's next Load too (see Loader.last): they must not be written;
+	// replace a list by a copy to change it.
 	Resources *resources.Resources
 	// Files maps each object to the file it was read from (base name).
 	// A Loader's next Load updates it in place: read it before.
@@ -58,7 +62,20 @@ type Loaded struct {
 	// Synthesised is true when the directory has no GatewayClass and the
 	// ClassName class was made up.
 	Synthesised bool
+
+	// gen numbers this reading among the process's successful Loads (1
+	// on). since is the gen of the reading whose Files this one updated
+	// in place, and moved the keys whose file differs from that reading's
+	// (added, gone, or read from another file): a reader that remembers
+	// that reading's files need look up only these (see lineMemory).
+	// since is 0 when Files were built anew: then any file may differ.
+	gen, since uint64
+	moved      map[Key]struct{}
 }
+
+// loads numbers the successful Loads of the process (Loaded.gen): unique
+// across Loaders, so a reading is never taken for another Loader's.
+var loads atomic.Uint64
 
 // Load reads every *.yaml and *.yml file directly in dir (not in
 // subdirectories; names starting with "." are skipped, so editor swap
@@ -81,11 +98,14 @@ type Loader struct {
 	files  map[string]decodedFile
 	digest digester
 	// owners is the Files of the last Load, when it succeeded; the next
-	// Load updates it (see assemble).
-	owners map[Key]string
-	// sorted are the objects of the last Load, when it succeeded, in the
-	// order of its sorted Resources (the synthetic class left out).
-	sorted []client.Object
+	// Load updates it (see assemble). ownersGen is that Load's gen.
+	owners    map[Key]string
+	ownersGen uint64
+	// last is the sorted Resources of the last Load, when it succeeded,
+	// the synthetic class left out. Its lists are shared: that Load handed
+	// them out, and the next one hands out those it does not change (see
+	// swapIn). Nobody writes them (Loaded.Resources says so).
+	last *resources.Resources
 	// class is the synthetic GatewayClass, one object for every load: the
 	// translator takes the rules of unchanged routes only while every
 	// other object is the same one (translator/reuse.go).
@@ -109,22 +129,27 @@ func (c *Loader) Load(dir string) (*Loaded, error) {
 		return nil, err
 	}
 	next, decodeErrs := c.decodeAll(dir, names)
-	l, errs := c.assemble(names, next, decodeErrs)
+	l, sorted, errs := c.assemble(names, next, decodeErrs)
 	c.files = next
 	if len(errs) > 0 {
-		c.owners, c.sorted = nil, nil
+		c.owners, c.last = nil, nil
 		return nil, errors.Join(errs...)
 	}
-	c.owners = l.Files
-	l.Resources.Sort()
-	c.sorted = l.Resources.Objects()
+	l.gen = loads.Add(1)
+	c.owners, c.ownersGen = l.Files, l.gen
+	if !sorted {
+		l.Resources.Sort()
+	}
+	last := *l.Resources
+	c.last = &last
 	if len(l.Resources.GatewayClasses) == 0 {
-		// Alone in its list, which stays sorted.
+		// Alone in its list, which stays sorted; a list of its own, as
+		// the empty one may be shared (see Loader.last).
 		l.Synthesised = true
 		if c.class == nil {
 			c.class = syntheticClass()
 		}
-		_ = l.Resources.Add(c.class)
+		l.Resources.GatewayClasses = []*gatewayv1.GatewayClass{c.class}
 	}
 	return l, nil
 }
@@ -155,87 +180,172 @@ func (c *Loader) decodeAll(dir string, names []string) (map[string]decodedFile, 
 // updated for the files that changed: at 10,000 routes, rebuilding it
 // allocated 2 MB per reload for an edit of one file. Anything unusual (an
 // object defined twice, a kind resources refuses) takes the whole
-// rebuild, which names every error in file order.
-func (c *Loader) assemble(names []string, next map[string]decodedFile, decodeErrs []error) (*Loaded, []error) {
-	if decodeErrs == nil && c.owners != nil && c.updateOwners(names, next) {
-		l := &Loaded{Resources: &resources.Resources{}, Files: c.owners}
-		if c.inSortedOrder(l, next) || l.addResources(names, next) {
-			return l, nil
+// rebuild, which names every error in file order. sorted is true when
+// the Resources are sorted already.
+func (c *Loader) assemble(names []string, next map[string]decodedFile, decodeErrs []error) (l *Loaded, sorted bool, errs []error) {
+	if decodeErrs == nil && c.owners != nil {
+		if moved, ok := c.updateOwners(names, next); ok {
+			l := &Loaded{Files: c.owners, since: c.ownersGen, moved: moved}
+			if l.Resources = c.inSortedOrder(next); l.Resources != nil {
+				return l, true, nil
+			}
+			l.Resources = &resources.Resources{}
+			if l.addResources(names, next) {
+				return l, false, nil
+			}
 		}
 	}
-	return rebuild(names, next, decodeErrs)
+	l, errs = rebuild(names, next, decodeErrs)
+	return l, false, errs
 }
 
-// inSortedOrder adds to l.Resources the objects of the last Load in their
-// sorted order, each replaced by the object of its key the changed files
-// now hold, so that sorting them costs one pass: at 5,000 routes, sorting
-// every route by name again was a tenth of an edit's work. It adds
-// nothing and returns false when the files do not hold the objects of the
-// same keys as before (one came or went).
-func (c *Loader) inSortedOrder(l *Loaded, next map[string]decodedFile) bool {
-	if c.sorted == nil || len(next) != len(c.files) {
-		return false
+// inSortedOrder returns the Resources of the last Load with each object
+// of a changed file in place of the object of its key, so that they are
+// sorted already: at 5,000 routes, sorting every route by name again was
+// a tenth of an edit's work, and adding every object to lists grown one
+// by one allocated them twice over. A list without a replaced object is
+// the last Load's (see Loader.last). It returns nil when the files do not
+// hold the objects of the same keys as before (one came or went).
+func (c *Loader) inSortedOrder(next map[string]decodedFile) *resources.Resources {
+	if c.last == nil || len(next) != len(c.files) {
+		return nil
 	}
-	fresh := map[Key]client.Object{}
-	var replaced []client.Object
+	var fresh []client.Object
+	replaced := 0
 	for name, old := range c.files {
 		f, ok := next[name]
 		if !ok {
-			return false
+			return nil
 		}
 		if f.sum != old.sum {
-			for _, o := range f.objs {
-				fresh[KeyOf(o)] = o
-			}
-			replaced = append(replaced, old.objs...)
+			fresh, replaced = appendChanged(fresh, replaced, old.objs, f.objs)
 		}
 	}
-	if len(fresh) != len(replaced) {
-		return false
+	// updateOwners refused a key twice: the fresh keys are distinct and
+	// none is of an unchanged file, nor of an object kept at its place.
+	// Each one found in the last lists is then the key of a replaced
+	// object; as many as those are all of them.
+	if len(fresh) != replaced {
+		return nil
 	}
-	by := make(map[client.Object]client.Object, len(replaced))
-	for _, o := range replaced {
-		n, ok := fresh[KeyOf(o)]
+	res := *c.last
+	found := 0
+	if !swapIn(&res.GatewayClasses, fresh, &found) || !swapIn(&res.Gateways, fresh, &found) ||
+		!swapIn(&res.HTTPRoutes, fresh, &found) || !swapIn(&res.TLSRoutes, fresh, &found) ||
+		!swapIn(&res.GRPCRoutes, fresh, &found) || !swapIn(&res.ReferenceGrants, fresh, &found) ||
+		!swapIn(&res.BackendTLSPolicies, fresh, &found) || !swapIn(&res.ClientCertPolicies, fresh, &found) ||
+		!swapIn(&res.Services, fresh, &found) || !swapIn(&res.EndpointSlices, fresh, &found) ||
+		!swapIn(&res.Secrets, fresh, &found) || !swapIn(&res.ConfigMaps, fresh, &found) ||
+		!swapIn(&res.Namespaces, fresh, &found) || found != len(fresh) {
+		return nil
+	}
+	return &res
+}
+
+// appendChanged appends to fresh the objects of a changed file that are
+// not the object its last reading had at their place, and counts in
+// replaced the objects of old that are not: an edit of one object of a
+// file of a hundred replaces one.
+func appendChanged(fresh []client.Object, replaced int, old, objs []client.Object) ([]client.Object, int) {
+	for i, o := range objs {
+		if i >= len(old) || old[i] != o {
+			fresh = append(fresh, o)
+		}
+	}
+	for i, o := range old {
+		if i >= len(objs) || objs[i] != o {
+			replaced++
+		}
+	}
+	return fresh, replaced
+}
+
+// swapIn puts each object of fresh of type T in place of the object of
+// its namespace and name in *objs, sorted as resources sorts it, counting
+// them in found. The list is copied before its first change: the last
+// Load handed it out. It returns false when one is not in the list.
+func swapIn[T client.Object](objs *[]T, fresh []client.Object, found *int) bool {
+	copied := false
+	for _, o := range fresh {
+		t, ok := o.(T)
+		if !ok {
+			continue
+		}
+		i, ok := slices.BinarySearchFunc(*objs, t, byNamespaceName[T])
 		if !ok {
 			return false
 		}
-		by[o] = n
-	}
-	for _, o := range c.sorted {
-		if n, ok := by[o]; ok {
-			o = n
+		*found++
+		if client.Object((*objs)[i]) == o {
+			continue
 		}
-		_ = l.Resources.Add(o)
+		if !copied {
+			*objs, copied = slices.Clone(*objs), true
+		}
+		(*objs)[i] = t
 	}
 	return true
 }
 
+// byNamespaceName is the order of resources.Resources.Sort.
+func byNamespaceName[T client.Object](a, b T) int {
+	return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
+}
+
 // updateOwners moves c.owners from c.files to next: the objects of a file
 // that changed or went away are forgotten, those of a file that changed
-// or came are added. It returns false when an added object is already
-// owned, leaving c.owners to be rebuilt.
-func (c *Loader) updateOwners(names []string, next map[string]decodedFile) bool {
+// or came are added; a changed file that holds the objects of the same
+// keys in the same order keeps them (an edit of an object in place). It
+// returns the keys whose file is not the one it was (see Loaded.moved),
+// or false when an added object is already owned, leaving c.owners to be
+// rebuilt.
+func (c *Loader) updateOwners(names []string, next map[string]decodedFile) (map[Key]struct{}, bool) {
+	was := map[Key]string{}
 	for name, old := range c.files {
-		if f, ok := next[name]; ok && f.sum == old.sum {
+		if f, ok := next[name]; ok && (f.sum == old.sum || sameKeys(old.objs, f.objs)) {
 			continue
 		}
 		for _, obj := range old.objs {
 			if k := KeyOf(obj); c.owners[k] == name {
+				was[k] = name
 				delete(c.owners, k)
 			}
 		}
 	}
+	moved := map[Key]struct{}{}
 	for _, name := range names {
 		f := next[name]
-		if old, ok := c.files[name]; ok && old.sum == f.sum {
+		if old, ok := c.files[name]; ok && (old.sum == f.sum || sameKeys(old.objs, f.objs)) {
 			continue
 		}
 		for _, obj := range f.objs {
 			k := KeyOf(obj)
 			if _, dup := c.owners[k]; dup {
-				return false
+				return nil, false
 			}
 			c.owners[k] = name
+			if was[k] != name {
+				moved[k] = struct{}{}
+			}
+		}
+	}
+	for k, name := range was {
+		if c.owners[k] != name {
+			moved[k] = struct{}{}
+		}
+	}
+	return moved, true
+}
+
+// sameKeys says whether two readings of a file hold objects of the same
+// keys in the same order; an object kept from the last is its own key.
+func sameKeys(old, objs []client.Object) bool {
+	if len(old) != len(objs) {
+		return false
+	}
+	for i, o := range objs {
+		if o != old[i] && KeyOf(o) != KeyOf(old[i]) {
+			return false
 		}
 	}
 	return true

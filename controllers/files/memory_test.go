@@ -1,6 +1,9 @@
 package files
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +145,11 @@ func TestLineMemoryPrintsWhatReprintingEverythingPrinted(t *testing.T) {
 		l.Files[Key{"ClientCertPolicy", "ns", "pin"}] = "policy.yaml"
 		gotFresh, gotProblems := memory.update(st, l)
 		wantFresh, wantProblems := whole.update(st, l)
+		visited := 0
+		eachPart(st, func(part) { visited++ })
+		if n := countParts(st); n != visited {
+			t.Errorf("%s: counts %d parts, visits %d", s.name, n, visited)
+		}
 		if !slices.Equal(gotFresh, wantFresh) {
 			t.Errorf("%s: printed\n%s\nwant\n%s", s.name, strings.Join(gotFresh, "\n"), strings.Join(wantFresh, "\n"))
 		}
@@ -151,5 +159,124 @@ func TestLineMemoryPrintsWhatReprintingEverythingPrinted(t *testing.T) {
 	}
 	if len(memory.printed) != len(whole.last) {
 		t.Errorf("remembers %d line digests, the last reload had %d lines", len(memory.printed), len(whole.last))
+	}
+}
+
+// loaderRoute is an HTTPRoute whose status (see statusOfLoad) has one
+// parent when it names one, with the route's hostname in its message.
+const loaderRoute = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: %s
+spec:
+  hostnames: [%s]
+%s`
+
+const loaderParent = "  parentRefs:\n  - name: gw\n"
+
+// numbered is n routes named prefix00, prefix01... with a parent but
+// every third one.
+func numbered(prefix string, n int) []string {
+	var rs []string
+	for i := range n {
+		r := fmt.Sprintf("%s%02d=%s%02d.test", prefix, i, prefix, i)
+		if i%3 == 2 {
+			r = "-" + r
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// statusOfLoad is a status of the routes of l, sorted as the translator
+// sorts them: a route with a parentRef gets one part whose message is
+// its first hostname, a route without one gets no status.
+func statusOfLoad(l *Loaded) *translator.Status {
+	st := &translator.Status{}
+	for _, r := range l.Resources.HTTPRoutes {
+		if len(r.Spec.ParentRefs) == 0 {
+			continue
+		}
+		ns := gatewayv1.Namespace(r.Namespace)
+		ps := gatewayv1.RouteParentStatus{ParentRef: gatewayv1.ParentReference{Namespace: &ns, Name: "gw"}}
+		ps.Conditions = []metav1.Condition{accepted, cond("ResolvedRefs", metav1.ConditionFalse, "Host", string(r.Spec.Hostnames[0]))}
+		rs := translator.RouteStatus{NamespacedName: types.NamespacedName{Namespace: r.Namespace, Name: r.Name}}
+		rs.Status.Parents = []gatewayv1.RouteParentStatus{ps}
+		st.HTTPRoutes = append(st.HTTPRoutes, rs)
+	}
+	return st
+}
+
+// TestLineMemoryOfALoaderPrintsWhatReprintingEverythingPrinted drives
+// lineMemory with the readings of one Loader, whose files it takes from
+// the last reload but for those the Loader says moved: routes edited in
+// place, moved to another file, added, removed, losing and getting back
+// their parent, a file renamed, and a reload whose load failed.
+func TestLineMemoryOfALoaderPrintsWhatReprintingEverythingPrinted(t *testing.T) {
+	dir := t.TempDir()
+	routes := func(file string, rs ...string) {
+		var docs []string
+		for _, r := range rs {
+			name, host, _ := strings.Cut(r, "=")
+			parent := loaderParent
+			if strings.HasPrefix(name, "-") {
+				name, parent = name[1:], ""
+			}
+			docs = append(docs, fmt.Sprintf(loaderRoute, name, host, parent))
+		}
+		write(t, dir, file, strings.Join(docs, "---\n"))
+	}
+	remove := func(file string) {
+		if err := os.Remove(filepath.Join(dir, file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name   string
+		change func()
+	}{
+		{"first", func() { routes("a.yaml", "a=a.test", "b=b.test", "-c=c.test"); routes("b.yaml", "d=d.test") }},
+		{"unchanged", func() {}},
+		{"edited in place", func() { routes("a.yaml", "a=a2.test", "b=b.test", "-c=c.test") }},
+		{"moved to another file", func() { routes("a.yaml", "a=a2.test", "-c=c.test"); routes("b.yaml", "b=b.test", "d=d.test") }},
+		{"an unserved route moved", func() { routes("a.yaml", "a=a2.test"); routes("b.yaml", "b=b.test", "-c=c.test", "d=d.test") }},
+		{"added", func() { routes("c.yaml", "aa=aa.test", "e=e.test") }},
+		{"removed", func() { routes("c.yaml", "e=e.test") }},
+		{"loses its parent", func() { routes("b.yaml", "-b=b.test", "-c=c.test", "d=d.test") }},
+		{"gets it back", func() { routes("b.yaml", "b=b.test", "-c=c.test", "d=d.test") }},
+		{"file renamed", func() { remove("b.yaml"); routes("z.yaml", "b=b.test", "-c=c.test", "d=d.test") }},
+		{"does not load", func() { write(t, dir, "bad.yaml", "kind: [") }},
+		{"edited as it loads again", func() { remove("bad.yaml"); routes("a.yaml", "a=a3.test") }},
+		{"edited again", func() { routes("a.yaml", "a=a4.test") }},
+		{"more added before the others than are shifted, one after them gone", func() {
+			routes("0.yaml", numbered("0r", 12)...)
+			routes("z.yaml", "b=b.test", "-c=c.test")
+		}},
+		{"removed again", func() { remove("0.yaml") }},
+		{"more added among the others than are looked ahead", func() { routes("c.yaml", append(numbered("c", 70), "e=e.test")...) }},
+		{"one edited among them", func() { routes("c.yaml", append(numbered("c", 70), "e=e2.test")...) }},
+		{"removed but the last", func() { routes("c.yaml", "e=e2.test") }},
+	}
+	var loader Loader
+	var memory lineMemory
+	var whole wholeReprint
+	for _, s := range steps {
+		s.change()
+		l, err := loader.Load(dir)
+		if err != nil {
+			continue
+		}
+		st := statusOfLoad(l)
+		gotFresh, gotProblems := memory.update(st, l)
+		wantFresh, wantProblems := whole.update(st, l)
+		if !slices.Equal(gotFresh, wantFresh) {
+			t.Errorf("%s: printed\n%s\nwant\n%s", s.name, strings.Join(gotFresh, "\n"), strings.Join(wantFresh, "\n"))
+		}
+		if !slices.Equal(gotProblems, wantProblems) {
+			t.Errorf("%s: problems\n%q\nwant\n%q", s.name, gotProblems, wantProblems)
+		}
+		if len(memory.printed) != len(whole.last) {
+			t.Errorf("%s: remembers %d line digests, the reload had %d lines", s.name, len(memory.printed), len(whole.last))
+		}
 	}
 }

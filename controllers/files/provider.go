@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -130,6 +131,8 @@ func (p *Provider) rememberStatus(res *resources.Resources) {
 		prev[s.NamespacedName] = &s.Status
 	}
 	kept := map[*v1alpha1.ClientCertPolicy]*v1alpha1.ClientCertPolicy{}
+	// The list is the Loader's too (Loaded.Resources): a copy is changed.
+	res.ClientCertPolicies = slices.Clone(res.ClientCertPolicies)
 	for i, policy := range res.ClientCertPolicies {
 		st, ok := prev[client.ObjectKeyFromObject(policy)]
 		if !ok {
