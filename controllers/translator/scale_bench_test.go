@@ -1,0 +1,129 @@
+package translator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/controllers/resources"
+	"github.com/certgate/certgate/internal/testconfig"
+)
+
+// benchRouteYAML is route i of the standalone scale benchmark (test/scale):
+// one hostname, two rules, one header filter each; version is what an
+// edit changes.
+const benchRouteYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: route-%[1]d
+  namespace: default
+spec:
+  parentRefs:
+  - name: gw
+  hostnames:
+  - r%[1]d.example.com
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /api
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: api-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /web
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: web-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+`
+
+const benchClassYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: certgate
+spec:
+  controllerName: certgate.dev/gateway-controller
+`
+
+// benchResources is the standalone scale benchmark's configuration of n
+// routes, as the file provider gives it to the translator.
+func benchResources(b *testing.B, n int) *resources.Resources {
+	b.Helper()
+	res := &resources.Resources{}
+	base := benchClassYAML + "---\n" + fmt.Sprintf(testconfig.GatewayYAML, 8080, 9090)
+	base = strings.ReplaceAll(base, "metadata:\n  name: gw\n", "metadata:\n  name: gw\n  namespace: default\n")
+	base = strings.ReplaceAll(base, "metadata:\n  name: backend\n", "metadata:\n  name: backend\n  namespace: default\n")
+	base = strings.ReplaceAll(base, "metadata:\n  name: backend-1\n", "metadata:\n  name: backend-1\n  namespace: default\n")
+	benchAdd(b, res, base)
+	for i := range n {
+		benchAdd(b, res, fmt.Sprintf(benchRouteYAML, i, 0))
+	}
+	res.Sort()
+	return res
+}
+
+func benchAdd(b *testing.B, res *resources.Resources, yaml string) {
+	b.Helper()
+	objs, err := resources.Decode("bench.yaml", []byte(yaml))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := res.Add(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTranslateEdit is one edit of one route among many: the route
+// is replaced by a new object, as the file provider decodes a changed
+// file, and the configuration translated again from the previous
+// translation's Reuse.
+func BenchmarkTranslateEdit(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			res := benchResources(b, n)
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			prev := Translate(res, Options{Now: now})
+			edited := make([]*resources.Resources, 16)
+			for e := range edited {
+				i := (e * 7919) % n
+				one := &resources.Resources{}
+				benchAdd(b, one, fmt.Sprintf(benchRouteYAML, i, e+1))
+				edited[e] = one
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for e := range b.N {
+				b.StopTimer()
+				i := (e % len(edited) * 7919) % n
+				res.HTTPRoutes[i] = edited[e%len(edited)].HTTPRoutes[0]
+				// A new object each time: the same one would be unchanged.
+				cp := *res.HTTPRoutes[i]
+				res.HTTPRoutes[i] = &cp
+				b.StartTimer()
+				now = now.Add(time.Second)
+				out := Translate(res, Options{Now: now, Previous: prev.Reuse, LastGoodCertificates: prev.LastGoodCertificates})
+				if len(out.Snapshot.Listeners) != 1 || len(out.Snapshot.Listeners[0].Routes) != n {
+					b.Fatalf("snapshot has %d listeners", len(out.Snapshot.Listeners))
+				}
+				prev = out
+			}
+		})
+	}
+}
