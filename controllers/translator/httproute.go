@@ -116,14 +116,27 @@ func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, 
 
 // addedTo records the listeners a route was added to, with the index of
 // its snapshot route there (-1 for a listener not in the snapshot). A
-// route has a parentRef or two: a slice, not a map per route.
-type addedTo []struct {
+// route has a parentRef or two: the first two are kept in place, so that
+// adding a route allocates nothing for them (a slice of its own was an
+// allocation per route and translation).
+type addedTo struct {
+	n     int
+	first [2]addedEntry
+	more  []addedEntry
+}
+
+type addedEntry struct {
 	l *listenerState
 	i int
 }
 
 func (d *addedTo) find(l *listenerState) (int, bool) {
-	for _, e := range *d {
+	for _, e := range d.first[:d.n] {
+		if e.l == l {
+			return e.i, true
+		}
+	}
+	for _, e := range d.more {
 		if e.l == l {
 			return e.i, true
 		}
@@ -132,10 +145,12 @@ func (d *addedTo) find(l *listenerState) (int, bool) {
 }
 
 func (d *addedTo) add(l *listenerState, i int) {
-	*d = append(*d, struct {
-		l *listenerState
-		i int
-	}{l, i})
+	if d.n < len(d.first) {
+		d.first[d.n] = addedEntry{l, i}
+		d.n++
+		return
+	}
+	d.more = append(d.more, addedEntry{l, i})
 }
 
 // rulesForListener returns the rules of route b for one more listener l
