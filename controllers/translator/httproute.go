@@ -31,7 +31,8 @@ func (t *translator) translateHTTPRoutes() {
 // Gateway of ours. build converts the rules, once, when there is one.
 func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 	var b *routeBuild
-	var parents []gatewayv1.RouteParentStatus
+	var buf [1]gatewayv1.RouteParentStatus
+	parents, sound := buf[:0], true
 	var plan []parentPlan
 	var done addedTo
 	for k, ref := range h.parents {
@@ -52,15 +53,75 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 		for _, a := range res.attached {
 			t.addRoute(snapshot.Route{Kind: b.snapshotKind(), Namespace: h.meta.Namespace, Name: h.meta.Name, CreationTimestamp: h.meta.CreationTimestamp.UTC()}, a, b, &done)
 		}
+		sound = sound && t.soundParent(res, b)
 		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
 		if b.obj != nil {
 			plan = append(plan, t.planOf(k, res))
 		}
 	}
-	t.setRouteStatus(h.kind, h.meta, parents)
+	t.setRouteStatus(h.kind, h.meta, t.keptParents(h.meta.Generation, parents, sound))
 	if b != nil && b.obj != nil {
 		t.rememberPlan(b, plan)
 	}
+}
+
+// keptParents is parents, the statuses of a route's parentRefs, as the
+// route's status keeps them; sound says none of them has a problem
+// (soundParent). Most routes have one parentRef, mostly to the same
+// Gateway as other routes, with nothing wrong: their statuses are equal,
+// so routes of one generation and parentRef share one list (Status says
+// statuses are read, never written) rather than each allocating one on
+// every translation. Otherwise parents, which may be on the caller's
+// stack, is copied.
+func (t *translator) keptParents(gen int64, parents []gatewayv1.RouteParentStatus, sound bool) []gatewayv1.RouteParentStatus {
+	switch {
+	case len(parents) == 0:
+		return nil
+	case len(parents) == 1 && sound:
+		key := soundParentKey{gen: gen, ref: valueOfParentRef(parents[0].ParentRef)}
+		return memoized(&t.soundParents, key, func() []gatewayv1.RouteParentStatus { return slices.Clip(slices.Clone(parents)) })
+	}
+	return slices.Clip(slices.Clone(parents))
+}
+
+// soundParentKey tells apart the statuses of parentRefs without a
+// problem: all that differs between them is the route's generation and
+// the parentRef.
+type soundParentKey struct {
+	gen int64
+	ref parentRefValue
+}
+
+// parentRefValue is a ParentReference by value, comparable: each optional
+// field with whether it is set. Unlike parentRefKey, it tells apart every
+// two parentRefs that differ. TestParentRefValueHasEveryField fails when
+// ParentReference gains a field this does not have.
+type parentRefValue struct {
+	name                             gatewayv1.ObjectName
+	group, kind, namespace, section  string
+	hasGroup, hasKind, hasNS, hasSec bool
+	hasPort                          bool
+	port                             gatewayv1.PortNumber
+}
+
+func valueOfParentRef(ref gatewayv1.ParentReference) parentRefValue {
+	k := parentRefValue{name: ref.Name}
+	k.group, k.hasGroup = valueOf(ref.Group)
+	k.kind, k.hasKind = valueOf(ref.Kind)
+	k.namespace, k.hasNS = valueOf(ref.Namespace)
+	k.section, k.hasSec = valueOf(ref.SectionName)
+	if ref.Port != nil {
+		k.port, k.hasPort = *ref.Port, true
+	}
+	return k
+}
+
+// valueOf is the string *p, and whether p is set.
+func valueOf[S ~string](p *S) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	return string(*p), true
 }
 
 // setRouteStatus records the parent statuses of a route, when it has
@@ -224,12 +285,18 @@ func unionHostnames(a, b []string) []string {
 // with the spec entry.
 func (t *translator) parentStatus(gen int64, ref gatewayv1.ParentReference, res parentResult, b *routeBuild) gatewayv1.RouteParentStatus {
 	ps := gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: t.opts.ControllerName}
-	if res.rejected.reason == "" && len(b.refs) == 0 && len(b.invalid) == 0 && !t.opts.Now.IsZero() {
+	if t.soundParent(res, b) {
 		ps.Conditions = t.soundConditions(gen)
 	} else {
 		ps.Conditions = t.routeConditions(gen, res, b)
 	}
 	return ps
+}
+
+// soundParent reports whether the status of a parentRef of route b that
+// came to res has no problem, and so is written from soundConditions.
+func (t *translator) soundParent(res parentResult, b *routeBuild) bool {
+	return res.rejected.reason == "" && len(b.refs) == 0 && len(b.invalid) == 0 && !t.opts.Now.IsZero()
 }
 
 // soundConditions are the conditions of a parentRef of a route of

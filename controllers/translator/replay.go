@@ -71,14 +71,17 @@ func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
 func (t *translator) replayHTTPRoute(b routeBuild, plan []parentPlan) {
 	r := b.obj
 	head := snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}
-	parents := make([]gatewayv1.RouteParentStatus, len(plan))
+	var buf [1]gatewayv1.RouteParentStatus
+	parents, sound := buf[:0], true
 	var done addedTo
-	for i, p := range plan {
+	for _, p := range plan {
 		for _, a := range p.attached {
 			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, &b, &done)
 		}
-		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, &b)
+		res := parentResult{rejected: p.rejected}
+		sound = sound && t.soundParent(res, &b)
+		parents = append(parents, t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], res, &b))
 	}
-	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, parents)
+	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, t.keptParents(r.Generation, parents, sound))
 	t.rememberPlan(&b, plan)
 }

@@ -137,7 +137,10 @@ type translator struct {
 	routeStatus map[groupKind][]RouteStatus
 	// sound are the conditions routes without a problem share, by
 	// generation (soundConditions).
-	sound        map[int64][]metav1.Condition
+	sound map[int64][]metav1.Condition
+	// soundParents are the parent status lists routes with one parentRef
+	// without a problem share (keptParents).
+	soundParents map[soundParentKey][]gatewayv1.RouteParentStatus
 	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
 	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
