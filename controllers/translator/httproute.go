@@ -171,7 +171,11 @@ func (t *translator) addRoute(head snapshot.Route, a attachment, b *routeBuild, 
 	}
 	sl := &t.snapshot.Listeners[a.l.snap]
 	done.add(a.l, len(sl.Routes))
-	head.Hostnames, head.Rules = a.hostnames, t.rulesForListener(b, a.l)
+	rules, taken := t.rulesForListener(b, a.l)
+	head.Hostnames, head.Rules = a.hostnames, rules
+	if taken != nil {
+		t.noteTaken(a.l.snap, len(sl.Routes), taken)
+	}
 	sl.Routes = append(sl.Routes, head)
 }
 
@@ -216,18 +220,18 @@ func (d *addedTo) add(l *listenerState, i int) {
 
 // rulesForListener returns the rules of route b for one more listener l
 // of the snapshot: the final rules of the previous translation when they
-// can be taken (reuse.go), else converted ones. The first listener takes
+// can be taken (reuse.go), with the memo they come from, else converted
+// ones, with no memo. The first listener takes
 // the converted rules themselves; each other one gets a copy, made while
 // the rules are still as built: later stages write to a listener's rules
 // only after every route is added. Most routes reach one listener, and
 // copying for it too made a second set of rules per route per
 // translation.
-func (t *translator) rulesForListener(b *routeBuild, l *listenerState) []snapshot.Rule {
+func (t *translator) rulesForListener(b *routeBuild, l *listenerState) ([]snapshot.Rule, *listenerMemo) {
 	if b.memo != nil {
 		if lm := b.memo.on(keyOfListener(l)); lm != nil {
-			t.taken[&lm.rules[0]] = lm
 			t.remember(b, l, lm)
-			return lm.rules
+			return lm.rules, lm
 		}
 	}
 	if b.rules == nil && b.memo != nil {
@@ -243,7 +247,7 @@ func (t *translator) rulesForListener(b *routeBuild, l *listenerState) []snapsho
 		t.recording[&rules[0]] = lm
 		t.remember(b, l, lm)
 	}
-	return rules
+	return rules, nil
 }
 
 // listenerRules copies a route's rules for one listener, with everything a

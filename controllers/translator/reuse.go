@@ -269,13 +269,33 @@ func (next *Reuse) statusOf(b *routeBuild) *routeBuild {
 	return memoized(&next.sound, key, func() *routeBuild { return &out })
 }
 
-// takenMemo returns the memo of a route whose rules were taken from the
-// previous translation, nil for a route converted by this one.
-func (t *translator) takenMemo(r *snapshot.Route) *listenerMemo {
-	if len(r.Rules) == 0 || len(t.taken) == 0 {
+// noteTaken records that the rules of route i of listener snap of the
+// snapshot were taken from lm. The list per listener runs parallel to its
+// routes, up to the last one taken: an index walk finds them where a map
+// by rule was as large as the routes and rebuilt on every translation.
+func (t *translator) noteTaken(snap, i int, lm *listenerMemo) {
+	if t.taken == nil {
+		t.taken = make([][]*listenerMemo, len(t.snapshot.Listeners))
+	}
+	list := t.taken[snap]
+	if list == nil {
+		list = make([]*listenerMemo, 0, cap(t.snapshot.Listeners[snap].Routes))
+	}
+	for len(list) < i {
+		list = append(list, nil)
+	}
+	t.taken[snap] = append(list, lm)
+	t.tookAny = true
+}
+
+// takenMemo returns the memo of route i of listener snap of the snapshot
+// when its rules were taken from the previous translation, nil when this
+// one converted them.
+func (t *translator) takenMemo(snap, i int) *listenerMemo {
+	if snap >= len(t.taken) || i >= len(t.taken[snap]) {
 		return nil
 	}
-	return t.taken[&r.Rules[0]]
+	return t.taken[snap][i]
 }
 
 // freshMemo returns the memo being recorded for a route converted by this
@@ -299,7 +319,7 @@ func (t *translator) checkRequirement(name string, req *snapshot.Requirement) *s
 	}
 	old, ok := t.prev.requirements[name]
 	if !ok || !reflect.DeepEqual(old, req) {
-		if len(t.taken) > 0 {
+		if t.tookAny {
 			t.reuseFailed = true
 		}
 		return req

@@ -158,12 +158,14 @@ type translator struct {
 
 	// Reuse (reuse.go): prev is what this translation may take, nil when
 	// its inputs differ; next is what it leaves. taken are the memos of
-	// the rules it took and recording those of the rules it converted,
-	// each by its route's first rule in the snapshot. reuseFailed is set
-	// when the taken rules turn out to be out of date.
+	// the rules it took, by listener and route of the snapshot (noteTaken),
+	// and tookAny says there is one; recording are the memos of the rules
+	// it converted, by its route's first rule in the snapshot. reuseFailed
+	// is set when the taken rules turn out to be out of date.
 	prev        *Reuse
 	next        *Reuse
-	taken       map[*snapshot.Rule]*listenerMemo
+	taken       [][]*listenerMemo
+	tookAny     bool
 	recording   map[*snapshot.Rule]*listenerMemo
 	reuseFailed bool
 }
@@ -200,12 +202,10 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 		listeners:    map[types.NamespacedName][]*listenerState{},
 		next: &Reuse{inputs: inputs, opts: ro, routes: make(map[identity]*routeMemo, len(res.HTTPRoutes)),
 			requirements: map[string]*snapshot.Requirement{}},
-		taken:     map[*snapshot.Rule]*listenerMemo{},
 		recording: map[*snapshot.Rule]*listenerMemo{},
 	}
 	if prev.sameInputs(inputs, ro) {
 		t.prev = prev
-		t.taken = make(map[*snapshot.Rule]*listenerMemo, len(prev.routes))
 	}
 	return t
 }
