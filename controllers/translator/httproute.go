@@ -15,14 +15,14 @@ import (
 // writes its status for each parentRef naming a Gateway of ours.
 func (t *translator) translateHTTPRoutes() {
 	t.makeRoom()
-	for _, r := range t.res.HTTPRoutes {
+	for at, r := range t.res.HTTPRoutes {
 		id := identityOf(r, t.opts.Versioned)
-		m := t.prev.memoOf(id)
+		m := t.memoOf(r, id)
 		if m != nil && m.parents != nil {
-			t.replayHTTPRoute(takenBuild(r, id, m), m.parents)
+			t.replayHTTPRoute(takenBuild(r, id, at, m), m.parents)
 			continue
 		}
-		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r, id, m) })
+		t.translateRoute(httpRouteHead(r), func() *routeBuild { return t.buildHTTPRoute(r, id, at, m) })
 	}
 }
 

@@ -59,7 +59,7 @@ func (t *translator) planOf(ref int, res parentResult) parentPlan {
 // route b came to, on the memo this translation leaves for it, when that
 // is one of its own (a memo taken whole already has it).
 func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
-	if m := t.next.routes[b.id]; m != nil && m != b.memo {
+	if m := t.next.routes[b.at]; m != nil && m != b.memo {
 		m.parents = plan
 	}
 }

@@ -62,7 +62,7 @@ spec:
 
 // benchResources is the standalone scale benchmark's configuration of n
 // routes, as the file provider gives it to the translator.
-func benchResources(b *testing.B, n int) *resources.Resources {
+func benchResources(b testing.TB, n int) *resources.Resources {
 	b.Helper()
 	res := &resources.Resources{}
 	base := benchClassYAML + "---\n" + fmt.Sprintf(testconfig.GatewayYAML, 8080, 9090)
@@ -77,7 +77,7 @@ func benchResources(b *testing.B, n int) *resources.Resources {
 	return res
 }
 
-func benchAdd(b *testing.B, res *resources.Resources, yaml string) {
+func benchAdd(b testing.TB, res *resources.Resources, yaml string) {
 	b.Helper()
 	objs, err := resources.Decode("bench.yaml", []byte(yaml))
 	if err != nil {

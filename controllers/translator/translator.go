@@ -162,7 +162,12 @@ type translator struct {
 	// and tookAny says there is one; recording are the memos of the rules
 	// it converted, by its route's first rule in the snapshot. reuseFailed
 	// is set when the taken rules turn out to be out of date.
-	prev        *Reuse
+	prev *Reuse
+	// cursor is the place in prev.routes after the last memo found, and
+	// prevIndex the memos by identity, made when routes were added or
+	// removed (memoOf).
+	cursor      int
+	prevIndex   map[identity]int
 	next        *Reuse
 	taken       [][]*listenerMemo
 	tookAny     bool
@@ -200,7 +205,7 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
 		listeners:    map[types.NamespacedName][]*listenerState{},
-		next: &Reuse{inputs: inputs, opts: ro, routes: make(map[identity]*routeMemo, len(res.HTTPRoutes)),
+		next: &Reuse{inputs: inputs, opts: ro, routes: make([]*routeMemo, len(res.HTTPRoutes)),
 			requirements: map[string]*snapshot.Requirement{}},
 		recording: map[*snapshot.Rule]*listenerMemo{},
 	}
