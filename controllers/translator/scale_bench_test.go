@@ -100,22 +100,26 @@ func BenchmarkTranslateEdit(b *testing.B) {
 			res := benchResources(b, n)
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			prev := Translate(res, Options{Now: now})
-			edited := make([]*resources.Resources, 16)
+			// Edit e replaces the route at place at[e] of the sorted list
+			// by edited[e], the same route with another version.
+			at := make([]int, 16)
+			edited := make([]*resources.Resources, len(at))
 			for e := range edited {
-				i := (e * 7919) % n
-				one := &resources.Resources{}
-				benchAdd(b, one, fmt.Sprintf(benchRouteYAML, i, e+1))
-				edited[e] = one
+				at[e] = (e * 7919) % n
+				var number int
+				if _, err := fmt.Sscanf(res.HTTPRoutes[at[e]].Name, "route-%d", &number); err != nil {
+					b.Fatal(err)
+				}
+				edited[e] = &resources.Resources{}
+				benchAdd(b, edited[e], fmt.Sprintf(benchRouteYAML, number, e+1))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for e := range b.N {
 				b.StopTimer()
-				i := (e % len(edited) * 7919) % n
-				res.HTTPRoutes[i] = edited[e%len(edited)].HTTPRoutes[0]
 				// A new object each time: the same one would be unchanged.
-				cp := *res.HTTPRoutes[i]
-				res.HTTPRoutes[i] = &cp
+				cp := *edited[e%len(edited)].HTTPRoutes[0]
+				res.HTTPRoutes[at[e%len(at)]] = &cp
 				b.StartTimer()
 				now = now.Add(time.Second)
 				out := Translate(res, Options{Now: now, Previous: prev.Reuse, LastGoodCertificates: prev.LastGoodCertificates})
