@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -56,7 +57,7 @@ func (t *translator) translateRoute(h routeHead, build func() *routeBuild) {
 		sound = sound && t.soundParent(res, b)
 		parents = append(parents, t.parentStatus(h.meta.Generation, ref, res, b))
 		if b.obj != nil {
-			plan = append(plan, t.planOf(k, res))
+			plan = append(plan, t.planOf(k, t.internRef(ref), res))
 		}
 	}
 	t.setRouteStatus(h.kind, h.meta, t.keptParents(h.meta.Generation, parents, sound))
@@ -78,18 +79,48 @@ func (t *translator) keptParents(gen int64, parents []gatewayv1.RouteParentStatu
 	case len(parents) == 0:
 		return nil
 	case len(parents) == 1 && sound:
-		key := soundParentKey{gen: gen, ref: valueOfParentRef(parents[0].ParentRef)}
-		return memoized(&t.soundParents, key, func() []gatewayv1.RouteParentStatus { return slices.Clip(slices.Clone(parents)) })
+		return t.soundParentList(gen, t.internRef(parents[0].ParentRef), func() gatewayv1.RouteParentStatus { return parents[0] })
 	}
 	return slices.Clip(slices.Clone(parents))
 }
 
+// soundParentList is the status list routes of generation gen with one
+// parentRef, of value ref, and nothing wrong share; status makes its
+// entry when it is the first.
+func (t *translator) soundParentList(gen int64, ref *parentRefValue, status func() gatewayv1.RouteParentStatus) []gatewayv1.RouteParentStatus {
+	return memoized(&t.soundParents, soundParentKey{gen: gen, ref: ref}, func() []gatewayv1.RouteParentStatus {
+		return []gatewayv1.RouteParentStatus{status()}
+	})
+}
+
 // soundParentKey tells apart the statuses of parentRefs without a
 // problem: all that differs between them is the route's generation and
-// the parentRef.
+// the parentRef, by its interned value (internRef), which compares and
+// hashes as a pointer, without reading every route's parentRef strings.
 type soundParentKey struct {
 	gen int64
-	ref parentRefValue
+	ref *parentRefValue
+}
+
+// internRef returns the one pointer to ref's value that this translation,
+// and those after it, give every parentRef of that value. The values are
+// kept in a map each translation leaves the next (Reuse.parentRefs); the
+// map is read-only once handed on, so a translation that meets a new
+// value adds it to a copy of its own.
+func (t *translator) internRef(ref gatewayv1.ParentReference) *parentRefValue {
+	v := valueOfParentRef(ref)
+	if p, ok := t.parentRefs[v]; ok {
+		return p
+	}
+	if !t.ownParentRefs {
+		t.parentRefs, t.ownParentRefs = maps.Clone(t.parentRefs), true
+		if t.parentRefs == nil {
+			t.parentRefs = map[parentRefValue]*parentRefValue{}
+		}
+	}
+	p := &v
+	t.parentRefs[v] = p
+	return p
 }
 
 // parentRefValue is a ParentReference by value, comparable: each optional

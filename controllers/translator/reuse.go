@@ -60,6 +60,9 @@ type Reuse struct {
 	// name: the next translation makes room for as many at once rather
 	// than growing the list route by route.
 	sizes map[string]int
+	// parentRefs are the parentRef values the memos' plans intern
+	// (internRef); never written once handed on.
+	parentRefs map[parentRefValue]*parentRefValue
 	// sound are the builds the memos of routes without a problem share,
 	// by kind and number of rules (see statusOf).
 	sound map[soundBuild]*routeBuild

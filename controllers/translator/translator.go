@@ -141,8 +141,13 @@ type translator struct {
 	// soundParents are the parent status lists routes with one parentRef
 	// without a problem share (keptParents).
 	soundParents map[soundParentKey][]gatewayv1.RouteParentStatus
-	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
-	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
+	// parentRefs are the interned parentRef values (internRef): those of
+	// Options.Previous, in its map, until this translation meets a new
+	// one and copies it (ownParentRefs).
+	parentRefs    map[parentRefValue]*parentRefValue
+	ownParentRefs bool
+	btlsStatus    map[types.NamespacedName]*gatewayv1.PolicyStatus
+	policyStatus  map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
 	// Built by the gateway stage for the later ones.
 	classes  map[string]*gatewayv1.GatewayClass
@@ -212,6 +217,10 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 	if prev.sameInputs(inputs, ro) {
 		t.prev = prev
 	}
+	if opts.Previous != nil {
+		// Values, whatever the inputs: any translation may take them.
+		t.parentRefs = opts.Previous.parentRefs
+	}
 	return t
 }
 
@@ -238,6 +247,13 @@ var stages = []func(*translator){
 // finish sorts the snapshot and the statuses into the result.
 func (t *translator) finish() *Result {
 	t.recordSizes()
+	t.next.parentRefs = t.parentRefs
+	if len(t.parentRefs) > len(t.res.HTTPRoutes)+len(t.res.GRPCRoutes)+len(t.res.TLSRoutes)+64 {
+		// Values no route uses any more pile up: the next translation
+		// starts again. The plans keep their pointers, which stay valid;
+		// routes of equal parentRefs then share a list less.
+		t.next.parentRefs = nil
+	}
 	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood, Reuse: t.next}
 	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
