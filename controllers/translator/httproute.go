@@ -118,7 +118,8 @@ func (t *translator) internRef(ref gatewayv1.ParentReference) *parentRefValue {
 			t.parentRefs = map[parentRefValue]*parentRefValue{}
 		}
 	}
-	p := &v
+	p := new(parentRefValue) // not &v: v would be allocated on every call
+	*p = v
 	t.parentRefs[v] = p
 	return p
 }
