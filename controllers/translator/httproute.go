@@ -253,8 +253,8 @@ func (d *addedTo) add(l *listenerState, i int) {
 // rulesForListener returns the rules of route b for one more listener l
 // of the snapshot: the final rules of the previous translation when they
 // can be taken (reuse.go), with the memo they come from, else converted
-// ones, with no memo. The first listener takes
-// the converted rules themselves; each other one gets a copy, made while
+// ones, with no memo. The first listener takes the converted rules
+// themselves; each other one gets a copy, made while
 // the rules are still as built: later stages write to a listener's rules
 // only after every route is added. Most routes reach one listener, and
 // copying for it too made a second set of rules per route per

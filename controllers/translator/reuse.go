@@ -203,7 +203,7 @@ func (prev *Reuse) sameInputs(inputs []identity, opts reuseOptions) bool {
 }
 
 // memoOf returns the memo the previous translation left for route r, of
-// identity id, the route at place at of Resources.HTTPRoutes, or nil.
+// identity id, or nil. It is asked for each route in turn.
 // Routes come in the order they came last time: the memo of r, if any,
 // is at the place after the last one found (cursor), unless a route was
 // added or removed before it; only then are the memos indexed by
