@@ -124,6 +124,9 @@ func decidingRule(winner, loser *ccpAttachment) string {
 // to the least; the first held one wins. (For an unnamed rule the first
 // candidate is the whole route, tried twice; no policy can name it.)
 func governingPolicy(holders map[ccpKey]*ccpAttachment, ls *listenerState, r *snapshot.Route, rule *snapshot.Rule) *ccpAttachment {
+	if len(holders) == 0 {
+		return nil // no policy: nothing to look up for each of thousands of rules
+	}
 	route, kind := nameOf(r.Namespace, r.Name), routeKindName(r.Kind)
 	gw := ls.gatewayName()
 	candidates := []ccpKey{

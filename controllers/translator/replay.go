@@ -24,8 +24,10 @@ import (
 // parentPlan is what one parentRef naming a Gateway of ours came to: the
 // listeners it attached to, or why it did not.
 type parentPlan struct {
-	// ref is the index of the parentRef in the route's spec.
+	// ref is the index of the parentRef in the route's spec, and
+	// refValue its value, interned (internRef).
 	ref      int
+	refValue *parentRefValue
 	rejected problem[gatewayv1.RouteConditionReason]
 	attached []plannedAttachment
 }
@@ -43,8 +45,8 @@ type plannedAttachment struct {
 }
 
 // planOf is what the parentRef at index ref came to, res.
-func (t *translator) planOf(ref int, res parentResult) parentPlan {
-	p := parentPlan{ref: ref, rejected: res.rejected}
+func (t *translator) planOf(ref int, value *parentRefValue, res parentResult) parentPlan {
+	p := parentPlan{ref: ref, refValue: value, rejected: res.rejected}
 	if len(res.attached) > 0 {
 		p.attached = make([]plannedAttachment, len(res.attached))
 	}
@@ -59,7 +61,7 @@ func (t *translator) planOf(ref int, res parentResult) parentPlan {
 // route b came to, on the memo this translation leaves for it, when that
 // is one of its own (a memo taken whole already has it).
 func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
-	if m := t.next.routes[b.id]; m != nil && m != b.memo {
+	if m := t.next.routes[b.at]; m != nil && m != b.memo {
 		m.parents = plan
 	}
 }
@@ -71,14 +73,29 @@ func (t *translator) rememberPlan(b *routeBuild, plan []parentPlan) {
 func (t *translator) replayHTTPRoute(b routeBuild, plan []parentPlan) {
 	r := b.obj
 	head := snapshot.Route{Kind: b.snapshotKind(), Namespace: r.Namespace, Name: r.Name, CreationTimestamp: r.CreationTimestamp.UTC()}
-	parents := make([]gatewayv1.RouteParentStatus, len(plan))
 	var done addedTo
-	for i, p := range plan {
+	for _, p := range plan {
 		for _, a := range p.attached {
 			t.addRoute(head, attachment{l: t.listeners[a.gw][a.listener], hostnames: a.hostnames}, &b, &done)
 		}
-		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, &b)
 	}
-	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, parents)
+	t.setRouteStatus(kindHTTPRoute, &r.ObjectMeta, t.replayedParents(r, plan, &b))
 	t.rememberPlan(&b, plan)
+}
+
+// replayedParents are the parent statuses of route r, of build b, by
+// plan. One parentRef without a problem, the most common, takes the
+// shared list by the parentRef's interned value the plan keeps, without
+// reading the route's parentRef.
+func (t *translator) replayedParents(r *gatewayv1.HTTPRoute, plan []parentPlan, b *routeBuild) []gatewayv1.RouteParentStatus {
+	if len(plan) == 1 && t.soundParent(parentResult{rejected: plan[0].rejected}, b) {
+		return t.soundParentList(r.Generation, plan[0].refValue, func() gatewayv1.RouteParentStatus {
+			return t.parentStatus(r.Generation, r.Spec.ParentRefs[plan[0].ref], parentResult{}, b)
+		})
+	}
+	parents := make([]gatewayv1.RouteParentStatus, len(plan))
+	for i, p := range plan {
+		parents[i] = t.parentStatus(r.Generation, r.Spec.ParentRefs[p.ref], parentResult{rejected: p.rejected}, b)
+	}
+	return parents
 }

@@ -47,7 +47,12 @@ import (
 type Reuse struct {
 	inputs []identity
 	opts   reuseOptions
-	routes map[identity]*routeMemo
+	// routes are the memos of the HTTPRoutes, in the order of
+	// Resources.HTTPRoutes, nil for a route none was kept for. The next
+	// translation, given the routes in the same order, finds each memo at
+	// the place after the last one it found (memoOf): a map by identity
+	// was as large as the routes and made again on every translation.
+	routes []*routeMemo
 	// requirements are the ClientCertPolicy requirements the rules carry,
 	// by policy, "namespace/name".
 	requirements map[string]*snapshot.Requirement
@@ -55,6 +60,9 @@ type Reuse struct {
 	// name: the next translation makes room for as many at once rather
 	// than growing the list route by route.
 	sizes map[string]int
+	// parentRefs are the parentRef values the memos' plans intern
+	// (internRef); never written once handed on.
+	parentRefs map[parentRefValue]*parentRefValue
 	// sound are the builds the memos of routes without a problem share,
 	// by kind and number of rules (see statusOf).
 	sound map[soundBuild]*routeBuild
@@ -101,6 +109,8 @@ func identityOf[T any, PT object[T]](obj PT, versioned bool) identity {
 // routeMemo is one HTTPRoute's translation: what its status needs of the
 // converted rules, and its final rules on each listener.
 type routeMemo struct {
+	// id is the identity of the route the memo was made for.
+	id identity
 	// build is the route's build without its rules (statusOf); it is
 	// shared, and never written.
 	build     *routeBuild
@@ -192,34 +202,81 @@ func (prev *Reuse) sameInputs(inputs []identity, opts reuseOptions) bool {
 	return prev != nil && prev.opts == opts && slices.Equal(prev.inputs, inputs)
 }
 
-// memoOf returns the memo the previous translation left for the route of
-// identity id, or nil.
-func (prev *Reuse) memoOf(id identity) *routeMemo {
+// memoOf returns the memo the previous translation left for route r, of
+// identity id, or nil. It is asked for each route in turn.
+// Routes come in the order they came last time: the memo of r, if any,
+// is at the place after the last one found (cursor), unless a route was
+// added or removed before it; only then are the memos indexed by
+// identity (byIdentity). A memo found anywhere is r's: the identities are
+// equal.
+func (t *translator) memoOf(r *gatewayv1.HTTPRoute, id identity) *routeMemo {
+	prev := t.prev
 	if prev == nil {
 		return nil
 	}
-	return prev.routes[id]
+	if c := t.cursor; c < len(prev.routes) {
+		m := prev.routes[c]
+		if m != nil && m.id == id {
+			t.cursor++
+			return m
+		}
+		if m == nil || m.sameRoute(r, t.opts.Versioned) {
+			// r's own place: r changed, or had no memo.
+			t.cursor++
+			return nil
+		}
+	}
+	j, ok := t.byIdentity()[id]
+	if !ok {
+		return nil // a route added, or changed after one added
+	}
+	t.cursor = j + 1
+	return prev.routes[j]
 }
 
-// buildHTTPRoute is the build of route r, of identity id: taken from m,
-// the previous translation's memo of it, when there is one, else
-// converted.
-func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute, id identity, m *routeMemo) *routeBuild {
+// sameRoute reports whether the memo was made for a state of route r:
+// the same UID from the API server, else the same namespace and name.
+func (m *routeMemo) sameRoute(r *gatewayv1.HTTPRoute, versioned bool) bool {
+	if versioned {
+		return m.id.uid != "" && m.id.uid == r.UID
+	}
+	old, ok := m.id.obj.(*gatewayv1.HTTPRoute)
+	return ok && old.Namespace == r.Namespace && old.Name == r.Name
+}
+
+// byIdentity indexes the previous translation's memos by identity, once,
+// when the routes are out of step with them.
+func (t *translator) byIdentity() map[identity]int {
+	if t.prevIndex == nil {
+		t.prevIndex = make(map[identity]int, len(t.prev.routes))
+		for j, m := range t.prev.routes {
+			if m != nil {
+				t.prevIndex[m.id] = j
+			}
+		}
+	}
+	return t.prevIndex
+}
+
+// buildHTTPRoute is the build of route r, of identity id and at place at
+// of Resources.HTTPRoutes: taken from m, the previous translation's memo
+// of it, when there is one, else converted.
+func (t *translator) buildHTTPRoute(r *gatewayv1.HTTPRoute, id identity, at int, m *routeMemo) *routeBuild {
 	if m != nil {
-		b := takenBuild(r, id, m)
+		b := takenBuild(r, id, at, m)
 		return &b
 	}
 	b := t.buildRoute(r)
-	b.obj, b.id = r, id
+	b.obj, b.id, b.at = r, id, at
 	return b
 }
 
-// takenBuild is the build of route r, of identity id, taken from m, its
-// memo: everything but the rules, which each listener takes from the memo
-// (rulesForListener).
-func takenBuild(r *gatewayv1.HTTPRoute, id identity, m *routeMemo) routeBuild {
+// takenBuild is the build of route r, of identity id and at place at,
+// taken from m, its memo: everything but the rules, which each listener
+// takes from the memo (rulesForListener).
+func takenBuild(r *gatewayv1.HTTPRoute, id identity, at int, m *routeMemo) routeBuild {
 	b := *m.build
-	b.obj, b.id, b.memo = r, id, m
+	b.obj, b.id, b.at, b.memo = r, id, at, m
 	return b
 }
 
@@ -232,23 +289,22 @@ func keyOfListener(l *listenerState) memoListener {
 // listener l are lm's. A route whose rules were all taken keeps its memo;
 // one converted again, on some listener or all, gets a new one.
 func (t *translator) remember(b *routeBuild, l *listenerState, lm *listenerMemo) {
-	id := b.id
-	m := t.next.routes[id]
+	m := t.next.routes[b.at]
 	switch {
 	case m == nil && b.memo != nil && b.memo.on(keyOfListener(l)) == lm:
-		t.next.routes[id] = b.memo
+		t.next.routes[b.at] = b.memo
 		return
 	case m == nil:
-		m = &routeMemo{build: t.next.statusOf(b)}
-		t.next.routes[id] = m
+		m = &routeMemo{id: b.id, build: t.next.statusOf(b)}
+		t.next.routes[b.at] = m
 	case m == b.memo:
 		if m.on(keyOfListener(l)) == lm {
 			return
 		}
 		// Taken on one listener, converted on this one: a memo of its own,
 		// the previous translation's stays as it was.
-		m = &routeMemo{build: m.build, listeners: slices.Clone(m.listeners)}
-		t.next.routes[id] = m
+		m = &routeMemo{id: m.id, build: m.build, listeners: slices.Clone(m.listeners)}
+		t.next.routes[b.at] = m
 	}
 	m.listeners = append(m.listeners, listenerEntry{key: keyOfListener(l), lm: lm})
 }
@@ -259,7 +315,7 @@ func (t *translator) remember(b *routeBuild, l *listenerState, lm *listenerMemo)
 // than keep a copy per route (2 MiB at 10,000 routes).
 func (next *Reuse) statusOf(b *routeBuild) *routeBuild {
 	out := *b
-	out.rules, out.rulesGiven, out.obj, out.id, out.memo = nil, false, nil, identity{}, nil
+	out.rules, out.rulesGiven, out.obj, out.id, out.at, out.memo = nil, false, nil, identity{}, 0, nil
 	key := soundBuild{kind: b.kind, total: b.total}
 	// Compared whole, so that a field added to routeBuild is never lost
 	// by sharing.
@@ -269,13 +325,33 @@ func (next *Reuse) statusOf(b *routeBuild) *routeBuild {
 	return memoized(&next.sound, key, func() *routeBuild { return &out })
 }
 
-// takenMemo returns the memo of a route whose rules were taken from the
-// previous translation, nil for a route converted by this one.
-func (t *translator) takenMemo(r *snapshot.Route) *listenerMemo {
-	if len(r.Rules) == 0 || len(t.taken) == 0 {
+// noteTaken records that the rules of route i of listener snap of the
+// snapshot were taken from lm. The list per listener runs parallel to its
+// routes, up to the last one taken: an index walk finds them where a map
+// by rule was as large as the routes and rebuilt on every translation.
+func (t *translator) noteTaken(snap, i int, lm *listenerMemo) {
+	if t.taken == nil {
+		t.taken = make([][]*listenerMemo, len(t.snapshot.Listeners))
+	}
+	list := t.taken[snap]
+	if list == nil {
+		list = make([]*listenerMemo, 0, cap(t.snapshot.Listeners[snap].Routes))
+	}
+	for len(list) < i {
+		list = append(list, nil)
+	}
+	t.taken[snap] = append(list, lm)
+	t.tookAny = true
+}
+
+// takenMemo returns the memo of route i of listener snap of the snapshot
+// when its rules were taken from the previous translation, nil when this
+// one converted them.
+func (t *translator) takenMemo(snap, i int) *listenerMemo {
+	if snap >= len(t.taken) || i >= len(t.taken[snap]) {
 		return nil
 	}
-	return t.taken[&r.Rules[0]]
+	return t.taken[snap][i]
 }
 
 // freshMemo returns the memo being recorded for a route converted by this
@@ -299,7 +375,7 @@ func (t *translator) checkRequirement(name string, req *snapshot.Requirement) *s
 	}
 	old, ok := t.prev.requirements[name]
 	if !ok || !reflect.DeepEqual(old, req) {
-		if len(t.taken) > 0 {
+		if t.tookAny {
 			t.reuseFailed = true
 		}
 		return req

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,4 +312,50 @@ func firstRules(r *Result) map[string]any {
 		}
 	}
 	return out
+}
+
+// TestReuseFollowsRoutesAddedAndRemoved checks that the memos are found
+// by identity whatever moved: with a route removed, added or edited
+// among many, every other route's rules are taken, and the edited one's
+// converted.
+func TestReuseFollowsRoutesAddedAndRemoved(t *testing.T) {
+	for _, versioned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("versioned=%v", versioned), func(t *testing.T) {
+			res := benchResources(t, 20)
+			if versioned {
+				versionAll(res)
+			}
+			opts := Options{Now: goldenNow, Versioned: versioned}
+			first := Translate(res, opts)
+			before := firstRules(first)
+			extra := benchResources(t, 21).HTTPRoutes[20]
+			if versioned {
+				extra.UID, extra.ResourceVersion = "uid-extra", "1"
+			}
+			for _, c := range []change{
+				{name: "first removed", res: withoutRoute(res, 0)},
+				{name: "middle removed", res: withoutRoute(res, 10)},
+				{name: "added", res: withCopy(res, extra)},
+				{name: "removed and edited", res: withRoute(withoutRoute(res, 3), 12, edited(res.HTTPRoutes[13], 1))},
+				{name: "edited twice", res: withRoute(withRoute(res, 0, edited(res.HTTPRoutes[0], 1)), 19, edited(res.HTTPRoutes[19], 1))},
+			} {
+				again := Translate(c.res, withPrevious(opts, first.Reuse))
+				scratch := Translate(c.res, opts)
+				got, _ := json.Marshal(again)
+				want, _ := json.Marshal(scratch)
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: the translation taking rules differs from the one from scratch", c.name)
+				}
+				for _, r := range c.res.HTTPRoutes {
+					name := r.Namespace + "/" + r.Name
+					rule := firstRules(again)[name]
+					_, wasThere := before[name]
+					unchanged := slices.Contains(res.HTTPRoutes, r)
+					if took := rule == before[name]; wasThere && took != unchanged {
+						t.Errorf("%s: route %s: rules taken %v, want %v", c.name, name, took, unchanged)
+					}
+				}
+			}
+		})
+	}
 }

@@ -19,9 +19,11 @@ type routeBuild struct {
 	// (rulesForListener).
 	rulesGiven bool
 	// obj is the HTTPRoute, whose rules the next translation may take
-	// (reuse.go), and id its identity; nil for other kinds.
+	// (reuse.go), id its identity and at its place in
+	// Resources.HTTPRoutes; nil for other kinds.
 	obj *gatewayv1.HTTPRoute
 	id  identity
+	at  int
 	// memo, when set, holds the rules of the previous translation to
 	// take; a listener the memo has none for gets obj converted.
 	memo *routeMemo

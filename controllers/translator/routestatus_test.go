@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,14 @@ func TestARouteGivenTwiceHasTheStatusOfTheLastOne(t *testing.T) {
 	}
 	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) || len(names) != len(res.HTTPRoutes) {
 		t.Errorf("route statuses for %s, want each of the %d routes once, sorted", strings.Join(names, ", "), len(res.HTTPRoutes))
+	}
+}
+
+// TestParentRefValueHasEveryField keeps parentRefValue in step with
+// ParentReference: routes whose parentRefs differ in a field it does not
+// have would share a status list (keptParents).
+func TestParentRefValueHasEveryField(t *testing.T) {
+	if n := reflect.TypeFor[gatewayv1.ParentReference]().NumField(); n != 6 {
+		t.Fatalf("ParentReference has %d fields; parentRefValue knows 6", n)
 	}
 }

@@ -30,7 +30,7 @@ func (t *translator) eachRule(fn func(ls *listenerState, r *snapshot.Route, rule
 	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
 		for i := range l.Routes {
 			r := &l.Routes[i]
-			if t.takenMemo(r) != nil {
+			if t.takenMemo(ls.snap, i) != nil {
 				continue
 			}
 			for j := range r.Rules {
@@ -43,12 +43,12 @@ func (t *translator) eachRule(fn func(ls *listenerState, r *snapshot.Route, rule
 // eachTaken calls fn for every route whose rules were taken from the
 // previous translation, with the memo they came from.
 func (t *translator) eachTaken(fn func(ls *listenerState, r *snapshot.Route, lm *listenerMemo)) {
-	if len(t.taken) == 0 {
+	if !t.tookAny {
 		return
 	}
 	t.eachServedListener(func(ls *listenerState, l *snapshot.Listener) {
 		for i := range l.Routes {
-			if lm := t.takenMemo(&l.Routes[i]); lm != nil {
+			if lm := t.takenMemo(ls.snap, i); lm != nil {
 				fn(ls, &l.Routes[i], lm)
 			}
 		}

@@ -137,9 +137,17 @@ type translator struct {
 	routeStatus map[groupKind][]RouteStatus
 	// sound are the conditions routes without a problem share, by
 	// generation (soundConditions).
-	sound        map[int64][]metav1.Condition
-	btlsStatus   map[types.NamespacedName]*gatewayv1.PolicyStatus
-	policyStatus map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
+	sound map[int64][]metav1.Condition
+	// soundParents are the parent status lists routes with one parentRef
+	// without a problem share (keptParents).
+	soundParents map[soundParentKey][]gatewayv1.RouteParentStatus
+	// parentRefs are the interned parentRef values (internRef): those of
+	// Options.Previous, in its map, until this translation meets a new
+	// one and copies it (ownParentRefs).
+	parentRefs    map[parentRefValue]*parentRefValue
+	ownParentRefs bool
+	btlsStatus    map[types.NamespacedName]*gatewayv1.PolicyStatus
+	policyStatus  map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus
 
 	// Built by the gateway stage for the later ones.
 	classes  map[string]*gatewayv1.GatewayClass
@@ -155,12 +163,19 @@ type translator struct {
 
 	// Reuse (reuse.go): prev is what this translation may take, nil when
 	// its inputs differ; next is what it leaves. taken are the memos of
-	// the rules it took and recording those of the rules it converted,
-	// each by its route's first rule in the snapshot. reuseFailed is set
-	// when the taken rules turn out to be out of date.
-	prev        *Reuse
+	// the rules it took, by listener and route of the snapshot (noteTaken),
+	// and tookAny says there is one; recording are the memos of the rules
+	// it converted, by its route's first rule in the snapshot. reuseFailed
+	// is set when the taken rules turn out to be out of date.
+	prev *Reuse
+	// cursor is the place in prev.routes after the last memo found, and
+	// prevIndex the memos by identity, made when routes were added or
+	// removed (memoOf).
+	cursor      int
+	prevIndex   map[identity]int
 	next        *Reuse
-	taken       map[*snapshot.Rule]*listenerMemo
+	taken       [][]*listenerMemo
+	tookAny     bool
 	recording   map[*snapshot.Rule]*listenerMemo
 	reuseFailed bool
 }
@@ -195,14 +210,16 @@ func newTranslator(res *resources.Resources, opts Options, prev *Reuse) *transla
 		policyStatus: map[types.NamespacedName]*v1alpha1.ClientCertPolicyStatus{},
 		classes:      map[string]*gatewayv1.GatewayClass{},
 		listeners:    map[types.NamespacedName][]*listenerState{},
-		next: &Reuse{inputs: inputs, opts: ro, routes: make(map[identity]*routeMemo, len(res.HTTPRoutes)),
+		next: &Reuse{inputs: inputs, opts: ro, routes: make([]*routeMemo, len(res.HTTPRoutes)),
 			requirements: map[string]*snapshot.Requirement{}},
-		taken:     map[*snapshot.Rule]*listenerMemo{},
 		recording: map[*snapshot.Rule]*listenerMemo{},
 	}
 	if prev.sameInputs(inputs, ro) {
 		t.prev = prev
-		t.taken = make(map[*snapshot.Rule]*listenerMemo, len(prev.routes))
+	}
+	if opts.Previous != nil {
+		// Values, whatever the inputs: any translation may take them.
+		t.parentRefs = opts.Previous.parentRefs
 	}
 	return t
 }
@@ -230,6 +247,13 @@ var stages = []func(*translator){
 // finish sorts the snapshot and the statuses into the result.
 func (t *translator) finish() *Result {
 	t.recordSizes()
+	t.next.parentRefs = t.parentRefs
+	if len(t.parentRefs) > len(t.res.HTTPRoutes)+len(t.res.GRPCRoutes)+len(t.res.TLSRoutes)+64 {
+		// Values no route uses any more pile up: the next translation
+		// starts again. The plans keep their pointers, which stay valid;
+		// routes of equal parentRefs then share a list less.
+		t.next.parentRefs = nil
+	}
 	out := &Result{Snapshot: t.snapshot, LastGoodCertificates: t.lastGood, Reuse: t.next}
 	slices.SortFunc(out.Snapshot.Listeners, func(a, b snapshot.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	for _, name := range sortedKeys(t.classStatus, func(a, b string) int { return cmp.Compare(a, b) }) {
