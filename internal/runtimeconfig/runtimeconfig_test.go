@@ -50,13 +50,7 @@ func TestContainerLimitBecomesNinetyPercentSoftLimit(t *testing.T) {
 
 func TestOperatorSettingWins(t *testing.T) {
 	root := cgroup(t, "memory.max", "536870912\n")
-	if s := Decide(env(map[string]string{"GOMEMLIMIT": "300MiB", "GOGC": "100"}), root); s != (Settings{}) {
-		t.Fatalf("GOMEMLIMIT and GOGC set: got %+v, want nothing changed", s)
-	}
-	if s := Decide(env(map[string]string{"GOMEMLIMIT": "300MiB"}), root); s != (Settings{TuneTarget: true}) {
-		t.Fatalf("GOMEMLIMIT set: got %+v, want only the GC target tuned", s)
-	}
-	if s := Decide(env(map[string]string{"GOGC": "200"}), root); s != (Settings{MemoryLimit: 536870912 / 100 * 90}) {
-		t.Fatalf("GOGC set: got %+v, want only the memory limit", s)
+	if s := Decide(env(map[string]string{"GOMEMLIMIT": "300MiB"}), root); s != (Settings{}) {
+		t.Fatalf("GOMEMLIMIT set: got %+v, want nothing changed", s)
 	}
 }
