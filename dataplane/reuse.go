@@ -137,8 +137,13 @@ func (c *routeCache) slot(l *snapshot.Listener, i int) *compiledRoute {
 // reused reports whether l.Routes[i], a route of the snapshot being
 // compiled, is reused as the serving snapshot compiled it.
 func (c *routeCache) reused(l *snapshot.Listener, i int) bool {
-	slot := c.slot(l, i)
-	return slot != nil && slot.config != nil && slot.source == &l.Routes[i]
+	return c.slot(l, i).reusedFor(&l.Routes[i])
+}
+
+// reusedFor reports whether the slot holds the live compiled route of r:
+// start found r unchanged. s may be nil.
+func (s *compiledRoute) reusedFor(r *snapshot.Route) bool {
+	return s != nil && s.config != nil && s.source == r
 }
 
 // commit makes the routes of the snapshot just compiled the live ones;
@@ -154,17 +159,16 @@ func (c *routeCache) commit() {
 // when it is equal to what that was compiled from (see start), else a new
 // one.
 func (d *Dataplane) reuseOrCompile(l *snapshot.Listener, i int) (*routeConfig, error) {
-	r := &l.Routes[i]
-	if d.routes.reused(l, i) {
-		rc := d.routes.slot(l, i).config
-		d.keep(rc)
-		return rc, nil
+	r, slot := &l.Routes[i], d.routes.slot(l, i)
+	if slot.reusedFor(r) {
+		d.keep(slot.config)
+		return slot.config, nil
 	}
 	rc, err := d.compileRoute(l, r)
 	if err != nil {
 		return nil, err
 	}
-	if slot := d.routes.slot(l, i); slot != nil {
+	if slot != nil {
 		*slot = compiledRoute{source: r, config: rc}
 	}
 	return rc, nil
