@@ -172,9 +172,7 @@ func (d *Dataplane) compileListener(l *snapshot.Listener, requestCert bool, tick
 		}
 		lc.routes = append(lc.routes, rc)
 	}
-	if guard, ok := serving.sameGuard(lc.routes); ok {
-		lc.guard = guard
-	} else if lc.guard, err = compileGuard(l, lc.routes); err != nil {
+	if lc.guard, err = guardFor(serving, l, lc.routes); err != nil {
 		return nil, err
 	}
 	return lc, nil
@@ -197,46 +195,6 @@ func (d *Dataplane) servingListener(l *snapshot.Listener) *listenerConfig {
 		return lc
 	}
 	return nil
-}
-
-// sameGuard returns lc's guard when a listener whose compiled routes are
-// routes would build the same one: every route with a guarded rule is
-// the very compiled route lc has at the same index, and lc has no other.
-// A guard depends only on those routes and their indexes, and a compiled
-// route is reused only when its route is unchanged. An edit that leaves
-// the guarded routes where they were, the common case, then costs no
-// guard built again over every pinned route. lc may be nil.
-func (lc *listenerConfig) sameGuard(routes []*routeConfig) (*router.Guard, bool) {
-	if lc == nil || lc.table == nil {
-		return nil, false
-	}
-	guarded := 0
-	for i, rc := range routes {
-		if !rc.guarded() {
-			continue
-		}
-		if i >= len(lc.routes) || lc.routes[i] != rc {
-			return nil, false
-		}
-		guarded++
-	}
-	for _, rc := range lc.routes {
-		if rc.guarded() {
-			guarded--
-		}
-	}
-	return lc.guard, guarded == 0
-}
-
-// guarded reports whether a rule of the route keeps the path confusion
-// guard on.
-func (rc *routeConfig) guarded() bool {
-	for _, rule := range rc.rules {
-		if rule.requirement.GuardsPathConfusion() {
-			return true
-		}
-	}
-	return false
 }
 
 // compileStreamListener compiles a TLS listener: its routes by SNI and,

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/certgate/certgate/dataplane/accesslog"
@@ -10,13 +11,58 @@ import (
 	"github.com/certgate/certgate/dataplane/snapshot"
 )
 
-// compileGuard builds the listener's path confusion guard over the rules
-// whose requirement keeps the guard on. It is nil when there are none.
-func compileGuard(l *snapshot.Listener, routes []*routeConfig) (*router.Guard, error) {
+// guardFor returns the path confusion guard of listener l, whose routes
+// compiled to routes, over the rules whose requirement keeps the guard on;
+// nil when there are none. serving is the compiled listener of l's name
+// that serves now (nil for none): its guard is taken when it would be
+// built the same (sameGuard), so an edit that leaves the guarded routes
+// where they were, the common case, builds no guard again over every
+// pinned route.
+func guardFor(serving *listenerConfig, l *snapshot.Listener, routes []*routeConfig) (*router.Guard, error) {
+	if serving.sameGuard(routes) {
+		return serving.guard, nil
+	}
 	return router.CompileGuard(l.Routes, func(route, rule int) bool {
-		return routes[route].rules[rule].requirement.GuardsPathConfusion()
+		return routes[route].rules[rule].guarded()
 	})
 }
+
+// sameGuard reports whether a listener whose compiled routes are routes
+// would build lc's guard: every route with a guarded rule is the very
+// compiled route lc has at the same index, and lc has no other. A guard
+// depends only on those routes and their indexes, and a compiled route is
+// reused only when its route is unchanged. lc may be nil.
+func (lc *listenerConfig) sameGuard(routes []*routeConfig) bool {
+	if lc == nil || lc.table == nil {
+		return false
+	}
+	guarded := 0
+	for i, rc := range routes {
+		if !rc.guarded() {
+			continue
+		}
+		if i >= len(lc.routes) || lc.routes[i] != rc {
+			return false
+		}
+		guarded++
+	}
+	for _, rc := range lc.routes {
+		if rc.guarded() {
+			guarded--
+		}
+	}
+	return guarded == 0
+}
+
+// guarded reports whether a rule of the route keeps the path confusion
+// guard on.
+func (rc *routeConfig) guarded() bool {
+	return slices.ContainsFunc(rc.rules, (*ruleConfig).guarded)
+}
+
+// guarded reports whether the rule's requirement keeps the path confusion
+// guard on.
+func (rule *ruleConfig) guarded() bool { return rule.requirement.GuardsPathConfusion() }
 
 // confused reports whether it refused the request because its path, read
 // the way common backends read paths, selects another rule than m, one
