@@ -2,56 +2,15 @@ package translator
 
 import (
 	"fmt"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/certgate/certgate/controllers/resources"
 	"github.com/certgate/certgate/internal/testconfig"
 )
-
-// benchRouteYAML is route i of the standalone scale benchmark (test/scale):
-// one hostname, two rules, one header filter each; version is what an
-// edit changes.
-const benchRouteYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: route-%[1]d
-  namespace: default
-spec:
-  parentRefs:
-  - name: gw
-  hostnames:
-  - r%[1]d.example.com
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /api
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set:
-        - name: X-Version
-          value: api-%[2]d
-    backendRefs:
-    - name: backend
-      port: 80
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /web
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set:
-        - name: X-Version
-          value: web-%[2]d
-    backendRefs:
-    - name: backend
-      port: 80
-`
 
 const benchClassYAML = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -66,18 +25,16 @@ spec:
 func benchResources(b testing.TB, n int) *resources.Resources {
 	b.Helper()
 	res := &resources.Resources{}
-	base := benchClassYAML + "---\n" + fmt.Sprintf(testconfig.GatewayYAML, 8080, 9090)
-	base = strings.ReplaceAll(base, "metadata:\n  name: gw\n", "metadata:\n  name: gw\n  namespace: default\n")
-	base = strings.ReplaceAll(base, "metadata:\n  name: backend\n", "metadata:\n  name: backend\n  namespace: default\n")
-	base = strings.ReplaceAll(base, "metadata:\n  name: backend-1\n", "metadata:\n  name: backend-1\n  namespace: default\n")
-	benchAdd(b, res, base)
+	benchAdd(b, res, benchClassYAML+"---\n"+fmt.Sprintf(testconfig.GatewayYAML, 8080, 9090))
 	for i := range n {
-		benchAdd(b, res, fmt.Sprintf(benchRouteYAML, i, 0))
+		benchAdd(b, res, fmt.Sprintf(testconfig.ScaleRouteYAML, i, 0))
 	}
 	res.Sort()
 	return res
 }
 
+// benchAdd decodes yaml into res, with every object but the GatewayClass
+// in the namespace "default", as the file provider puts them.
 func benchAdd(b testing.TB, res *resources.Resources, yaml string) {
 	b.Helper()
 	objs, err := resources.Decode("bench.yaml", []byte(yaml))
@@ -85,6 +42,9 @@ func benchAdd(b testing.TB, res *resources.Resources, yaml string) {
 		b.Fatal(err)
 	}
 	for _, o := range objs {
+		if _, class := o.(*gatewayv1.GatewayClass); !class && o.GetNamespace() == "" {
+			o.SetNamespace("default")
+		}
 		if err := res.Add(o); err != nil {
 			b.Fatal(err)
 		}
@@ -112,7 +72,7 @@ func BenchmarkTranslateEdit(b *testing.B) {
 					b.Fatal(err)
 				}
 				edited[e] = &resources.Resources{}
-				benchAdd(b, edited[e], fmt.Sprintf(benchRouteYAML, number, e+1))
+				benchAdd(b, edited[e], fmt.Sprintf(testconfig.ScaleRouteYAML, number, e+1))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

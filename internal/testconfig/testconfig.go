@@ -60,3 +60,45 @@ spec:
     - name: backend
       port: 80
 `
+
+// ScaleRouteYAML is route-i of the scale benchmarks, on the Gateway of
+// GatewayYAML: one hostname, two rules, one header filter each, whose
+// value carries version, which an edit changes; for
+// fmt.Sprintf(ScaleRouteYAML, i, version).
+const ScaleRouteYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: route-%[1]d
+spec:
+  parentRefs:
+  - name: gw
+  hostnames:
+  - r%[1]d.example.com
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /api
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: api-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /web
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set:
+        - name: X-Version
+          value: web-%[2]d
+    backendRefs:
+    - name: backend
+      port: 80
+`

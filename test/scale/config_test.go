@@ -13,46 +13,6 @@ import (
 // rewrites one such file, as a tool that keeps one file per team would.
 const routesPerFile = 100
 
-// routeYAML is route i: one hostname, two rules, one header filter each;
-// version is the value its filters set, which an edit changes.
-const routeYAML = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: route-%[1]d
-spec:
-  parentRefs:
-  - name: gw
-  hostnames:
-  - r%[1]d.example.com
-  rules:
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /api
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set:
-        - name: X-Version
-          value: api-%[2]d
-    backendRefs:
-    - name: backend
-      port: 80
-  - matches:
-    - path:
-        type: PathPrefix
-        value: /web
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier:
-        set:
-        - name: X-Version
-          value: web-%[2]d
-    backendRefs:
-    - name: backend
-      port: 80
-`
-
 // config is a generated configuration directory of n routes.
 type config struct {
 	dir      string
@@ -86,7 +46,7 @@ func (c *config) writeFile(f int) error {
 		if i > f*routesPerFile {
 			b.WriteString("---\n")
 		}
-		fmt.Fprintf(&b, routeYAML, i, c.versions[i])
+		fmt.Fprintf(&b, testconfig.ScaleRouteYAML, i, c.versions[i])
 	}
 	return os.WriteFile(filepath.Join(c.dir, fmt.Sprintf("routes-%04d.yaml", f)), []byte(b.String()), 0o644)
 }
